@@ -1,0 +1,53 @@
+# The two commands of the README:
+#   make run   installs what is missing, builds, and runs the main job on the embedded SQLite store
+#   make test  installs what is missing, builds (normal + ASan/UBSan), and runs the whole test suite
+#
+# Other targets: make build, make asan, make bench, make fuzz, make install PREFIX=..., make clean.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+DB         ?= sqlite:data/inferconf.db
+CMAKE_ARGS ?=
+
+.PHONY: run test build asan deps deps-test deps-bench test-unit test-asan fuzz bench install clean
+
+deps:
+	@bash scripts/install-deps.sh build
+
+deps-test:
+	@bash scripts/install-deps.sh test
+
+deps-bench:
+	@bash scripts/install-deps.sh bench
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DINFERCONF_BENCH=OFF $(CMAKE_ARGS)
+
+$(ASAN_BUILD)/build.ninja:
+	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DINFERCONF_SANITIZE=ON -DINFERCONF_BENCH=OFF $(CMAKE_ARGS)
+
+build: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+asan: deps-test $(ASAN_BUILD)/build.ninja
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+run: build
+	./$(BUILD)/inferconf --db $(DB) demo
+
+test: deps-test
+	@$(MAKE) --no-print-directory build asan
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
+
+bench: deps-bench
+	cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DINFERCONF_BENCH=ON -DINFERCONF_TESTS=OFF
+	cmake --build build-bench -j $(JOBS)
+
+install: build
+	cmake --install $(BUILD) --prefix $(or $(PREFIX),/usr/local)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) build-bench build-fuzz

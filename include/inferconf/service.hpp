@@ -1,0 +1,98 @@
+// Services: what the command line and the HTTP API do with the store and the
+// catalogue. They validate every write against the catalogue before it reaches
+// the store, and resolve the effective parameters of a request.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "inferconf/catalog.hpp"
+#include "inferconf/store.hpp"
+
+namespace inferconf {
+
+struct WriteResult {
+  InferenceConfiguration configuration;
+  std::vector<Normalisation> normalised;    // aliases stored under their canonical names
+  std::vector<std::string> unknown_params;  // kept as given, not known for this base model
+};
+
+// Validated writes. Thread-safe when the store is.
+class ConfigurationService {
+ public:
+  ConfigurationService(Store& store, const Catalog& catalog) : store_(store), catalog_(catalog) {}
+
+  // Validates (normalising aliases) and stores. Throws Error(kInvalid) with
+  // every problem, or the store's kConflict / kUnavailable.
+  WriteResult create(CreateDTO dto);
+  // Applies the update to the current document, validates the result, and
+  // stores it only if the document did not change meanwhile (the revision the
+  // caller expects, or the one just read — retried then). Throws kNotFound,
+  // kInvalid, kConflict (is_revision_mismatch() for a stale expected revision).
+  WriteResult update(std::string_view id, UpdateDTO update, std::optional<std::int64_t> expected_revision);
+  void remove(std::string_view id, std::optional<std::int64_t> expected_revision);
+
+  Store& store() { return store_; }
+  const Catalog& catalog() const { return catalog_; }
+
+ private:
+  Store& store_;
+  const Catalog& catalog_;
+};
+
+struct ResolveRequest {
+  std::string model_id;
+  std::string configuration_type;
+  std::optional<std::string> base_model;  // used when the registry does not say
+  std::optional<std::string> variant;
+  nlohmann::json overrides = nlohmann::json::object();  // flat parameter names, like the result
+};
+
+// Where a resolved value came from.
+inline constexpr const char* kSourceModel = "model";           // the model's stored configuration
+inline constexpr const char* kSourceBaseModel = "base_model";  // the catalogue preset of its base model
+inline constexpr const char* kSourceOverride = "override";     // the request's overrides
+
+struct ResolvedParameters {
+  std::string model_id;
+  std::string configuration_type;
+  std::string base_model;
+  std::string variant;  // empty when none
+  std::optional<std::string> configuration_id;  // the stored configuration used, if any
+  std::optional<std::int64_t> revision;
+  // The seed's usage example, flat: steps, cfg_scale, sampler, scheduler and
+  // every model_specific_params key.
+  nlohmann::json parameters = nlohmann::json::object();
+  std::map<std::string, std::string> sources;  // parameter -> kSource*
+  std::vector<FieldError> problems;            // overrides that break the architecture's rules
+  std::vector<Normalisation> normalised;
+};
+void to_json(nlohmann::json& j, const ResolvedParameters& r);
+
+// Resolves the effective parameters of a generation request:
+//   catalogue preset of the base model (and variant), under
+//   the model's stored configuration of that type, under
+//   the request's overrides.
+// The base model comes from the stored configuration, else the registry
+// record, else request.base_model. Thread-safe when the store is.
+class Resolver {
+ public:
+  Resolver(Store& store, const Catalog& catalog) : store_(store), catalog_(catalog) {}
+
+  // Throws Error(kNotFound) when neither the store nor the registry nor the
+  // request gives the model a base model (or the model has no stored
+  // configuration and no preset exists), Error(kInvalid) for an unknown type,
+  // base model or variant. Problems of the overrides are reported in
+  // `problems`, not thrown: the caller decides (HTTP answers 422).
+  ResolvedParameters resolve(const ResolveRequest& request) const;
+
+ private:
+  Store& store_;
+  const Catalog& catalog_;
+};
+
+}  // namespace inferconf

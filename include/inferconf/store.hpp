@@ -1,0 +1,158 @@
+// The store: where configurations and the model registry live.
+//
+// One abstract interface, two implementations: SQLite (the embedded default,
+// "sqlite:PATH") and MongoDB ("mongodb://HOST/DB"). Both must pass the
+// conformance suite in tests/store/. Collections / tables are named after the
+// seed's: `inference_configurations` and `database_models`.
+//
+// Errors: every method throws inferconf::Error — kInvalid for arguments that
+// break the method's contract, kConflict for a duplicate
+// (model_id, configuration_type) or a revision mismatch, kUnavailable when the
+// store cannot be read or written. "Not found" is a return value (nullopt or
+// false) on lookups, and Error(kNotFound) on update/remove.
+//
+// Thread safety: a Store may be shared by threads; every method is safe to
+// call concurrently (implementations use a connection per thread or a pool).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "inferconf/configuration.hpp"
+#include "inferconf/dto.hpp"
+#include "inferconf/registry.hpp"
+
+namespace inferconf {
+
+// Filters of list() and count(); an empty member matches everything.
+struct ConfigurationFilter {
+  std::optional<std::string> model_id;
+  std::optional<std::string> base_model;
+  std::optional<std::string> configuration_type;
+};
+
+struct ConfigurationPage {
+  std::vector<InferenceConfiguration> items;
+  std::optional<std::string> next_cursor;  // absent on the last page
+};
+
+// What changed since a change cursor (for caches such as the HTTP server's).
+struct ChangeSet {
+  std::vector<InferenceConfiguration> upserted;  // created or updated, current state
+  std::vector<std::string> deleted_ids;
+  std::string cursor;          // pass to the next changes_since()
+  bool reload_required = false;  // the store cannot tell: re-read everything
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // A description for messages and logs, e.g. "sqlite:data/inferconf.db"
+  // (credentials removed).
+  virtual std::string describe() const = 0;
+
+  // The seed's create_index(): creates tables/collections, the indexes on
+  // model_id and base_model, the unique index on (model_id, configuration_type)
+  // and the unique index on id, and migrates an older schema forward.
+  // Idempotent. Throws kUnavailable when the store cannot be written, and
+  // kInvalid when an existing index conflicts with the required one.
+  virtual void ensure_schema() = 0;
+
+  // Checks that the schema and indexes are exactly as ensure_schema() makes
+  // them. Returns one sentence per problem; empty when all is well.
+  virtual std::vector<std::string> check_schema() = 0;
+
+  // Stores a new configuration made from dto (which the caller has validated):
+  // assigns a new UUID v4 id, created_at = updated_at = now, revision 1, and
+  // returns it. Throws kConflict (with existing_id()) when the model already
+  // has a configuration of that type.
+  virtual InferenceConfiguration create(const CreateDTO& dto) = 0;
+
+  // Stores all configurations in one transaction: either every one is created
+  // and returned (in order), or none is and kConflict / kUnavailable is thrown.
+  virtual std::vector<InferenceConfiguration> create_many(const std::vector<CreateDTO>& dtos) = 0;
+
+  // Creates those of dtos whose (model_id, configuration_type) does not exist
+  // yet, in one transaction, and returns for each dto whether it was created
+  // (true) or already existed (false). Concurrent callers never create
+  // duplicates: the unique index decides. With replace = true, existing ones
+  // are overwritten instead (revision + 1) and reported as false.
+  virtual std::vector<bool> create_missing(const std::vector<CreateDTO>& dtos, bool replace) = 0;
+
+  // Returns the configuration with this id, or nullopt.
+  virtual std::optional<InferenceConfiguration> get(std::string_view id) = 0;
+
+  // Applies update (merge patch on model_specific_params) atomically, sets
+  // updated_at = now and revision + 1, and returns the new state. With
+  // expected_revision, fails with kConflict (is_revision_mismatch()) unless the
+  // stored revision equals it. Throws kNotFound for an unknown id and
+  // kConflict when the new (model_id, configuration_type) is taken.
+  virtual InferenceConfiguration update(std::string_view id, const UpdateDTO& update,
+                                        std::optional<std::int64_t> expected_revision) = 0;
+
+  // Replaces every mutable field with those of `replacement` (which the caller
+  // validated), with the same revision check and errors as update().
+  virtual InferenceConfiguration replace(std::string_view id, const CreateDTO& replacement,
+                                         std::optional<std::int64_t> expected_revision) = 0;
+
+  // Deletes the configuration. Throws kNotFound for an unknown id and
+  // kConflict (is_revision_mismatch()) when expected_revision is given and differs.
+  virtual void remove(std::string_view id, std::optional<std::int64_t> expected_revision) = 0;
+
+  // The seed's repository queries. Results are ordered by (configuration_type, id)
+  // for the model queries and (model_id, configuration_type) for the base-model
+  // queries; the *_and_type forms return the first match or nullopt.
+  virtual std::vector<InferenceConfiguration> find_by_model_id(
+      std::string_view model_id, std::optional<std::string_view> configuration_type = std::nullopt) = 0;
+  virtual std::vector<InferenceConfiguration> find_by_base_model(
+      std::string_view base_model, std::optional<std::string_view> configuration_type = std::nullopt) = 0;
+  virtual std::optional<InferenceConfiguration> find_by_model_and_type(std::string_view model_id,
+                                                                       std::string_view configuration_type) = 0;
+  virtual std::optional<InferenceConfiguration> find_by_base_model_and_type(
+      std::string_view base_model, std::string_view configuration_type) = 0;
+
+  // Keyset pagination ordered by id: at most `limit` (1…1000) items after the
+  // opaque `cursor` of a previous page. Stable under concurrent inserts and
+  // deletes (no item is skipped or repeated that existed throughout). A cursor
+  // that is not one of ours is kInvalid.
+  virtual ConfigurationPage list(const ConfigurationFilter& filter, std::size_t limit,
+                                 std::optional<std::string_view> cursor) = 0;
+  virtual std::int64_t count(const ConfigurationFilter& filter) = 0;
+
+  // Calls fn for every configuration, in id order, without holding them all in
+  // memory; stops early when fn returns false.
+  virtual void for_each_configuration(const std::function<bool(const InferenceConfiguration&)>& fn) = 0;
+
+  // The cursor of "now", and what changed after a cursor (writes by any
+  // process). Used to keep caches coherent without full reloads.
+  virtual std::string change_cursor() = 0;
+  virtual ChangeSet changes_since(std::string_view cursor) = 0;
+
+  // --- The model registry (`database_models`) ---
+
+  // Inserts or updates (by id) every record, in one transaction.
+  virtual void upsert_models(const std::vector<ModelRecord>& models) = 0;
+  // Returns the record with this id, or nullopt.
+  virtual std::optional<ModelRecord> get_model(std::string_view id) = 0;
+  // Calls fn for each record (only active ones when active_only), in id order,
+  // streamed; stops early when fn returns false.
+  virtual void for_each_model(bool active_only, const std::function<bool(const ModelRecord&)>& fn) = 0;
+  virtual std::int64_t count_models(bool active_only) = 0;
+};
+
+// Opens the store a URI names: "sqlite:PATH" (or a bare path ending in .db),
+// "mongodb://…/DB" or "mongodb+srv://…/DB". Throws kInvalid for an unknown
+// scheme and kUnavailable when the store cannot be opened. Does not create the
+// schema (call ensure_schema()).
+std::unique_ptr<Store> open_store(std::string_view uri);
+
+// The default store when neither --db nor INFERCONF_DB is given.
+inline constexpr std::string_view kDefaultStoreUri = "sqlite:data/inferconf.db";
+
+}  // namespace inferconf

@@ -1,0 +1,42 @@
+// Helpers shared by the command implementations.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/cli.hpp"
+#include "inferconf/catalog.hpp"
+#include "inferconf/service.hpp"
+#include "inferconf/store.hpp"
+
+namespace inferconf::cli {
+
+// Reads a whole file, or standard input for "-". Throws Error(kInvalid) naming
+// the file when it cannot be read.
+std::string read_input(const std::string& path);
+
+// The store of --db / INFERCONF_DB / the default, opened (schema not ensured).
+std::unique_ptr<Store> open_store_for(const GlobalOptions& opts);
+// The catalogue of --catalog / INFERCONF_CATALOG / the shipped one.
+Catalog load_catalog_for(const GlobalOptions& opts);
+
+// One-line summary and multi-line human rendering of a configuration.
+std::string summary(const InferenceConfiguration& c);
+void print_configuration(std::ostream& out, const InferenceConfiguration& c);
+void print_notes(std::ostream& out, const std::vector<Normalisation>& normalised,
+                 const std::vector<std::string>& unknown_params, std::string_view base_model);
+
+// Human rendering of resolved parameters, one line per parameter with its source.
+void print_resolved(std::ostream& out, const ResolvedParameters& r);
+
+// Imports a registry export (JSON array or JSON Lines) all or nothing; returns the count.
+std::size_t import_models(Store& store, const std::string& text);
+
+// Writes JSON to out, pretty-printed, with a trailing newline.
+void print_json(std::ostream& out, const nlohmann::json& j);
+
+}  // namespace inferconf::cli

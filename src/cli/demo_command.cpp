@@ -1,0 +1,62 @@
+// `inferconf demo`: the main job of `make run` — initialise the store, import
+// the demo registry, and print the resolved quality and speed parameters of
+// every active model.
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "cli/cli_support.hpp"
+
+namespace inferconf::cli {
+
+std::filesystem::path default_demo_registry() {
+  if (const char* env = std::getenv("INFERCONF_DEMO_REGISTRY")) return env;
+  return std::filesystem::path(INFERCONF_SOURCE_DIR) / "examples" / "demo_models.jsonl";
+}
+
+void register_demo_command(CLI::App& app, GlobalOptions& opts) {
+  auto registry = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand(
+      "demo", "Initialise the store, import the demo registry and print every active model's resolved presets");
+  cmd->add_option("--registry", *registry, "Registry file to import (default: examples/demo_models.jsonl)");
+  cmd->callback([&opts, registry] {
+    const std::string file = registry->empty() ? default_demo_registry().string() : *registry;
+    auto store = open_store_for(opts);
+    store->ensure_schema();
+    const auto catalog = load_catalog_for(opts);
+    const auto n = import_models(*store, read_input(file));
+    Resolver resolver(*store, catalog);
+    nlohmann::json all = nlohmann::json::array();
+    if (!opts.json) *opts.out << fmt::format("Store {}: imported {} model(s) from {}.\n\n", store->describe(), n, file);
+    store->for_each_model(true, [&](const ModelRecord& m) {
+      for (const auto& type : catalog.configuration_types()) {
+        ResolveRequest req{m.id, type.id, std::nullopt, std::nullopt, nlohmann::json::object()};
+        try {
+          const auto r = resolver.resolve(req);
+          if (opts.json) {
+            nlohmann::json j = r;
+            j["name"] = m.name;
+            all.push_back(j);
+          } else {
+            *opts.out << m.name << '\n';
+            print_resolved(*opts.out, r);
+            *opts.out << '\n';
+          }
+        } catch (const Error& e) {
+          if (opts.json)
+            all.push_back({{"model_id", m.id}, {"name", m.name}, {"configuration_type", type.id}, {"error", e.what()}});
+          else
+            *opts.out << fmt::format("{} ({}): {}\n\n", m.name, type.id, e.what());
+          opts.exit_code = kExitFailure;
+        }
+      }
+      return true;
+    });
+    if (opts.json) print_json(*opts.out, all);
+  });
+}
+
+}  // namespace inferconf::cli

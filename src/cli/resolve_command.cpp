@@ -1,0 +1,80 @@
+// `inferconf resolve`: the effective parameters of a generation request (the seed's usage example).
+#include <iostream>
+#include <memory>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "cli/cli_support.hpp"
+#include "inferconf/service.hpp"
+
+namespace inferconf::cli {
+
+namespace {
+
+struct ResolveArgs {
+  std::string model_id, base_model, variant, type = "quality";
+  std::vector<std::string> sets;
+};
+
+// "--set width=832": the value is JSON when it parses as JSON, else a string.
+nlohmann::json parse_overrides(const std::vector<std::string>& sets) {
+  nlohmann::json overrides = nlohmann::json::object();
+  for (const auto& s : sets) {
+    const auto eq = s.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw invalid(fmt::format("--set \"{}\" is not KEY=VALUE (e.g. --set steps=20).", s));
+    const std::string key = s.substr(0, eq), text = s.substr(eq + 1);
+    auto value = nlohmann::json::parse(text, nullptr, false);
+    overrides[key] = value.is_discarded() ? nlohmann::json(text) : value;
+  }
+  return overrides;
+}
+
+}  // namespace
+
+void print_resolved(std::ostream& out, const ResolvedParameters& r) {
+  out << fmt::format("{} · {} · {}{}{}\n", r.model_id, r.configuration_type, r.base_model,
+                     r.variant.empty() ? "" : "/" + r.variant,
+                     r.configuration_id ? fmt::format(" · configuration {} rev {}", *r.configuration_id, r.revision.value_or(0))
+                                        : " · catalogue preset");
+  for (const auto& [k, v] : r.parameters.items()) {
+    auto src = r.sources.find(k);
+    out << fmt::format("  {:<22}{:<40}{}\n", k, v.is_string() ? v.get<std::string>() : v.dump(),
+                       src == r.sources.end() ? "" : src->second);
+  }
+  for (const auto& n : r.normalised) out << fmt::format("  note: {} \"{}\" means \"{}\"\n", n.field, n.given, n.canonical);
+  for (const auto& p : r.problems) out << fmt::format("  problem: {} {}\n", p.field, p.message);
+}
+
+void register_resolve_command(CLI::App& app, GlobalOptions& opts) {
+  auto a = std::make_shared<ResolveArgs>();
+  auto* cmd = app.add_subcommand(
+      "resolve",
+      "Print the effective parameters of a model for a configuration type: the base model's catalogue preset, under "
+      "the model's stored configuration, under --set overrides; each value names its source");
+  cmd->add_option("--model-id", a->model_id, "The model (its id in the registry / configurations)")->required();
+  cmd->add_option("--type", a->type, "Configuration type: quality or speed")->capture_default_str();
+  cmd->add_option("--base-model", a->base_model, "Base model to use when neither the store nor the registry knows it");
+  cmd->add_option("--variant", a->variant, "Catalogue variant (e.g. ti2v_5b for wan_2_2)");
+  cmd->add_option("--set", a->sets, "Override a parameter, KEY=VALUE (repeatable)");
+  cmd->callback([&opts, a] {
+    auto store = open_store_for(opts);
+    const auto catalog = load_catalog_for(opts);
+    Resolver resolver(*store, catalog);
+    ResolveRequest req;
+    req.model_id = a->model_id;
+    req.configuration_type = a->type;
+    if (!a->base_model.empty()) req.base_model = a->base_model;
+    if (!a->variant.empty()) req.variant = a->variant;
+    req.overrides = parse_overrides(a->sets);
+    const auto r = resolver.resolve(req);
+    if (opts.json)
+      print_json(*opts.out, r);
+    else
+      print_resolved(*opts.out, r);
+    if (!r.problems.empty()) opts.exit_code = kExitUsage;
+  });
+}
+
+}  // namespace inferconf::cli
