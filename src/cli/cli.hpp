@@ -42,6 +42,7 @@ void register_validate_command(CLI::App& app, GlobalOptions& opts);
 void register_demo_command(CLI::App& app, GlobalOptions& opts);
 void register_detect_command(CLI::App& app, GlobalOptions& opts);    // issue 3
 void register_populate_command(CLI::App& app, GlobalOptions& opts);  // issue 4
+void register_models_scan_command(CLI::App& models, GlobalOptions& opts);  // issue 4: `models scan DIR`
 void register_selftest_command(CLI::App& app, GlobalOptions& opts);  // issue 5
 void register_export_commands(CLI::App& app, GlobalOptions& opts);   // issue 6: export, import-infotext
 void register_serve_command(CLI::App& app, GlobalOptions& opts);     // issue 7

@@ -17,6 +17,23 @@ std::filesystem::path default_demo_registry() {
   return std::filesystem::path(INFERCONF_SOURCE_DIR) / "examples" / "demo_models.jsonl";
 }
 
+namespace {
+
+// "quality  steps 30  cfg 7.5  dpmpp_2m/karras  width=1024 height=1024 clip_skip=-1"
+std::string compact_parameters(const std::string& type, const ResolvedParameters& r) {
+  const auto& p = r.parameters;
+  auto text = [](const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); };
+  std::string line = fmt::format("{:<8} steps {:>3}  cfg {:<4}  {}/{}", type, text(p.value("steps", nlohmann::json())),
+                                 text(p.value("cfg_scale", nlohmann::json())), text(p.value("sampler", nlohmann::json())),
+                                 text(p.value("scheduler", nlohmann::json())));
+  for (const auto& [k, v] : p.items())
+    if (k != "steps" && k != "cfg_scale" && k != "sampler" && k != "scheduler") line += fmt::format("  {}={}", k, text(v));
+  line += r.configuration_id ? "  (model's configuration)" : "  (catalogue preset)";
+  return line;
+}
+
+}  // namespace
+
 void register_demo_command(CLI::App& app, GlobalOptions& opts) {
   auto registry = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand(
@@ -32,6 +49,7 @@ void register_demo_command(CLI::App& app, GlobalOptions& opts) {
     nlohmann::json all = nlohmann::json::array();
     if (!opts.json) *opts.out << fmt::format("Store {}: imported {} model(s) from {}.\n\n", store->describe(), n, file);
     store->for_each_model(true, [&](const ModelRecord& m) {
+      if (!opts.json) *opts.out << fmt::format("{}  [{} · {}]\n", m.name, m.id, m.base_model.value_or("?"));
       for (const auto& type : catalog.configuration_types()) {
         ResolveRequest req{m.id, type.id, std::nullopt, std::nullopt, nlohmann::json::object()};
         try {
@@ -41,21 +59,24 @@ void register_demo_command(CLI::App& app, GlobalOptions& opts) {
             j["name"] = m.name;
             all.push_back(j);
           } else {
-            *opts.out << m.name << '\n';
-            print_resolved(*opts.out, r);
-            *opts.out << '\n';
+            *opts.out << "  " << compact_parameters(type.id, r) << '\n';
           }
         } catch (const Error& e) {
           if (opts.json)
             all.push_back({{"model_id", m.id}, {"name", m.name}, {"configuration_type", type.id}, {"error", e.what()}});
           else
-            *opts.out << fmt::format("{} ({}): {}\n\n", m.name, type.id, e.what());
+            *opts.out << fmt::format("  {:<8} error: {}\n", type.id, e.what());
           opts.exit_code = kExitFailure;
         }
       }
+      if (!opts.json) *opts.out << '\n';
       return true;
     });
     if (opts.json) print_json(*opts.out, all);
+    else
+      *opts.out << "Values come from each base model's catalogue preset until a model has its own configuration\n"
+                   "(`inferconf create`, or `inferconf populate`); `inferconf resolve --model-id ID --type quality`\n"
+                   "shows one model with the source of every value.\n";
   });
 }
 

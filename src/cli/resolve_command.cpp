@@ -38,11 +38,16 @@ void print_resolved(std::ostream& out, const ResolvedParameters& r) {
                      r.variant.empty() ? "" : "/" + r.variant,
                      r.configuration_id ? fmt::format(" · configuration {} rev {}", *r.configuration_id, r.revision.value_or(0))
                                         : " · catalogue preset");
-  for (const auto& [k, v] : r.parameters.items()) {
+  // The four core parameters first, in the seed's order, then the model-specific ones.
+  auto line = [&](const std::string& k, const nlohmann::json& v) {
     auto src = r.sources.find(k);
     out << fmt::format("  {:<22}{:<40}{}\n", k, v.is_string() ? v.get<std::string>() : v.dump(),
                        src == r.sources.end() ? "" : src->second);
-  }
+  };
+  for (const char* k : {"steps", "cfg_scale", "sampler", "scheduler"})
+    if (r.parameters.contains(k)) line(k, r.parameters.at(k));
+  for (const auto& [k, v] : r.parameters.items())
+    if (k != "steps" && k != "cfg_scale" && k != "sampler" && k != "scheduler") line(k, v);
   for (const auto& n : r.normalised) out << fmt::format("  note: {} \"{}\" means \"{}\"\n", n.field, n.given, n.canonical);
   for (const auto& p : r.problems) out << fmt::format("  problem: {} {}\n", p.field, p.message);
 }
