@@ -67,6 +67,7 @@ int run(int argc, char** argv, std::ostream& out, std::ostream& err) {
   register_models_command(app, opts);
   register_validate_command(app, opts);
   register_demo_command(app, opts);
+  register_detect_command(app, opts);
 
   try {
     try {

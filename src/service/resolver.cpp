@@ -1,6 +1,7 @@
 // Resolution: catalogue preset < the model's stored configuration < overrides.
 #include <fmt/format.h>
 
+#include "inferconf/detect.hpp"
 #include "inferconf/service.hpp"
 
 namespace inferconf {
@@ -74,6 +75,7 @@ ResolvedParameters Resolver::resolve(const ResolveRequest& request) const {
 
   const auto stored = store_.find_by_model_and_type(request.model_id, request.configuration_type);
   std::string base;
+  std::string base_variant;  // a variant implied by a registry label ("Wan Video 2.2 TI2V-5B")
   std::optional<ModelRecord> record;
   if (stored) {
     base = stored->base_model;
@@ -96,12 +98,20 @@ ResolvedParameters Resolver::resolve(const ResolveRequest& request) const {
         "into the registry with a base_model, or pass a base model explicitly.",
         request.model_id, request.configuration_type));
   const BaseModelSpec* spec = catalog_.find(base);
+  if (!spec && !stored) {
+    // Registries hold labels such as Civitai's "SDXL 1.0" or "Flux.1 D": normalise them.
+    const auto verdict = detect::infer_from_label(*detect::default_rules(), base);
+    if (verdict.matched()) {
+      spec = catalog_.find(verdict.base_model);
+      if (verdict.variant && !request.variant) base_variant = *verdict.variant;
+    }
+  }
   if (!spec)
     throw invalid(fmt::format("Base model \"{}\" is not in the catalogue; see `inferconf catalog` for the known ones.", base),
                   {{"base_model", fmt::format("is \"{}\", which the catalogue does not define.", base)}});
   out.base_model = spec->id;
 
-  std::string variant = request.variant.value_or("");
+  std::string variant = request.variant.value_or(base_variant);
   // A stored configuration records its variant in model_specific_params; a
   // registry record may name it in its metadata.
   const nlohmann::json* variant_source = stored ? &stored->model_specific_params : record ? &record->metadata : nullptr;
