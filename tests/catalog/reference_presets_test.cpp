@@ -1,0 +1,92 @@
+// The shipped presets against the reference's table (cases/reference_presets.tsv).
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "catalog/tsv.hpp"
+
+namespace inferconf {
+namespace {
+
+using testing::read_tsv;
+using testing::shipped_catalog;
+
+TEST(ReferencePresets, EveryRowMatchesTheCatalogue) {
+  const auto rows = read_tsv(testing::cases_dir() / "reference_presets.tsv");
+  ASSERT_GE(rows.size(), 18u);
+  for (const auto& row : rows) {
+    SCOPED_TRACE("reference_presets.tsv line " + std::to_string(row.line));
+    ASSERT_EQ(row.cells.size(), 8u);
+    const auto* base = shipped_catalog().find(row.cells[0]);
+    ASSERT_NE(base, nullptr) << row.cells[0];
+    const std::string variant = row.cells[1] == "-" ? "" : row.cells[1];
+    if (!variant.empty()) {
+      const auto* v = base->find_variant(variant);
+      ASSERT_NE(v, nullptr) << variant;
+      // A variant row is the variant's own preset, not the base's fallback.
+      EXPECT_TRUE(v->presets.count(row.cells[2])) << "variant " << variant << " has no own " << row.cells[2];
+    }
+    const auto* p = base->preset(row.cells[2], variant);
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(p->steps, std::stoi(row.cells[3]));
+    EXPECT_DOUBLE_EQ(p->cfg_scale, std::stod(row.cells[4]));
+    EXPECT_EQ(p->sampler, row.cells[5]);
+    EXPECT_EQ(p->scheduler, row.cells[6]);
+    EXPECT_EQ(p->model_specific_params, nlohmann::json::parse(row.cells[7]))
+        << "catalogue: " << p->model_specific_params.dump();
+    EXPECT_FALSE(p->source.empty());
+  }
+}
+
+TEST(ReferencePresets, EveryCataloguePresetHasARow) {
+  std::set<std::string> rows;
+  for (const auto& row : read_tsv(testing::cases_dir() / "reference_presets.tsv"))
+    rows.insert(row.cells[0] + "/" + row.cells[1] + "/" + row.cells[2]);
+  for (const auto& base : shipped_catalog().base_models()) {
+    for (const auto& [type, preset] : base.presets) EXPECT_TRUE(rows.count(base.id + "/-/" + type)) << base.id << " " << type;
+    for (const auto& v : base.variants)
+      for (const auto& [type, preset] : v.presets)
+        EXPECT_TRUE(rows.count(base.id + "/" + v.id + "/" + type)) << base.id << "/" << v.id << " " << type;
+  }
+}
+
+TEST(ReferencePresets, TheNineBaseModelsAndTwoTypesAreDeclared) {
+  std::vector<std::string> ids;
+  for (const auto& b : shipped_catalog().base_models()) ids.push_back(b.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"sd_1_5", "sdxl", "pony", "flux_dev", "flux_schnell", "flux_krea", "wan_2_1",
+                                           "wan_2_2", "hidream"}));
+  EXPECT_TRUE(shipped_catalog().has_type("quality"));
+  EXPECT_TRUE(shipped_catalog().has_type("speed"));
+  EXPECT_FALSE(shipped_catalog().has_type("balanced"));
+  EXPECT_EQ(shipped_catalog().configuration_types().size(), 2u);
+}
+
+// The reference's constraint table, spot-checked where it is most specific.
+TEST(ReferencePresets, ConstraintsFollowTheReferenceTable) {
+  const auto& cat = shipped_catalog();
+  const auto& schnell = cat.find("flux_schnell")->constraints;
+  EXPECT_EQ(schnell.cfg_scale.min, 1);
+  EXPECT_EQ(schnell.cfg_scale.max, 1);
+  EXPECT_EQ(schnell.steps.max, 4);
+  EXPECT_FALSE(schnell.params.count("guidance"));
+  EXPECT_FALSE(schnell.negative_prompt);
+  EXPECT_EQ(cat.find("flux_dev")->constraints.params.at("guidance").range->max, 10);
+  EXPECT_EQ(cat.find("sd_1_5")->constraints.params.at("width").multiple_of, 8);
+  EXPECT_EQ(cat.find("sd_1_5")->constraints.params.at("width").range->max, 1024);
+  EXPECT_EQ(cat.find("sdxl")->constraints.params.at("clip_skip").range->min, -12);
+  const auto& frames = cat.find("wan_2_1")->constraints.params.at("video_frames");
+  EXPECT_EQ(frames.modulo, 4);
+  EXPECT_EQ(frames.remainder, 1);
+  EXPECT_EQ(frames.range->min, 5);
+  EXPECT_EQ(frames.range->max, 161);
+  const auto* wan22 = cat.find("wan_2_2");
+  EXPECT_EQ(wan22->constraints_for("ti2v_5b").params.at("width").multiple_of, 32);
+  EXPECT_EQ(wan22->constraints_for("ti2v_5b").params.at("video_fps").allowed, std::vector<nlohmann::json>{24});
+  EXPECT_EQ(wan22->constraints_for("t2v_a14b").params.at("video_fps").allowed, std::vector<nlohmann::json>{16});
+  EXPECT_FALSE(cat.find("hidream")->constraints_for("dev").negative_prompt);
+  EXPECT_TRUE(cat.find("hidream")->constraints_for("full").negative_prompt);
+  EXPECT_EQ(cat.find("hidream")->constraints.params.at("shift").range->max, 20);
+}
+
+}  // namespace
+}  // namespace inferconf
