@@ -67,7 +67,20 @@ int run(int argc, char** argv, std::ostream& out, std::ostream& err) {
   register_models_command(app, opts);
   register_validate_command(app, opts);
   register_demo_command(app, opts);
+  register_selftest_command(app, opts);
+#ifdef INFERCONF_HAVE_DETECT
   register_detect_command(app, opts);
+#endif
+#ifdef INFERCONF_HAVE_POPULATE
+  register_populate_command(app, opts);
+#endif
+#ifdef INFERCONF_HAVE_INTEROP
+  register_export_commands(app, opts);
+#endif
+#ifdef INFERCONF_HAVE_HTTP
+  register_serve_command(app, opts);
+  register_token_command(app, opts);
+#endif
 
   try {
     try {

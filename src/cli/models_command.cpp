@@ -65,6 +65,9 @@ void register_models_command(CLI::App& app, GlobalOptions& opts) {
       if (opts.json) print_json(*opts.out, all);
     });
   }
+#ifdef INFERCONF_HAVE_POPULATE
+  register_models_scan_command(*models, opts);
+#endif
 }
 
 }  // namespace inferconf::cli

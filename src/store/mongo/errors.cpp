@@ -1,0 +1,102 @@
+#include "store/mongo/errors.hpp"
+
+#include <fmt/format.h>
+#include <mongoc/mongoc.h>
+
+namespace inferconf::mongo {
+
+namespace {
+
+// Server codes meaning the primary moved or the node is going away: the
+// driver already retried once (retryable writes/reads), so the user can only
+// wait for the election to finish and try again.
+bool is_not_primary(std::uint32_t code) {
+  switch (code) {
+    case 10107:  // NotWritablePrimary
+    case 13435:  // NotPrimaryNoSecondaryOk
+    case 13436:  // NotPrimaryOrSecondary
+    case 189:    // PrimarySteppedDown
+    case 11600:  // InterruptedAtShutdown
+    case 11602:  // InterruptedDueToReplStateChange
+    case 91:     // ShutdownInProgress
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool is_auth_failure(const bson_error_t& e) {
+  return (e.domain == MONGOC_ERROR_CLIENT && e.code == MONGOC_ERROR_CLIENT_AUTHENTICATE) ||
+         e.code == 18 /* AuthenticationFailed */ || e.code == 13 /* Unauthorized */;
+}
+
+// Codes a server returns for a command inferconf built wrongly: a bug, not an outage.
+bool is_malformed_command(const bson_error_t& e) {
+  if (e.domain == MONGOC_ERROR_COMMAND && e.code == MONGOC_ERROR_COMMAND_INVALID_ARG) return true;
+  if (e.domain == MONGOC_ERROR_BSON) return true;
+  if (e.domain != MONGOC_ERROR_SERVER && e.domain != MONGOC_ERROR_QUERY && e.domain != MONGOC_ERROR_COLLECTION)
+    return false;
+  switch (e.code) {
+    case 2:   // BadValue
+    case 9:   // FailedToParse
+    case 14:  // TypeMismatch
+    case 40:  // ConflictingUpdateOperators
+    case 52:  // DollarPrefixedFieldName
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+bool is_duplicate_key_code(std::int64_t code) noexcept { return code == 11000 || code == 11001 || code == 12582; }
+
+bool is_duplicate_key(const bson_error_t& error) noexcept { return is_duplicate_key_code(error.code); }
+
+Error driver_error(const bson_error_t& e, std::string_view what, std::string_view where) {
+  const std::string message = e.message;
+  if (e.domain == MONGOC_ERROR_WRITE_CONCERN) {
+    return unavailable(fmt::format(
+        "MongoDB at {} did not confirm the write to {} (write concern error {}: {}); it may or may not have been "
+        "applied. Check the replica set's health, then read the data back before retrying.",
+        where, what, e.code, message));
+  }
+  if (is_auth_failure(e)) {
+    return unavailable(fmt::format(
+        "MongoDB at {} refused the credentials while trying to {}: {}. Check the user name, the password and "
+        "authSource in the connection string, and that the user has readWrite on the database.",
+        where, what, message));
+  }
+  if (e.domain == MONGOC_ERROR_SERVER_SELECTION) {
+    return unavailable(fmt::format(
+        "No usable MongoDB server at {} to {}: {}. Check that mongod is running and reachable at the hosts of the "
+        "connection string (and, for a replica set, that replicaSet names the set and a primary is elected).",
+        where, what, message));
+  }
+  if (e.domain == MONGOC_ERROR_STREAM || e.domain == MONGOC_ERROR_PROTOCOL) {
+    return unavailable(fmt::format(
+        "The connection to MongoDB at {} failed while trying to {}: {}. If this was a write, it may or may not have "
+        "been applied; read the data back before retrying.",
+        where, what, message));
+  }
+  if (is_not_primary(e.code)) {
+    return unavailable(fmt::format(
+        "MongoDB at {} has no writable primary right now (error {}: {}) so inferconf could not {}; the replica set "
+        "is probably electing a new primary. Try again in a few seconds.",
+        where, e.code, message, what));
+  }
+  if (e.code == 50 /* MaxTimeMSExpired */ || e.code == 89 /* NetworkTimeout */ || e.code == 6 || e.code == 7) {
+    return unavailable(fmt::format("MongoDB at {} timed out while trying to {} (error {}: {}).", where, what, e.code,
+                                   message));
+  }
+  if (is_malformed_command(e)) {
+    return Error(ErrorCode::kInternal,
+                 fmt::format("MongoDB at {} rejected inferconf's command to {} (error {}: {}); this is a bug in "
+                             "inferconf, please report it.",
+                             where, what, e.code, message));
+  }
+  return unavailable(fmt::format("MongoDB at {} could not {} (error {}.{}: {}).", where, what, e.domain, e.code, message));
+}
+
+}  // namespace inferconf::mongo

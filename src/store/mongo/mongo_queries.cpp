@@ -1,0 +1,277 @@
+// The read path: lookups, the seed's repository queries, keyset pagination
+// and the change feed (polling on updated_at; see docs/MONGODB.md).
+#include <charconv>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "store/mongo/errors.hpp"
+#include "store/mongo/mongo_store_impl.hpp"
+
+namespace inferconf::mongo {
+
+namespace {
+
+void append_sort(bson_t* opts, std::initializer_list<const char*> fields) {
+  bson_t sort;
+  BSON_APPEND_DOCUMENT_BEGIN(opts, "sort", &sort);
+  for (const char* f : fields) BSON_APPEND_INT32(&sort, f, 1);
+  bson_append_document_end(opts, &sort);
+}
+
+Bson model_filter(std::string_view field, std::string_view value, std::optional<std::string_view> type) {
+  Bson filter;
+  append_str(filter.get(), std::string(field).c_str(), value);
+  if (type) append_str(filter.get(), "configuration_type", *type);
+  return filter;
+}
+
+constexpr std::string_view kCursorPrefix = "mongo1:";
+
+std::string encode_cursor(std::string_view id) {
+  std::string out(kCursorPrefix);
+  for (unsigned char ch : id) out += fmt::format("{:02x}", ch);
+  return out;
+}
+
+std::string decode_cursor(std::string_view cursor) {
+  auto reject = [&]() -> Error {
+    return invalid(fmt::format(
+        "The cursor \"{}\" was not returned by this store's list(); start again from the first page (no cursor).",
+        cursor));
+  };
+  if (cursor.substr(0, kCursorPrefix.size()) != kCursorPrefix) throw reject();
+  const std::string_view hex = cursor.substr(kCursorPrefix.size());
+  if (hex.empty() || hex.size() % 2 != 0) throw reject();
+  std::string id;
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(hex.data() + i, hex.data() + i + 2, value, 16);
+    if (ec != std::errc() || end != hex.data() + i + 2) throw reject();
+    id += static_cast<char>(value);
+  }
+  return id;
+}
+
+// Change cursor of the polling feed: "poll2:<ms since epoch>". Writes stamped
+// at or after that instant are reported by the next changes_since().
+constexpr std::string_view kPollPrefix = "poll2:";
+
+// A cursor instant strictly after every write already stamped: the clock is
+// read, then we wait for the next millisecond, so a write that finished
+// before the cursor was made is never reported again.
+Timestamp next_cursor_instant() {
+  const Timestamp t = now_utc() + std::chrono::milliseconds(1);
+  std::this_thread::sleep_until(std::chrono::system_clock::time_point(t));
+  return t;
+}
+
+}  // namespace
+
+void append_configuration_filter(bson_t* doc, const ConfigurationFilter& filter) {
+  if (filter.model_id) append_str(doc, "model_id", *filter.model_id);
+  if (filter.base_model) append_str(doc, "base_model", *filter.base_model);
+  if (filter.configuration_type) append_str(doc, "configuration_type", *filter.configuration_type);
+}
+
+void MongoStore::find_each(const char* collection, const bson_t* filter, const bson_t* opts, bool primary,
+                           const DocFn& fn) const {
+  auto cl = client();
+  auto coll = cl.collection(database_, collection);
+  ReadPrefsPtr prefs(primary ? mongoc_read_prefs_new(MONGOC_READ_PRIMARY) : nullptr);
+  CursorPtr cursor(mongoc_collection_find_with_opts(coll.get(), filter, opts, prefs.get()));
+  const bson_t* doc = nullptr;
+  while (mongoc_cursor_next(cursor.get(), &doc))
+    if (!fn(DocRef{doc})) return;
+  bson_error_t error;
+  const bson_t* reply = nullptr;
+  if (mongoc_cursor_error_document(cursor.get(), &error, &reply))
+    throw DriverFailure{error, reply != nullptr ? Bson::copy_of(reply) : Bson()};
+}
+
+std::vector<InferenceConfiguration> MongoStore::find_configurations(const bson_t* filter, const bson_t* opts,
+                                                                    bool primary) const {
+  std::vector<InferenceConfiguration> out;
+  find_each(kConfigurations, filter, opts, primary, [&](DocRef ref) {
+      const bson_t* doc = ref.doc;
+    out.push_back(configuration_from_bson(doc));
+    return true;
+  });
+  return out;
+}
+
+std::optional<InferenceConfiguration> MongoStore::find_one(const bson_t* filter, const bson_t* opts,
+                                                           bool primary) const {
+  Bson with_limit = opts != nullptr ? Bson::copy_of(opts) : Bson();
+  BSON_APPEND_INT64(with_limit.get(), "limit", 1);
+  auto found = find_configurations(filter, with_limit.get(), primary);
+  if (found.empty()) return std::nullopt;
+  return std::move(found.front());
+}
+
+std::int64_t MongoStore::count_documents(const char* collection, const bson_t* filter) const {
+  auto cl = client();
+  auto coll = cl.collection(database_, collection);
+  Reply reply;
+  bson_error_t error;
+  const std::int64_t n = mongoc_collection_count_documents(coll.get(), filter, nullptr, nullptr, reply.get(), &error);
+  if (n < 0) throw DriverFailure{error, Bson::copy_of(reply.get())};
+  return n;
+}
+
+std::optional<InferenceConfiguration> MongoStore::get(std::string_view id) {
+  try {
+    Bson filter;
+    append_str(filter.get(), "id", id);
+    return find_one(filter.get());
+  } catch (const DriverFailure& f) {
+    fail(f, fmt::format("read configuration {}", id));
+  }
+}
+
+std::vector<InferenceConfiguration> MongoStore::find_by_model_id(std::string_view model_id,
+                                                                 std::optional<std::string_view> type) {
+  try {
+    Bson filter = model_filter("model_id", model_id, type);
+    Bson opts;
+    append_sort(opts.get(), {"configuration_type", "id"});
+    return find_configurations(filter.get(), opts.get());
+  } catch (const DriverFailure& f) {
+    fail(f, fmt::format("read the configurations of model \"{}\"", model_id));
+  }
+}
+
+std::vector<InferenceConfiguration> MongoStore::find_by_base_model(std::string_view base_model,
+                                                                   std::optional<std::string_view> type) {
+  try {
+    Bson filter = model_filter("base_model", base_model, type);
+    Bson opts;
+    append_sort(opts.get(), {"model_id", "configuration_type"});
+    return find_configurations(filter.get(), opts.get());
+  } catch (const DriverFailure& f) {
+    fail(f, fmt::format("read the configurations of base model \"{}\"", base_model));
+  }
+}
+
+std::optional<InferenceConfiguration> MongoStore::find_by_model_and_type(std::string_view model_id,
+                                                                         std::string_view type) {
+  try {
+    Bson filter = model_filter("model_id", model_id, type);
+    return find_one(filter.get());
+  } catch (const DriverFailure& f) {
+    fail(f, fmt::format("read the \"{}\" configuration of model \"{}\"", type, model_id));
+  }
+}
+
+std::optional<InferenceConfiguration> MongoStore::find_by_base_model_and_type(std::string_view base_model,
+                                                                              std::string_view type) {
+  try {
+    Bson filter = model_filter("base_model", base_model, type);
+    Bson opts;
+    append_sort(opts.get(), {"model_id", "configuration_type"});
+    return find_one(filter.get(), opts.get());
+  } catch (const DriverFailure& f) {
+    fail(f, fmt::format("read a \"{}\" configuration of base model \"{}\"", type, base_model));
+  }
+}
+
+ConfigurationPage MongoStore::list(const ConfigurationFilter& filter, std::size_t limit,
+                                   std::optional<std::string_view> cursor) {
+  if (limit < 1 || limit > 1000)
+    throw invalid(fmt::format("The page size {} is out of range; ask for 1 to 1000 configurations per page.", limit));
+  const std::string after = cursor ? decode_cursor(*cursor) : std::string();
+  try {
+    Bson query;
+    append_configuration_filter(query.get(), filter);
+    if (cursor) {
+      bson_t cond;
+      BSON_APPEND_DOCUMENT_BEGIN(query.get(), "id", &cond);
+      append_str(&cond, "$gt", after);
+      bson_append_document_end(query.get(), &cond);
+    }
+    Bson opts;
+    append_sort(opts.get(), {"id"});
+    // One more than asked tells whether there is a next page.
+    BSON_APPEND_INT64(opts.get(), "limit", static_cast<std::int64_t>(limit) + 1);
+    ConfigurationPage page;
+    page.items = find_configurations(query.get(), opts.get());
+    if (page.items.size() > limit) {
+      page.items.resize(limit);
+      page.next_cursor = encode_cursor(page.items.back().id);
+    }
+    return page;
+  } catch (const DriverFailure& f) {
+    fail(f, "list configurations");
+  }
+}
+
+std::int64_t MongoStore::count(const ConfigurationFilter& filter) {
+  try {
+    Bson query;
+    append_configuration_filter(query.get(), filter);
+    return count_documents(kConfigurations, query.get());
+  } catch (const DriverFailure& f) {
+    fail(f, "count configurations");
+  }
+}
+
+void MongoStore::for_each_configuration(const std::function<bool(const InferenceConfiguration&)>& fn) {
+  try {
+    Bson filter;
+    Bson opts;
+    append_sort(opts.get(), {"id"});
+    find_each(kConfigurations, filter.get(), opts.get(), false,
+              [&](DocRef ref) {
+      const bson_t* doc = ref.doc; return fn(configuration_from_bson(doc)); });
+  } catch (const DriverFailure& f) {
+    fail(f, "read all configurations");
+  }
+}
+
+std::string MongoStore::change_cursor() {
+  return fmt::format("{}{}", kPollPrefix, next_cursor_instant().time_since_epoch().count());
+}
+
+ChangeSet MongoStore::changes_since(std::string_view cursor) {
+  std::int64_t since_ms = 0;
+  {
+    const auto digits = cursor.substr(std::min(cursor.size(), kPollPrefix.size()));
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), since_ms);
+    if (cursor.substr(0, kPollPrefix.size()) != kPollPrefix || digits.empty() || ec != std::errc() ||
+        end != digits.data() + digits.size())
+      throw invalid(fmt::format(
+          "The change cursor \"{}\" was not returned by this store's change_cursor(); get a fresh one.", cursor));
+  }
+  try {
+    const Timestamp since{std::chrono::milliseconds(since_ms)};
+    ChangeSet changes;
+    changes.cursor = fmt::format("{}{}", kPollPrefix, next_cursor_instant().time_since_epoch().count());
+
+    Bson updated;
+    bson_t cond;
+    BSON_APPEND_DOCUMENT_BEGIN(updated.get(), "updated_at", &cond);
+    append_timestamp(&cond, "$gte", since);
+    bson_append_document_end(updated.get(), &cond);
+    Bson opts;
+    append_sort(opts.get(), {"updated_at", "id"});
+    changes.upserted = find_configurations(updated.get(), opts.get());
+
+    Bson deleted;
+    BSON_APPEND_DOCUMENT_BEGIN(deleted.get(), "deleted_at", &cond);
+    append_timestamp(&cond, "$gte", since);
+    bson_append_document_end(deleted.get(), &cond);
+    Bson deleted_opts;
+    append_sort(deleted_opts.get(), {"deleted_at"});
+    find_each(kDeletions, deleted.get(), deleted_opts.get(), false, [&](DocRef ref) {
+      bson_iter_t it;
+      if (bson_iter_init_find(&it, ref.doc, "id") && BSON_ITER_HOLDS_UTF8(&it))
+        changes.deleted_ids.emplace_back(bson_iter_utf8(&it, nullptr));
+      return true;
+    });
+    return changes;
+  } catch (const DriverFailure& f) {
+    fail(f, "read the changes since the last poll");
+  }
+}
+
+}  // namespace inferconf::mongo

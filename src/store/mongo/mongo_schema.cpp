@@ -1,0 +1,214 @@
+// ensure_schema / check_schema: the seed's create_index() plus unique `id`.
+// Index names are MongoDB's defaults for these keys, which are also the names
+// pymongo's create_index() gave the seed's indexes, so a collection the seed
+// set up is recognised as already indexed.
+#include <fmt/format.h>
+
+#include "store/mongo/errors.hpp"
+#include "store/mongo/mongo_store_impl.hpp"
+
+namespace inferconf::mongo {
+
+namespace {
+
+struct IndexSpec {
+  const char* name;
+  std::vector<std::string> keys;  // ascending, in order
+  bool unique;
+};
+
+const std::vector<IndexSpec>& required_indexes() {
+  static const std::vector<IndexSpec> specs = {
+      {"model_id_1", {"model_id"}, false},
+      {"base_model_1", {"base_model"}, false},
+      {"model_id_1_configuration_type_1", {"model_id", "configuration_type"}, true},
+      {"id_1", {"id"}, true},
+  };
+  return specs;
+}
+
+struct ExistingIndex {
+  std::string name;
+  std::vector<std::pair<std::string, std::string>> keys;  // field, direction/type as written
+  bool unique = false;
+  std::vector<std::string> options;  // options that change what the index enforces
+};
+
+std::string describe_keys(const std::vector<std::pair<std::string, std::string>>& keys) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < keys.size(); ++i) out += fmt::format("{}{}: {}", i ? ", " : "", keys[i].first, keys[i].second);
+  return out + "}";
+}
+
+std::vector<std::pair<std::string, std::string>> spec_keys(const IndexSpec& spec) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& k : spec.keys) out.emplace_back(k, "1");
+  return out;
+}
+
+std::string key_value_text(const bson_iter_t* it) {
+  if (BSON_ITER_HOLDS_UTF8(it)) return fmt::format("\"{}\"", bson_iter_utf8(it, nullptr));
+  if (BSON_ITER_HOLDS_NUMBER(it)) {
+    const double v = bson_iter_as_double(it);
+    return v == static_cast<long long>(v) ? std::to_string(static_cast<long long>(v)) : fmt::format("{}", v);
+  }
+  return "?";
+}
+
+ExistingIndex read_index(const bson_t* doc) {
+  ExistingIndex index;
+  bson_iter_t it;
+  if (!bson_iter_init(&it, doc)) return index;
+  while (bson_iter_next(&it)) {
+    const std::string_view key = bson_iter_key(&it);
+    if (key == "name" && BSON_ITER_HOLDS_UTF8(&it)) {
+      index.name = bson_iter_utf8(&it, nullptr);
+    } else if (key == "key") {
+      bson_iter_t field;
+      if (bson_iter_recurse(&it, &field))
+        while (bson_iter_next(&field)) index.keys.emplace_back(bson_iter_key(&field), key_value_text(&field));
+    } else if (key == "unique") {
+      index.unique = bson_iter_as_bool(&it);
+    } else if (key == "sparse" || key == "partialFilterExpression" || key == "collation" ||
+               key == "expireAfterSeconds" || key == "hidden") {
+      if (key != "sparse" || bson_iter_as_bool(&it)) index.options.emplace_back(key);
+    }
+  }
+  return index;
+}
+
+std::string spec_text(const IndexSpec& spec) {
+  return fmt::format("{}{}", describe_keys(spec_keys(spec)), spec.unique ? " unique" : "");
+}
+
+std::string index_text(const ExistingIndex& index) {
+  std::string options;
+  for (const auto& o : index.options) options += " " + o;
+  return fmt::format("{}{}{}", describe_keys(index.keys), index.unique ? " unique" : "", options);
+}
+
+std::string drop_advice(const ExistingIndex& index) {
+  return fmt::format("drop it in mongosh with db.{}.dropIndex(\"{}\") and run ensure_schema (inferconf init) again",
+                     kConfigurations, index.name);
+}
+
+struct SchemaPlan {
+  std::vector<const IndexSpec*> missing;
+  std::vector<std::string> conflicts;
+};
+
+SchemaPlan plan(const std::vector<ExistingIndex>& existing) {
+  SchemaPlan out;
+  for (const auto& spec : required_indexes()) {
+    const auto wanted = spec_keys(spec);
+    auto matches = [&](const ExistingIndex& e) { return e.keys == wanted && e.unique == spec.unique && e.options.empty(); };
+    const ExistingIndex* by_name = nullptr;
+    const ExistingIndex* by_keys = nullptr;
+    for (const auto& e : existing) {
+      if (e.name == spec.name) by_name = &e;
+      else if (e.keys == wanted && by_keys == nullptr) by_keys = &e;
+    }
+    if (by_name != nullptr) {
+      if (!matches(*by_name))
+        out.conflicts.push_back(fmt::format(
+            "The index \"{}\" of {} is {} but inferconf needs {} under that name; {}.", by_name->name,
+            kConfigurations, index_text(*by_name), spec_text(spec), drop_advice(*by_name)));
+    } else if (by_keys != nullptr) {
+      if (!matches(*by_keys))
+        out.conflicts.push_back(fmt::format(
+            "The index \"{}\" of {} is {} but inferconf needs {} on those keys; {}.", by_keys->name,
+            kConfigurations, index_text(*by_keys), spec_text(spec), drop_advice(*by_keys)));
+      // Same keys and options under another name does the same job: keep it.
+    } else {
+      out.missing.push_back(&spec);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+namespace {
+
+std::vector<ExistingIndex> list_indexes(mongoc_collection_t* coll) {
+  std::vector<ExistingIndex> out;
+  CursorPtr cursor(mongoc_collection_find_indexes_with_opts(coll, nullptr));
+  const bson_t* doc = nullptr;
+  while (mongoc_cursor_next(cursor.get(), &doc)) out.push_back(read_index(doc));
+  bson_error_t error;
+  const bson_t* reply = nullptr;
+  // A collection that does not exist yet has no indexes (the driver maps that to an empty cursor).
+  if (mongoc_cursor_error_document(cursor.get(), &error, &reply))
+    throw DriverFailure{error, reply != nullptr ? Bson::copy_of(reply) : Bson()};
+  return out;
+}
+
+}  // namespace
+
+void MongoStore::ensure_schema() {
+  try {
+    auto cl = client();
+    auto coll = cl.collection(database_, kConfigurations);
+    const SchemaPlan todo = plan(list_indexes(coll.get()));
+    if (!todo.conflicts.empty()) {
+      std::string message = fmt::format("The indexes of {} in {} conflict with the ones inferconf needs:", kConfigurations,
+                                        description_);
+      for (const auto& c : todo.conflicts) message += " " + c;
+      throw invalid(message);
+    }
+    if (todo.missing.empty()) return;
+    Bson command;
+    BSON_APPEND_UTF8(command.get(), "createIndexes", kConfigurations);
+    bson_t indexes;
+    BSON_APPEND_ARRAY_BEGIN(command.get(), "indexes", &indexes);
+    for (std::size_t i = 0; i < todo.missing.size(); ++i) {
+      const IndexSpec& spec = *todo.missing[i];
+      bson_t index, key;
+      const std::string n = std::to_string(i);
+      BSON_APPEND_DOCUMENT_BEGIN(&indexes, n.c_str(), &index);
+      BSON_APPEND_DOCUMENT_BEGIN(&index, "key", &key);
+      for (const auto& k : spec.keys) BSON_APPEND_INT32(&key, k.c_str(), 1);
+      bson_append_document_end(&index, &key);
+      BSON_APPEND_UTF8(&index, "name", spec.name);
+      if (spec.unique) BSON_APPEND_BOOL(&index, "unique", true);
+      bson_append_document_end(&indexes, &index);
+    }
+    bson_append_array_end(command.get(), &indexes);
+    Reply reply;
+    bson_error_t error;
+    if (!mongoc_collection_write_command_with_opts(coll.get(), command.get(), nullptr, reply.get(), &error)) {
+      if (is_duplicate_key(error))
+        throw invalid(fmt::format(
+            "{} in {} holds several configurations with the same (model_id, configuration_type) or the same id, so "
+            "the unique index cannot be built ({}). Delete the duplicates, then run ensure_schema (inferconf init) "
+            "again.",
+            kConfigurations, description_, error.message));
+      if (error.code == 85 || error.code == 86)  // IndexOptionsConflict, IndexKeySpecsConflict
+        throw invalid(fmt::format(
+            "An index of {} in {} conflicts with the ones inferconf needs ({}); list them with "
+            "db.{}.getIndexes(), drop the conflicting one and run ensure_schema (inferconf init) again.",
+            kConfigurations, description_, error.message, kConfigurations));
+      throw DriverFailure{error, Bson::copy_of(reply.get())};
+    }
+  } catch (const DriverFailure& f) {
+    fail(f, fmt::format("create the indexes of {}", kConfigurations));
+  }
+}
+
+std::vector<std::string> MongoStore::check_schema() {
+  try {
+    auto cl = client();
+    auto coll = cl.collection(database_, kConfigurations);
+    SchemaPlan state = plan(list_indexes(coll.get()));
+    std::vector<std::string> problems = std::move(state.conflicts);
+    for (const IndexSpec* spec : state.missing)
+      problems.push_back(fmt::format("The index \"{}\" ({}) of {} is missing; run ensure_schema (inferconf init) to "
+                                     "create it.",
+                                     spec->name, spec_text(*spec), kConfigurations));
+    return problems;
+  } catch (const DriverFailure& f) {
+    fail(f, fmt::format("read the indexes of {}", kConfigurations));
+  }
+}
+
+}  // namespace inferconf::mongo

@@ -1,0 +1,113 @@
+// The MongoStore class, split over mongo_store.cpp (open, writes),
+// mongo_queries.cpp (reads, pagination, change feed), mongo_schema.cpp
+// (indexes) and mongo_registry.cpp (database_models).
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <string>
+
+#include "inferconf/store.hpp"
+#include "store/mongo/documents.hpp"
+#include "store/mongo/handles.hpp"
+
+namespace inferconf::mongo {
+
+// A failed driver call, with its reply (whose errorLabels decide whether a
+// transaction is retried). Thrown by the helpers below and mapped to
+// inferconf::Error at the edge of every Store method.
+struct DriverFailure {
+  bson_error_t error;
+  Bson reply;
+};
+
+class MongoStore final : public Store {
+ public:
+  MongoStore(UriPtr uri, PoolPtr pool, std::string database, std::string description, RegistryFieldMap map);
+
+  std::string describe() const override { return description_; }
+  void ensure_schema() override;
+  std::vector<std::string> check_schema() override;
+
+  InferenceConfiguration create(const CreateDTO& dto) override;
+  std::vector<InferenceConfiguration> create_many(const std::vector<CreateDTO>& dtos) override;
+  std::vector<bool> create_missing(const std::vector<CreateDTO>& dtos, bool replace) override;
+  std::optional<InferenceConfiguration> get(std::string_view id) override;
+  InferenceConfiguration update(std::string_view id, const UpdateDTO& update,
+                                std::optional<std::int64_t> expected_revision) override;
+  InferenceConfiguration replace(std::string_view id, const CreateDTO& replacement,
+                                 std::optional<std::int64_t> expected_revision) override;
+  void remove(std::string_view id, std::optional<std::int64_t> expected_revision) override;
+
+  std::vector<InferenceConfiguration> find_by_model_id(std::string_view model_id,
+                                                       std::optional<std::string_view> configuration_type) override;
+  std::vector<InferenceConfiguration> find_by_base_model(std::string_view base_model,
+                                                         std::optional<std::string_view> configuration_type) override;
+  std::optional<InferenceConfiguration> find_by_model_and_type(std::string_view model_id,
+                                                               std::string_view configuration_type) override;
+  std::optional<InferenceConfiguration> find_by_base_model_and_type(std::string_view base_model,
+                                                                    std::string_view configuration_type) override;
+  ConfigurationPage list(const ConfigurationFilter& filter, std::size_t limit,
+                         std::optional<std::string_view> cursor) override;
+  std::int64_t count(const ConfigurationFilter& filter) override;
+  void for_each_configuration(const std::function<bool(const InferenceConfiguration&)>& fn) override;
+  std::string change_cursor() override;
+  ChangeSet changes_since(std::string_view cursor) override;
+
+  void upsert_models(const std::vector<ModelRecord>& models) override;
+  std::optional<ModelRecord> get_model(std::string_view id) override;
+  void for_each_model(bool active_only, const std::function<bool(const ModelRecord&)>& fn) override;
+  std::int64_t count_models(bool active_only) override;
+
+  // Pings the deployment (admin.ping), authenticating on the way.
+  void ping();
+
+ private:
+  using DocFn = std::function<bool(DocRef)>;
+  using Body = std::function<void(DocRef session_opts)>;
+
+  // Inside in_transaction() on this thread: the transaction's client, since a
+  // session only works with the client that started it. Otherwise one from the pool.
+  PooledClient client() const;
+  [[noreturn]] void fail(const DriverFailure& f, std::string_view what) const;
+
+  // Runs find and calls fn per document until it returns false. `primary`
+  // forces a primary read (read-your-writes inside a write operation);
+  // otherwise the URI's readPreference applies.
+  void find_each(const char* collection, const bson_t* filter, const bson_t* opts, bool primary, const DocFn& fn) const;
+  std::vector<InferenceConfiguration> find_configurations(const bson_t* filter, const bson_t* opts,
+                                                          bool primary = false) const;
+  std::optional<InferenceConfiguration> find_one(const bson_t* filter, const bson_t* opts = nullptr,
+                                                 bool primary = false) const;
+  std::int64_t count_documents(const char* collection, const bson_t* filter) const;
+
+  // The id of the configuration holding (model_id, configuration_type), if any.
+  std::string existing_id(const std::string& model_id, const std::string& configuration_type) const;
+  [[noreturn]] void throw_duplicate(const std::string& model_id, const std::string& configuration_type) const;
+
+  // Whether the deployment runs multi-document transactions (replica set
+  // primary or mongos with sessions); a standalone mongod does not.
+  bool supports_transactions();
+  // Runs body in a transaction (retried by the driver on transient errors)
+  // when supported, otherwise directly with no session options.
+  void in_transaction(const Body& body);
+
+  // The read-check-write loop of update() and replace().
+  InferenceConfiguration rewrite(std::string_view id, std::optional<std::int64_t> expected_revision,
+                                 const std::function<void(InferenceConfiguration&)>& change, const bson_t* session_opts);
+
+  UriPtr uri_;
+  PoolPtr pool_;
+  std::string database_;
+  std::string description_;
+  RegistryFieldMap map_;
+  std::atomic<int> transactions_{-1};  // -1 unknown, 0 no, 1 yes
+};
+
+// Writes a string field equal to `value`, or `{ $in: [value, null] }` style
+// revision filters; small helpers shared by the .cpp files.
+void append_revision_filter(bson_t* filter, std::int64_t revision);
+void append_str(bson_t* doc, const char* key, std::string_view value);
+void append_configuration_filter(bson_t* doc, const ConfigurationFilter& filter);
+
+}  // namespace inferconf::mongo
