@@ -1,6 +1,7 @@
 # The two commands of the README:
 #   make run   installs what is missing, builds, and runs the main job on the embedded SQLite store
-#   make test  installs what is missing, builds (normal + ASan/UBSan), and runs the whole test suite
+#   make test  installs what is missing, builds (normal + ASan/UBSan), runs the whole test suite under both,
+#              and runs every fuzz target for 60 s (clang + libFuzzer)
 #
 # Other targets: make build, make asan, make bench, make fuzz, make install PREFIX=..., make clean.
 
@@ -41,6 +42,11 @@ test: deps-test
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
+	@$(MAKE) --no-print-directory fuzz
+
+# Every libFuzzer target for FUZZ_SECONDS (default 60) on its seed corpus; see scripts/run-fuzzers.sh.
+fuzz: deps-test
+	bash scripts/run-fuzzers.sh
 
 bench: deps-bench
 	cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DINFERCONF_BENCH=ON -DINFERCONF_TESTS=OFF

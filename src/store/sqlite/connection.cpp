@@ -1,0 +1,150 @@
+#include "store/sqlite/connection.hpp"
+
+#include <sqlite3.h>
+
+#include <SQLiteCpp/Exception.h>
+
+namespace inferconf::sqlite {
+namespace {
+
+#define IC_COLUMNS                                                                                                 \
+  "id, model_id, base_model, configuration_type, steps, cfg_scale, sampler, scheduler, model_specific_params, " \
+  "created_at, updated_at, revision"
+#define IC_SELECT "SELECT " IC_COLUMNS " FROM inference_configurations "
+#define IC_INSERT                                      \
+  "INSERT INTO inference_configurations (" IC_COLUMNS \
+  ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
+#define MODEL_SELECT "SELECT id, name, is_active, base_model, metadata, file_path FROM database_models "
+
+// In the order of enum Sql.
+constexpr const char* kStatementText[] = {
+    "BEGIN IMMEDIATE",
+    "BEGIN DEFERRED",
+    "COMMIT",
+    "ROLLBACK",
+    IC_INSERT,
+    IC_INSERT "ON CONFLICT (model_id, configuration_type) DO NOTHING",
+    // revision > 1 in the result tells an overwrite from a creation.
+    IC_INSERT
+    "ON CONFLICT (model_id, configuration_type) DO UPDATE SET base_model = excluded.base_model, "
+    "steps = excluded.steps, cfg_scale = excluded.cfg_scale, sampler = excluded.sampler, "
+    "scheduler = excluded.scheduler, model_specific_params = excluded.model_specific_params, "
+    "updated_at = excluded.updated_at, revision = revision + 1 RETURNING id, revision",
+    "UPDATE inference_configurations SET base_model = ?2, configuration_type = ?3, steps = ?4, cfg_scale = ?5, "
+    "sampler = ?6, scheduler = ?7, model_specific_params = ?8, updated_at = ?9, revision = ?10 "
+    "WHERE id = ?1 AND revision = ?11",
+    "DELETE FROM inference_configurations WHERE id = ?1 AND revision = ?2",
+    IC_SELECT "WHERE id = ?1",
+    IC_SELECT "WHERE model_id = ?1 AND configuration_type = ?2",
+    IC_SELECT "WHERE model_id = ?1 ORDER BY configuration_type, id",
+    IC_SELECT "WHERE model_id = ?1 AND configuration_type = ?2 ORDER BY id",
+    IC_SELECT "WHERE base_model = ?1 ORDER BY model_id, configuration_type",
+    IC_SELECT "WHERE base_model = ?1 AND configuration_type = ?2 ORDER BY model_id",
+    IC_SELECT "WHERE base_model = ?1 AND configuration_type = ?2 ORDER BY model_id LIMIT 1",
+    IC_SELECT "ORDER BY id",
+    "SELECT id FROM inference_configurations WHERE model_id = ?1 AND configuration_type = ?2",
+    "SELECT coalesce(max(seq), 0) FROM configuration_changes",
+    "INSERT INTO configuration_changes (id, op) VALUES (?1, ?2)",
+    "SELECT id, max(seq) AS last FROM configuration_changes WHERE seq > ?1 GROUP BY id ORDER BY last",
+    "SELECT value FROM schema_meta WHERE key = ?1",
+    "INSERT INTO schema_meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    "DELETE FROM configuration_changes WHERE seq <= ?1",
+    "INSERT INTO database_models (id, name, is_active, base_model, metadata, file_path) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO UPDATE SET name = excluded.name, "
+    "is_active = excluded.is_active, base_model = excluded.base_model, metadata = excluded.metadata, "
+    "file_path = excluded.file_path",
+    MODEL_SELECT "WHERE id = ?1",
+    MODEL_SELECT "ORDER BY id",
+    MODEL_SELECT "WHERE is_active = 1 ORDER BY id",
+    "SELECT count(*) FROM database_models",
+    "SELECT count(*) FROM database_models WHERE is_active = 1",
+};
+static_assert(std::size(kStatementText) == static_cast<std::size_t>(Sql::kCount_),
+              "one statement text per enum Sql value");
+
+#undef IC_COLUMNS
+#undef IC_SELECT
+#undef IC_INSERT
+#undef MODEL_SELECT
+
+constexpr std::size_t kMaxIdleConnections = 16;
+
+int open_flags(bool read_only) {
+  // NOMUTEX: a connection is only ever used by the thread that leased it.
+  return (read_only ? SQLite::OPEN_READONLY : SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE) | SQLite::OPEN_NOMUTEX;
+}
+
+}  // namespace
+
+Connection::Connection(const StoreContext& ctx, bool read_only)
+    : db_(ctx.path, open_flags(read_only), static_cast<int>(ctx.busy_timeout.count())) {
+  // Reading the journal mode reads the file header: "not a database" fails here.
+  SQLite::Statement mode(db_, "PRAGMA journal_mode");
+  mode.executeStep();
+  const std::string current = mode.getColumn(0).getString();
+  mode.reset();
+  if (!read_only && current != "wal") db_.exec("PRAGMA journal_mode = WAL");
+  db_.exec("PRAGMA foreign_keys = ON");
+  db_.exec("PRAGMA synchronous = NORMAL");
+  // 64 MiB (an upper bound, allocated as used): the random UUID index of a
+  // bulk insert touches pages all over the file, and a page that spills from a
+  // small cache mid-transaction is written to the WAL again and again.
+  db_.exec("PRAGMA cache_size = -65536");
+  // Statement journals (kept by multi-row statements) and temporary b-trees in
+  // memory: on disk a journal costs a dozen pwrite() calls per row.
+  db_.exec("PRAGMA temp_store = MEMORY");
+}
+
+SQLite::Statement& Connection::statement(Sql which) {
+  auto& slot = cached_[static_cast<std::size_t>(which)];
+  if (!slot) slot = std::make_unique<SQLite::Statement>(db_, kStatementText[static_cast<std::size_t>(which)]);
+  return *slot;
+}
+
+SQLite::Statement& Connection::statement(const std::string& sql) {
+  auto& slot = dynamic_[sql];
+  if (!slot) slot = std::make_unique<SQLite::Statement>(db_, sql);
+  return *slot;
+}
+
+StatementScope::StatementScope(SQLite::Statement& s) : s_(s) { s_.tryReset(); }
+
+StatementScope::~StatementScope() {
+  s_.tryReset();
+  // sqlite3_reset keeps the bindings: a parameter a later use forgets to bind must be NULL, not a stale value.
+  try {
+    s_.clearBindings();
+  } catch (const SQLite::Exception&) {
+    // sqlite3_clear_bindings cannot fail; nothing to do.
+  }
+}
+
+ConnectionPool::ConnectionPool(StoreContext ctx, bool read_only) : ctx_(std::move(ctx)), read_only_(read_only) {}
+
+ConnectionPool::Lease ConnectionPool::acquire() {
+  {
+    std::lock_guard lock(mu_);
+    if (!idle_.empty()) {
+      auto c = std::move(idle_.back());
+      idle_.pop_back();
+      return Lease(*this, std::move(c));
+    }
+  }
+  return Lease(*this, std::make_unique<Connection>(ctx_, read_only_));
+}
+
+void ConnectionPool::release(std::unique_ptr<Connection> c) {
+  // A connection left inside a transaction (a failed ROLLBACK) is not reused.
+  if (!sqlite3_get_autocommit(c->db().getHandle())) {
+    sqlite3_exec(c->db().getHandle(), "ROLLBACK", nullptr, nullptr, nullptr);
+    if (!sqlite3_get_autocommit(c->db().getHandle())) return;
+  }
+  std::lock_guard lock(mu_);
+  if (idle_.size() < kMaxIdleConnections) idle_.push_back(std::move(c));
+}
+
+ConnectionPool::Lease::~Lease() {
+  if (c_) pool_->release(std::move(c_));
+}
+
+}  // namespace inferconf::sqlite

@@ -1,0 +1,130 @@
+// SQLite connections of one store: each used by one thread at a time, leased
+// from a small pool, with its prepared statements cached.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+
+#include "store/sqlite/sqlite_errors.hpp"
+
+namespace inferconf::sqlite {
+
+// The statements of the store, prepared once per connection. Their text is in
+// connection.cpp (kStatementText), in this order.
+enum class Sql : std::size_t {
+  kBeginImmediate,
+  kBeginDeferred,
+  kCommit,
+  kRollback,
+  kInsertConfiguration,
+  kInsertConfigurationIfMissing,
+  kUpsertConfiguration,
+  kUpdateConfiguration,
+  kDeleteConfiguration,
+  kSelectById,
+  kSelectByModelAndType,
+  kSelectByModel,
+  kSelectByModelOfType,
+  kSelectByBase,
+  kSelectByBaseOfType,
+  kSelectFirstByBaseOfType,
+  kSelectAllById,
+  kIdByModelAndType,
+  kChangeTop,
+  kLogChange,
+  kChangedIdsAfter,
+  kMetaGet,
+  kMetaSet,
+  kPruneChanges,
+  kUpsertModel,
+  kSelectModel,
+  kSelectAllModels,
+  kSelectActiveModels,
+  kCountAllModels,
+  kCountActiveModels,
+  kCount_  // number of statements
+};
+
+// Column list of every SELECT of a whole configuration, in read_configuration()'s order.
+inline constexpr std::string_view kConfigurationColumns =
+    "id, model_id, base_model, configuration_type, steps, cfg_scale, sampler, scheduler, model_specific_params, "
+    "created_at, updated_at, revision";
+
+class Connection {
+ public:
+  // Opens the file and sets the connection's pragmas; forces a read of the
+  // header so that "not a database" fails here, not on first use.
+  Connection(const StoreContext& ctx, bool read_only);
+
+  SQLite::Database& db() { return db_; }
+  // The cached prepared statement (prepared on first use).
+  SQLite::Statement& statement(Sql which);
+  // A cached statement for SQL built at run time from a small set of shapes (list/count filters).
+  SQLite::Statement& statement(const std::string& sql);
+
+  // The store epoch read from schema_meta, cached: it never changes for a file.
+  std::optional<std::string> epoch;
+
+ private:
+  SQLite::Database db_;  // declared first: statements must be finalised before it closes
+  std::array<std::unique_ptr<SQLite::Statement>, static_cast<std::size_t>(Sql::kCount_)> cached_;
+  std::unordered_map<std::string, std::unique_ptr<SQLite::Statement>> dynamic_;
+};
+
+// Resets a statement when the scope ends so that no read transaction stays
+// open on the connection (an unfinished SELECT would pin a WAL snapshot).
+class StatementScope {
+ public:
+  explicit StatementScope(SQLite::Statement& s);
+  ~StatementScope();
+  StatementScope(const StatementScope&) = delete;
+  StatementScope& operator=(const StatementScope&) = delete;
+  SQLite::Statement& operator*() { return s_; }
+  SQLite::Statement* operator->() { return &s_; }
+
+ private:
+  SQLite::Statement& s_;
+};
+
+class ConnectionPool {
+ public:
+  ConnectionPool(StoreContext ctx, bool read_only);
+
+  class Lease {
+   public:
+    Lease(ConnectionPool& pool, std::unique_ptr<Connection> c) : pool_(&pool), c_(std::move(c)) {}
+    Lease(Lease&&) = default;
+    Lease& operator=(Lease&&) = delete;
+    ~Lease();
+    Connection& operator*() { return *c_; }
+    Connection* operator->() { return c_.get(); }
+
+   private:
+    ConnectionPool* pool_;
+    std::unique_ptr<Connection> c_;
+  };
+
+  // An idle connection, or a new one when every connection is in use.
+  Lease acquire();
+
+ private:
+  void release(std::unique_ptr<Connection> c);
+
+  StoreContext ctx_;
+  bool read_only_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Connection>> idle_;
+};
+
+}  // namespace inferconf::sqlite
