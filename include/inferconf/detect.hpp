@@ -1,0 +1,243 @@
+// Base-architecture detection (issue 3): a strict safetensors header reader,
+// a classifier that turns a header's tensor names/shapes/metadata into one of
+// the catalogue's base models, and infer_base_model() over a registry record
+// (explicit label -> metadata -> file header -> name).
+//
+// The rules (catalog/detection_rules.json) and the label/name aliases
+// (catalog/base_model_labels.json) are data, validated when loaded. Nothing
+// here guesses silently: a model that no rule recognises is "unknown" with the
+// reason, and a verdict taken from a name or metadata says so.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace inferconf {
+struct ModelRecord;  // registry.hpp
+}
+
+namespace inferconf::detect {
+
+// ---------------------------------------------------------------------------
+// Safetensors header reader
+// ---------------------------------------------------------------------------
+
+// The reference reader's limit on the JSON header length.
+inline constexpr std::uint64_t kMaxHeaderBytes = 100'000'000;
+// Maximum JSON nesting depth accepted inside the header (the top-level object
+// is depth 1; a tensor entry is depth 2, its shape array depth 3).
+inline constexpr int kMaxNestingDepth = 64;
+
+enum class Dtype : std::uint8_t {
+  BOOL, F4, F6_E2M3, F6_E3M2, U8, I8, F8_E5M2, F8_E4M3, F8_E8M0, F8_E4M3FNUZ, F8_E5M2FNUZ,
+  I16, U16, F16, BF16, I32, U32, F32, C64, F64, I64, U64,
+};
+std::string_view to_string(Dtype d) noexcept;      // "F8_E4M3"...
+std::optional<Dtype> parse_dtype(std::string_view s) noexcept;
+unsigned dtype_bits(Dtype d) noexcept;              // F4 = 4, F6_* = 6, BOOL/U8 = 8, F32 = 32...
+bool is_fp8(Dtype d) noexcept;
+
+struct TensorInfo {
+  std::string name;
+  Dtype dtype = Dtype::F32;
+  std::vector<std::uint64_t> shape;
+  std::uint64_t begin = 0;  // data_offsets, relative to the data buffer
+  std::uint64_t end = 0;
+  std::uint64_t elements() const noexcept;  // product of shape (1 for rank 0)
+};
+
+struct SafetensorsHeader;
+SafetensorsHeader parse_header(std::string_view bytes, std::uint64_t file_size, std::string_view file_label = "<memory>");
+
+struct SafetensorsHeader {
+  std::string file;                  // as given by the caller (for messages)
+  std::uint64_t header_length = 0;   // N
+  std::uint64_t file_size = 0;       // 8 + N + data
+  std::vector<TensorInfo> tensors;   // in header order
+  std::map<std::string, std::string> metadata;  // __metadata__
+  bool has_metadata = false;
+
+  // Exact lookup by full tensor name (built lazily; O(1) after the first call).
+  // The index is built by parse_header(); a header assembled by hand is
+  // searched linearly.
+  const TensorInfo* find(std::string_view name) const;
+
+ private:
+  friend SafetensorsHeader parse_header(std::string_view, std::uint64_t, std::string_view);
+  std::shared_ptr<const void> index_;
+};
+
+// One violation of the format. `rule` is a stable identifier (see
+// docs/DETECTION.md for the list), `tensor` the tensor concerned (empty when
+// the error is about the file or the header as a whole).
+class ReadError : public std::runtime_error {
+ public:
+  ReadError(std::string file, std::string tensor, std::string rule, std::string message);
+  const std::string& file() const noexcept { return file_; }
+  const std::string& tensor() const noexcept { return tensor_; }
+  const std::string& rule() const noexcept { return rule_; }
+  const std::string& message() const noexcept { return message_; }
+  nlohmann::json to_json() const;
+
+ private:
+  std::string file_, tensor_, rule_, message_;
+};
+
+// Reads and validates the header of one file: the 8-byte length and the N
+// header bytes only (pread, bounded by the limit and the file size). Throws
+// ReadError for every violation (including I/O errors, GGUF files, ...).
+SafetensorsHeader read_header(const std::filesystem::path& file);
+
+// Validates a header already in memory. `prefix` holds the first bytes of the
+// file (at least the 8-byte length when present) followed by the header;
+// `file_size` is the size of the whole file. Used by read_header and the fuzzer.
+SafetensorsHeader parse_header(std::string_view bytes, std::uint64_t file_size,
+                               std::string_view file_label);
+
+// Writes the 8-byte length + header (padded with spaces to a multiple of 8)
+// for `tensors`, whose data_offsets are assigned contiguously in order; the
+// caller may then truncate() the file to 8 + N + data_size (a sparse hole).
+struct TensorSpec {
+  std::string name;
+  Dtype dtype = Dtype::F16;
+  std::vector<std::uint64_t> shape;
+};
+std::string encode_header(const std::vector<TensorSpec>& tensors,
+                          const std::map<std::string, std::string>& metadata,
+                          std::uint64_t* data_size = nullptr);
+// Writes the header and extends the file to its full length without writing
+// the data (the data region is a hole). Returns the file size.
+std::uint64_t write_sparse_safetensors(const std::filesystem::path& file,
+                                       const std::vector<TensorSpec>& tensors,
+                                       const std::map<std::string, std::string>& metadata = {});
+
+// ---------------------------------------------------------------------------
+// Rules (data) and classification
+// ---------------------------------------------------------------------------
+
+enum class FileKind { kCheckpoint, kDiffusionModel, kLora, kVae, kTextEncoder, kUnknown };
+std::string_view to_string(FileKind k) noexcept;  // checkpoint, diffusion_model, lora, vae, text_encoder, unknown
+
+enum class Confidence { kNone, kLow, kMedium, kHigh };
+std::string_view to_string(Confidence c) noexcept;  // none, low, medium, high
+
+// The loaded, validated rule set. Immutable and cheap to share.
+class Rules;
+
+// Loads catalog/detection_rules.json and catalog/base_model_labels.json from
+// `catalog_dir`. Throws ReadError (rule "rules_file") naming the file, the
+// JSON path and what is wrong.
+std::shared_ptr<const Rules> load_rules(const std::filesystem::path& catalog_dir);
+// load_rules(INFERCONF_SOURCE_DIR "/catalog"), loaded once.
+std::shared_ptr<const Rules> default_rules();
+// The directory default_rules() reads.
+std::filesystem::path default_catalog_dir();
+
+// A verdict from the name/label/metadata rules alone.
+struct NameVerdict {
+  std::string base_model = "unknown";
+  std::optional<std::string> variant;
+  std::optional<std::string> expert;   // "high_noise" / "low_noise" (Wan 2.2 A14B)
+  Confidence confidence = Confidence::kNone;
+  bool known_other = false;   // recognised as a model that is none of ours (SD 3.5, Pony V7...)
+  std::string rule;           // id of the label/name rule that decided
+  std::string reason;         // why (always set)
+  bool matched() const noexcept { return base_model != "unknown"; }
+};
+
+// Splits a name into lowercase tokens at separators, case changes and
+// letter/digit boundaries: "ponyDiffusionV6XL_v6" -> pony diffusion v 6 xl v 6.
+std::vector<std::string> tokenize_name(std::string_view name);
+// An explicit label (Civitai baseModel, ModelSpec architecture, kohya/SwarmUI
+// ids, our own ids): exact alias match first, then the name rules.
+NameVerdict infer_from_label(const Rules& rules, std::string_view label);
+// A file or display name: the ordered name rules (hard negatives, pony before xl...).
+NameVerdict infer_from_name(const Rules& rules, std::string_view name);
+// Metadata fields (header __metadata__ or a registry record's metadata): the
+// fields listed in the labels file, in order; a later field may refine an
+// earlier one (sdxl -> pony, flux_dev -> flux_krea), other disagreements are
+// reported in `conflict`.
+struct MetadataVerdict {
+  NameVerdict verdict;
+  std::string field;      // which field decided
+  std::string conflict;   // empty when the fields agree
+};
+MetadataVerdict infer_from_metadata(const Rules& rules, const std::map<std::string, std::string>& metadata);
+MetadataVerdict infer_from_metadata(const Rules& rules, const nlohmann::json& metadata);
+
+struct Classification {
+  std::string base_model = "unknown";
+  std::optional<std::string> variant;
+  std::optional<std::string> expert;
+  FileKind kind = FileKind::kUnknown;
+  std::string prefix;               // e.g. "model.diffusion_model.", "" for none
+  std::string layout;               // "original", "diffusers", "kohya", "peft"... ("" when unknown)
+  std::string dtype;                // dominant dtype by bytes, e.g. "BF16", "F8_E4M3"
+  std::uint64_t parameters = 0;     // sum of element counts
+  std::string rule;                 // id of the detection rule that matched ("" none)
+  std::string decided_by;           // "keys", "keys+metadata", "keys+name", "metadata", "name", "none"
+  Confidence confidence = Confidence::kNone;
+  std::vector<std::string> evidence;    // keys/shapes/metadata that decided
+  std::vector<std::string> candidates;  // bases the keys cannot separate (e.g. sdxl, pony)
+  std::string reason;               // why unknown / how an ambiguity was resolved
+  std::string conflict;             // metadata or name disagreeing with the keys
+
+  nlohmann::json to_json() const;
+};
+
+// Classifies a parsed header. `names` are hints (file name, display name)
+// used only to separate architectures the keys cannot tell apart and to
+// report conflicts.
+Classification classify(const Rules& rules, const SafetensorsHeader& header,
+                        const std::vector<std::string>& names = {});
+
+// ---------------------------------------------------------------------------
+// Registry records
+// ---------------------------------------------------------------------------
+
+struct ModelEvidence {
+  std::string id;
+  std::string name;
+  std::optional<std::string> base_model;   // as the platform wrote it (maybe an alias)
+  nlohmann::json metadata = nlohmann::json::object();
+  std::optional<std::string> file_path;
+};
+
+enum class Source { kExplicit, kMetadata, kFile, kName, kNone };
+std::string_view to_string(Source s) noexcept;  // explicit, metadata, file, name, none
+
+struct Inference {
+  std::string base_model = "unknown";
+  std::optional<std::string> variant;
+  std::optional<std::string> expert;
+  Source source = Source::kNone;
+  Confidence confidence = Confidence::kNone;
+  std::string detail;      // e.g. "base_model \"Flux.1 D\" (label flux_1_d)"
+  std::string conflict;    // other sources that disagreed, with what they said
+  std::string reason;      // set when unknown (and for known-other models)
+  std::optional<Classification> file;       // when the file header was read
+  std::optional<std::string> file_error;    // when file_path could not be read
+
+  nlohmann::json to_json() const;
+};
+
+Inference infer_base_model(const Rules& rules, const ModelEvidence& record);
+Inference infer_base_model(const ModelEvidence& record);  // default_rules()
+
+// Adapter for the registry's record type (registry.hpp); header-only.
+template <class Record>
+  requires requires(const Record& r) { r.id; r.name; r.base_model; r.metadata; r.file_path; }
+Inference infer_base_model_for(const Rules& rules, const Record& r) {
+  return infer_base_model(rules, ModelEvidence{r.id, r.name, r.base_model, r.metadata, r.file_path});
+}
+
+}  // namespace inferconf::detect

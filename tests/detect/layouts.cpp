@@ -1,0 +1,634 @@
+#include "detect/layouts.hpp"
+
+#include <string>
+
+namespace inferconf::detect::testing {
+
+namespace {
+
+using U = std::uint64_t;
+using S = std::vector<U>;
+
+struct B {
+  Layout& l;
+  Dtype dt;
+  void w(const std::string& name, S shape) { l.push_back({name, dt, std::move(shape)}); }
+  void f32(const std::string& name, S shape) { l.push_back({name, Dtype::F32, std::move(shape)}); }
+  void linear(const std::string& name, U out, U in, bool bias = true) {
+    w(name + ".weight", {out, in});
+    if (bias) w(name + ".bias", {out});
+  }
+  void conv(const std::string& name, U out, U in, U k) {
+    w(name + ".weight", {out, in, k, k});
+    w(name + ".bias", {out});
+  }
+  void norm(const std::string& name, U ch) {
+    w(name + ".weight", {ch});
+    w(name + ".bias", {ch});
+  }
+};
+
+std::string S_(std::size_t i) { return std::to_string(i); }
+
+void resblock(B& b, const std::string& p, U in, U out, U emb) {
+  b.norm(p + ".in_layers.0", in);
+  b.conv(p + ".in_layers.2", out, in, 3);
+  b.linear(p + ".emb_layers.1", out, emb);
+  b.norm(p + ".out_layers.0", out);
+  b.conv(p + ".out_layers.3", out, out, 3);
+  if (in != out) b.conv(p + ".skip_connection", out, in, 1);
+}
+
+void spatial_transformer(B& b, const std::string& p, U ch, U ctx, int depth, bool linear_proj) {
+  b.norm(p + ".norm", ch);
+  if (linear_proj) {
+    b.linear(p + ".proj_in", ch, ch);
+  } else {
+    b.conv(p + ".proj_in", ch, ch, 1);
+  }
+  for (int d = 0; d < depth; ++d) {
+    const std::string t = p + ".transformer_blocks." + S_(static_cast<std::size_t>(d));
+    b.linear(t + ".attn1.to_q", ch, ch, false);
+    b.linear(t + ".attn1.to_k", ch, ch, false);
+    b.linear(t + ".attn1.to_v", ch, ch, false);
+    b.linear(t + ".attn1.to_out.0", ch, ch);
+    b.linear(t + ".ff.net.0.proj", ch * 8, ch);
+    b.linear(t + ".ff.net.2", ch, ch * 4);
+    b.linear(t + ".attn2.to_q", ch, ch, false);
+    b.linear(t + ".attn2.to_k", ch, ctx, false);
+    b.linear(t + ".attn2.to_v", ch, ctx, false);
+    b.linear(t + ".attn2.to_out.0", ch, ch);
+    b.norm(t + ".norm1", ch);
+    b.norm(t + ".norm2", ch);
+    b.norm(t + ".norm3", ch);
+  }
+  if (linear_proj) {
+    b.linear(p + ".proj_out", ch, ch);
+  } else {
+    b.conv(p + ".proj_out", ch, ch, 1);
+  }
+}
+
+struct UNetConfig {
+  U in = 4, c = 320, ctx = 768, adm = 0;
+  std::vector<U> mult{1, 2, 4, 4};
+  std::vector<int> depth{1, 1, 1, 0};  // transformer depth per level
+  int middle_depth = 1;
+  std::vector<int> out_depth;  // per output block; empty = from depth
+  bool linear_proj = false;
+};
+
+Layout ldm_unet(const UNetConfig& cfg, Dtype dt) {
+  Layout l;
+  B b{l, dt};
+  const U C = cfg.c, E = 4 * C;
+  b.linear("time_embed.0", E, C);
+  b.linear("time_embed.2", E, E);
+  if (cfg.adm) {
+    b.linear("label_emb.0.0", E, cfg.adm);
+    b.linear("label_emb.0.2", E, E);
+  }
+  b.conv("input_blocks.0.0", C, cfg.in, 3);
+  std::vector<U> chans{C};
+  U ch = C;
+  std::size_t idx = 1;
+  for (std::size_t lvl = 0; lvl < cfg.mult.size(); ++lvl) {
+    for (int r = 0; r < 2; ++r) {
+      const U out = cfg.mult[lvl] * C;
+      const std::string p = "input_blocks." + S_(idx);
+      resblock(b, p + ".0", ch, out, E);
+      ch = out;
+      if (cfg.depth[lvl] > 0) spatial_transformer(b, p + ".1", ch, cfg.ctx, cfg.depth[lvl], cfg.linear_proj);
+      chans.push_back(ch);
+      ++idx;
+    }
+    if (lvl + 1 != cfg.mult.size()) {
+      b.conv("input_blocks." + S_(idx) + ".0.op", ch, ch, 3);
+      chans.push_back(ch);
+      ++idx;
+    }
+  }
+  resblock(b, "middle_block.0", ch, ch, E);
+  if (cfg.middle_depth > 0) spatial_transformer(b, "middle_block.1", ch, cfg.ctx, cfg.middle_depth, cfg.linear_proj);
+  resblock(b, cfg.middle_depth > 0 ? "middle_block.2" : "middle_block.1", ch, ch, E);
+  idx = 0;
+  for (std::size_t lvl = cfg.mult.size(); lvl-- > 0;) {
+    for (int i = 0; i < 3; ++i) {
+      const U skip = chans.back();
+      chans.pop_back();
+      const U out = cfg.mult[lvl] * C;
+      const std::string p = "output_blocks." + S_(idx);
+      resblock(b, p + ".0", ch + skip, out, E);
+      ch = out;
+      int depth = cfg.out_depth.empty() ? cfg.depth[lvl] : cfg.out_depth[idx];
+      int sub = 1;
+      if (depth > 0) spatial_transformer(b, p + "." + S_(static_cast<std::size_t>(sub++)), ch, cfg.ctx, depth, cfg.linear_proj);
+      if (lvl > 0 && i == 2) b.conv(p + "." + S_(static_cast<std::size_t>(sub)) + ".conv", ch, ch, 3);
+      ++idx;
+    }
+  }
+  b.norm("out.0", C);
+  b.conv("out.2", 4, C, 3);
+  return l;
+}
+
+}  // namespace
+
+void append(Layout& dst, const Layout& src, const std::string& prefix) {
+  for (const auto& t : src) dst.push_back({prefix + t.name, t.dtype, t.shape});
+}
+
+Layout with_dtype(Layout l, Dtype dt) {
+  for (auto& t : l) {
+    if (t.shape.size() >= 2) t.dtype = dt;
+  }
+  return l;
+}
+
+Layout sd15_unet(int in_channels, Dtype dt) {
+  UNetConfig c;
+  c.in = static_cast<U>(in_channels);
+  return ldm_unet(c, dt);
+}
+
+Layout sd2_unet(Dtype dt) {
+  UNetConfig c;
+  c.ctx = 1024;
+  c.linear_proj = true;
+  // SD 2.x keeps conv-style levels but linear projections and context 1024.
+  return ldm_unet(c, dt);
+}
+
+Layout sdxl_unet(Dtype dt) {
+  UNetConfig c;
+  c.ctx = 2048;
+  c.adm = 2816;
+  c.mult = {1, 2, 4};
+  c.depth = {0, 2, 10};
+  c.middle_depth = 10;
+  c.linear_proj = true;
+  return ldm_unet(c, dt);
+}
+
+Layout sdxl_distilled_unet(Dtype dt) {
+  UNetConfig c;
+  c.ctx = 2048;
+  c.adm = 2816;
+  c.mult = {1, 2, 4};
+  c.depth = {0, 2, 4};
+  c.middle_depth = 0;
+  c.linear_proj = true;
+  return ldm_unet(c, dt);
+}
+
+Layout sdxl_refiner_unet(Dtype dt) {
+  UNetConfig c;
+  c.c = 384;
+  c.ctx = 1280;
+  c.adm = 2560;
+  c.mult = {1, 2, 4, 4};
+  c.depth = {0, 4, 4, 0};
+  c.middle_depth = 4;
+  c.linear_proj = true;
+  return ldm_unet(c, dt);
+}
+
+Layout clip_text(int layers, int width, int ffn, Dtype dt) {
+  Layout l;
+  B b{l, dt};
+  const U W = static_cast<U>(width);
+  b.w("text_model.embeddings.token_embedding.weight", {49408, W});
+  b.w("text_model.embeddings.position_embedding.weight", {77, W});
+  l.push_back({"text_model.embeddings.position_ids", Dtype::I64, {1, 77}});
+  for (int i = 0; i < layers; ++i) {
+    const std::string p = "text_model.encoder.layers." + S_(static_cast<std::size_t>(i));
+    b.linear(p + ".self_attn.q_proj", W, W);
+    b.linear(p + ".self_attn.k_proj", W, W);
+    b.linear(p + ".self_attn.v_proj", W, W);
+    b.linear(p + ".self_attn.out_proj", W, W);
+    b.norm(p + ".layer_norm1", W);
+    b.norm(p + ".layer_norm2", W);
+    b.linear(p + ".mlp.fc1", static_cast<U>(ffn), W);
+    b.linear(p + ".mlp.fc2", W, static_cast<U>(ffn));
+  }
+  b.norm("text_model.final_layer_norm", W);
+  return l;
+}
+
+Layout open_clip_g(Dtype dt) {
+  Layout l;
+  B b{l, dt};
+  const U W = 1280;
+  b.w("model.token_embedding.weight", {49408, W});
+  b.w("model.positional_embedding", {77, W});
+  b.w("model.text_projection", {W, W});
+  b.f32("model.logit_scale", {});
+  for (std::size_t i = 0; i < 32; ++i) {
+    const std::string p = "model.transformer.resblocks." + S_(i);
+    b.w(p + ".attn.in_proj_weight", {3 * W, W});
+    b.w(p + ".attn.in_proj_bias", {3 * W});
+    b.linear(p + ".attn.out_proj", W, W);
+    b.norm(p + ".ln_1", W);
+    b.norm(p + ".ln_2", W);
+    b.linear(p + ".mlp.c_fc", 5120, W);
+    b.linear(p + ".mlp.c_proj", W, 5120);
+  }
+  b.norm("model.ln_final", W);
+  return l;
+}
+
+Layout t5_xxl(Dtype dt) {
+  Layout l;
+  B b{l, dt};
+  b.w("shared.weight", {32128, 4096});
+  for (std::size_t i = 0; i < 24; ++i) {
+    const std::string p = "encoder.block." + S_(i);
+    for (const char* x : {"q", "k", "v"}) b.w(p + ".layer.0.SelfAttention." + x + ".weight", {4096, 4096});
+    b.w(p + ".layer.0.SelfAttention.o.weight", {4096, 4096});
+    if (i == 0) b.w(p + ".layer.0.SelfAttention.relative_attention_bias.weight", {32, 64});
+    b.w(p + ".layer.0.layer_norm.weight", {4096});
+    b.w(p + ".layer.1.DenseReluDense.wi_0.weight", {10240, 4096});
+    b.w(p + ".layer.1.DenseReluDense.wi_1.weight", {10240, 4096});
+    b.w(p + ".layer.1.DenseReluDense.wo.weight", {4096, 10240});
+    b.w(p + ".layer.1.layer_norm.weight", {4096});
+  }
+  b.w("encoder.final_layer_norm.weight", {4096});
+  return l;
+}
+
+Layout llama_te(int layers, Dtype dt) {
+  Layout l;
+  B b{l, dt};
+  b.w("model.embed_tokens.weight", {128256, 4096});
+  for (int i = 0; i < layers; ++i) {
+    const std::string p = "model.layers." + S_(static_cast<std::size_t>(i));
+    b.w(p + ".self_attn.q_proj.weight", {4096, 4096});
+    b.w(p + ".self_attn.k_proj.weight", {1024, 4096});
+    b.w(p + ".self_attn.v_proj.weight", {1024, 4096});
+    b.w(p + ".self_attn.o_proj.weight", {4096, 4096});
+    b.w(p + ".mlp.gate_proj.weight", {14336, 4096});
+    b.w(p + ".mlp.up_proj.weight", {14336, 4096});
+    b.w(p + ".mlp.down_proj.weight", {4096, 14336});
+    b.w(p + ".input_layernorm.weight", {4096});
+    b.w(p + ".post_attention_layernorm.weight", {4096});
+  }
+  b.w("model.norm.weight", {4096});
+  return l;
+}
+
+Layout ldm_vae(int z_channels, Dtype dt) {
+  Layout l;
+  B b{l, dt};
+  const U z = static_cast<U>(z_channels);
+  b.conv("encoder.conv_in", 128, 3, 3);
+  const U chs[4] = {128, 256, 512, 512};
+  U ch = 128;
+  for (std::size_t lvl = 0; lvl < 4; ++lvl) {
+    for (std::size_t r = 0; r < 2; ++r) {
+      const std::string p = "encoder.down." + S_(lvl) + ".block." + S_(r);
+      b.norm(p + ".norm1", ch);
+      b.conv(p + ".conv1", chs[lvl], ch, 3);
+      b.norm(p + ".norm2", chs[lvl]);
+      b.conv(p + ".conv2", chs[lvl], chs[lvl], 3);
+      if (ch != chs[lvl]) b.conv(p + ".nin_shortcut", chs[lvl], ch, 1);
+      ch = chs[lvl];
+    }
+    if (lvl < 3) b.conv("encoder.down." + S_(lvl) + ".downsample.conv", ch, ch, 3);
+  }
+  for (const char* side : {"encoder", "decoder"}) {
+    const std::string s = side;
+    for (const char* blk : {"block_1", "block_2"}) {
+      const std::string p = s + ".mid." + blk;
+      b.norm(p + ".norm1", 512);
+      b.conv(p + ".conv1", 512, 512, 3);
+      b.norm(p + ".norm2", 512);
+      b.conv(p + ".conv2", 512, 512, 3);
+    }
+    b.norm(s + ".mid.attn_1.norm", 512);
+    for (const char* x : {"q", "k", "v", "proj_out"}) b.conv(s + ".mid.attn_1." + x, 512, 512, 1);
+  }
+  b.norm("encoder.norm_out", 512);
+  b.conv("encoder.conv_out", 2 * z, 512, 3);
+  b.conv("quant_conv", 2 * z, 2 * z, 1);
+  b.conv("post_quant_conv", z, z, 1);
+  b.conv("decoder.conv_in", 512, z, 3);
+  ch = 512;
+  for (std::size_t lvl = 4; lvl-- > 0;) {
+    for (std::size_t r = 0; r < 3; ++r) {
+      const std::string p = "decoder.up." + S_(lvl) + ".block." + S_(r);
+      b.norm(p + ".norm1", ch);
+      b.conv(p + ".conv1", chs[lvl], ch, 3);
+      b.norm(p + ".norm2", chs[lvl]);
+      b.conv(p + ".conv2", chs[lvl], chs[lvl], 3);
+      if (ch != chs[lvl]) b.conv(p + ".nin_shortcut", chs[lvl], ch, 1);
+      ch = chs[lvl];
+    }
+    if (lvl > 0) b.conv("decoder.up." + S_(lvl) + ".upsample.conv", ch, ch, 3);
+  }
+  b.norm("decoder.norm_out", 128);
+  b.conv("decoder.conv_out", 3, 128, 3);
+  return l;
+}
+
+Layout wan_vae(Dtype dt) {
+  Layout l;
+  B b{l, dt};
+  b.w("conv1.weight", {32, 32, 1, 1, 1});
+  b.w("conv2.weight", {16, 16, 1, 1, 1});
+  b.w("encoder.conv1.weight", {96, 3, 3, 3, 3});
+  b.w("decoder.conv1.weight", {384, 16, 3, 3, 3});
+  for (std::size_t i = 0; i < 3; i += 2) {
+    const std::string p = "decoder.middle." + S_(i) + ".residual.";
+    b.w(p + "0.gamma", {384, 1, 1, 1});
+    b.w(p + "2.weight", {384, 384, 3, 3, 3});
+    b.w(p + "3.gamma", {384, 1, 1, 1});
+    b.w(p + "6.weight", {384, 384, 3, 3, 3});
+  }
+  b.w("decoder.head.0.gamma", {96, 1, 1, 1});
+  b.w("decoder.head.2.weight", {3, 96, 3, 3, 3});
+  return l;
+}
+
+Layout sd15_checkpoint(Dtype dt) {
+  Layout l;
+  append(l, sd15_unet(4, dt), "model.diffusion_model.");
+  append(l, clip_text(12, 768, 3072, dt), "cond_stage_model.transformer.");
+  append(l, ldm_vae(4, dt), "first_stage_model.");
+  return l;
+}
+
+Layout sdxl_checkpoint(Dtype dt) {
+  Layout l;
+  append(l, sdxl_unet(dt), "model.diffusion_model.");
+  append(l, clip_text(12, 768, 3072, dt), "conditioner.embedders.0.transformer.");
+  append(l, open_clip_g(dt), "conditioner.embedders.1.");
+  append(l, ldm_vae(4, dt), "first_stage_model.");
+  return l;
+}
+
+Layout flux_dit(bool guidance, int img_in, Dtype dt) {
+  Layout l;
+  B b{l, dt};
+  const U H = 3072;
+  b.linear("img_in", H, static_cast<U>(img_in));
+  b.linear("time_in.in_layer", H, 256);
+  b.linear("time_in.out_layer", H, H);
+  b.linear("vector_in.in_layer", H, 768);
+  b.linear("vector_in.out_layer", H, H);
+  if (guidance) {
+    b.linear("guidance_in.in_layer", H, 256);
+    b.linear("guidance_in.out_layer", H, H);
+  }
+  b.linear("txt_in", H, 4096);
+  for (std::size_t i = 0; i < 19; ++i) {
+    const std::string p = "double_blocks." + S_(i);
+    for (const char* s : {"img", "txt"}) {
+      const std::string q = p + "." + s;
+      b.linear(q + "_mod.lin", 6 * H, H);
+      b.linear(q + "_attn.qkv", 3 * H, H);
+      b.w(q + "_attn.norm.query_norm.scale", {128});
+      b.w(q + "_attn.norm.key_norm.scale", {128});
+      b.linear(q + "_attn.proj", H, H);
+      b.linear(q + "_mlp.0", 4 * H, H);
+      b.linear(q + "_mlp.2", H, 4 * H);
+    }
+  }
+  for (std::size_t i = 0; i < 38; ++i) {
+    const std::string p = "single_blocks." + S_(i);
+    b.linear(p + ".linear1", 3 * H + 4 * H, H);
+    b.linear(p + ".linear2", H, H + 4 * H);
+    b.w(p + ".norm.query_norm.scale", {128});
+    b.w(p + ".norm.key_norm.scale", {128});
+    b.linear(p + ".modulation.lin", 3 * H, H);
+  }
+  b.linear("final_layer.linear", 64, H);
+  b.linear("final_layer.adaLN_modulation.1", 2 * H, H);
+  return l;
+}
+
+Layout flux_diffusers(bool guidance, Dtype dt) {
+  Layout l;
+  B b{l, dt};
+  const U H = 3072;
+  b.linear("x_embedder", H, 64);
+  b.linear("context_embedder", H, 4096);
+  b.linear("time_text_embed.timestep_embedder.linear_1", H, 256);
+  b.linear("time_text_embed.timestep_embedder.linear_2", H, H);
+  b.linear("time_text_embed.text_embedder.linear_1", H, 768);
+  b.linear("time_text_embed.text_embedder.linear_2", H, H);
+  if (guidance) {
+    b.linear("time_text_embed.guidance_embedder.linear_1", H, 256);
+    b.linear("time_text_embed.guidance_embedder.linear_2", H, H);
+  }
+  for (std::size_t i = 0; i < 19; ++i) {
+    const std::string p = "transformer_blocks." + S_(i);
+    for (const char* x : {"to_q", "to_k", "to_v", "add_q_proj", "add_k_proj", "add_v_proj", "to_add_out"}) b.linear(p + ".attn." + x, H, H);
+    b.linear(p + ".attn.to_out.0", H, H);
+    b.linear(p + ".norm1.linear", 6 * H, H);
+    b.linear(p + ".norm1_context.linear", 6 * H, H);
+    b.linear(p + ".ff.net.0.proj", 4 * H, H);
+    b.linear(p + ".ff.net.2", H, 4 * H);
+    b.linear(p + ".ff_context.net.0.proj", 4 * H, H);
+    b.linear(p + ".ff_context.net.2", H, 4 * H);
+  }
+  for (std::size_t i = 0; i < 38; ++i) {
+    const std::string p = "single_transformer_blocks." + S_(i);
+    for (const char* x : {"to_q", "to_k", "to_v"}) b.linear(p + ".attn." + x, H, H);
+    b.linear(p + ".norm.linear", 3 * H, H);
+    b.linear(p + ".proj_mlp", 4 * H, H);
+    b.linear(p + ".proj_out", H, 5 * H);
+  }
+  b.linear("norm_out.linear", 2 * H, H);
+  b.linear("proj_out", 64, H);
+  return l;
+}
+
+Layout wan_dit(int dim_, int ffn_, int blocks, int in_ch, int out_ch, bool img_emb, Dtype dt) {
+  Layout l;
+  B b{l, dt};
+  const U D = static_cast<U>(dim_), F = static_cast<U>(ffn_);
+  b.w("patch_embedding.weight", {D, static_cast<U>(in_ch), 1, 2, 2});
+  b.w("patch_embedding.bias", {D});
+  b.linear("text_embedding.0", D, 4096);
+  b.linear("text_embedding.2", D, D);
+  b.linear("time_embedding.0", D, 256);
+  b.linear("time_embedding.2", D, D);
+  b.linear("time_projection.1", 6 * D, D);
+  for (std::size_t i = 0; i < static_cast<std::size_t>(blocks); ++i) {
+    const std::string p = "blocks." + S_(i);
+    for (const char* a : {"self_attn", "cross_attn"}) {
+      const std::string q = p + "." + a;
+      for (const char* x : {"q", "k", "v", "o"}) b.linear(q + "." + x, D, D);
+      b.w(q + ".norm_q.weight", {D});
+      b.w(q + ".norm_k.weight", {D});
+    }
+    if (img_emb) {
+      b.linear(p + ".cross_attn.k_img", D, D);
+      b.linear(p + ".cross_attn.v_img", D, D);
+      b.w(p + ".cross_attn.norm_k_img.weight", {D});
+    }
+    b.norm(p + ".norm3", D);
+    b.linear(p + ".ffn.0", F, D);
+    b.linear(p + ".ffn.2", D, F);
+    b.f32(p + ".modulation", {1, 6, D});
+  }
+  b.linear("head.head", static_cast<U>(out_ch) * 4, D);
+  b.f32("head.modulation", {1, 2, D});
+  if (img_emb) {
+    b.norm("img_emb.proj.0", 1280);
+    b.linear("img_emb.proj.1", 1280, 1280);
+    b.linear("img_emb.proj.3", D, 1280);
+    b.norm("img_emb.proj.4", D);
+  }
+  return l;
+}
+
+Layout hidream_dit(Dtype dt) {
+  Layout l;
+  B b{l, dt};
+  const U H = 2560;
+  b.linear("x_embedder.proj", H, 64);
+  b.linear("t_embedder.timestep_embedder.linear_1", H, 256);
+  b.linear("t_embedder.timestep_embedder.linear_2", H, H);
+  b.linear("p_embedder.pooled_embedder.linear_1", H, 2048);
+  b.linear("p_embedder.pooled_embedder.linear_2", H, H);
+  for (std::size_t i = 0; i < 49; ++i) b.linear("caption_projection." + S_(i) + ".linear", H, i < 48 ? 4096 : 4096, false);
+  auto moe = [&](const std::string& p) {
+    b.w(p + ".gate.weight", {4, H});
+    for (const char* w : {"w1", "w3"}) b.w(p + ".shared_experts." + std::string(w) + ".weight", {3584, H});
+    b.w(p + ".shared_experts.w2.weight", {H, 3584});
+    for (std::size_t e = 0; e < 4; ++e) {
+      const std::string q = p + ".experts." + S_(e);
+      b.w(q + ".w1.weight", {6912, H});
+      b.w(q + ".w3.weight", {6912, H});
+      b.w(q + ".w2.weight", {H, 6912});
+    }
+  };
+  for (std::size_t i = 0; i < 16; ++i) {
+    const std::string p = "double_stream_blocks." + S_(i) + ".block";
+    b.linear(p + ".adaLN_modulation.1", 12 * H, H);
+    for (const char* x : {"to_q", "to_k", "to_v", "to_out", "to_q_t", "to_k_t", "to_v_t", "to_out_t"}) b.linear(p + ".attn1." + x, H, H);
+    for (const char* x : {"q_rms_norm", "k_rms_norm", "q_rms_norm_t", "k_rms_norm_t"}) b.w(p + ".attn1." + std::string(x) + ".weight", {H});
+    moe(p + ".ff_i");
+    b.w(p + ".ff_t.w1.weight", {6912, H});
+    b.w(p + ".ff_t.w3.weight", {6912, H});
+    b.w(p + ".ff_t.w2.weight", {H, 6912});
+  }
+  for (std::size_t i = 0; i < 32; ++i) {
+    const std::string p = "single_stream_blocks." + S_(i) + ".block";
+    b.linear(p + ".adaLN_modulation.1", 6 * H, H);
+    for (const char* x : {"to_q", "to_k", "to_v", "to_out"}) b.linear(p + ".attn1." + x, H, H);
+    for (const char* x : {"q_rms_norm", "k_rms_norm"}) b.w(p + ".attn1." + std::string(x) + ".weight", {H});
+    moe(p + ".ff_i");
+  }
+  b.linear("final_layer.linear", 64, H);
+  b.linear("final_layer.adaLN_modulation.1", 2 * H, H);
+  return l;
+}
+
+namespace {
+void kohya_pair(B& b, const std::string& module, U in, U out, U rank) {
+  b.w(module + ".lora_down.weight", {rank, in});
+  b.w(module + ".lora_up.weight", {out, rank});
+  b.f32(module + ".alpha", {});
+}
+}  // namespace
+
+Layout lora_kohya_sd15(int rank) {
+  Layout l;
+  B b{l, Dt::F16};
+  const U r = static_cast<U>(rank);
+  for (const auto& [blk, ch] : std::vector<std::pair<std::string, U>>{{"down_blocks_0_attentions_0", 320}, {"down_blocks_1_attentions_1", 640},
+                                                                      {"up_blocks_3_attentions_2", 320}, {"mid_block_attentions_0", 1280}}) {
+    const std::string p = "lora_unet_" + blk + "_transformer_blocks_0_";
+    kohya_pair(b, p + "attn1_to_q", ch, ch, r);
+    kohya_pair(b, p + "attn2_to_k", 768, ch, r);
+    kohya_pair(b, p + "attn2_to_v", 768, ch, r);
+    kohya_pair(b, p + "ff_net_2", ch * 4, ch, r);
+  }
+  kohya_pair(b, "lora_te_text_model_encoder_layers_0_mlp_fc1", 768, 3072, r);
+  return l;
+}
+
+Layout lora_kohya_sdxl(int rank) {
+  Layout l;
+  B b{l, Dt::F16};
+  const U r = static_cast<U>(rank);
+  for (const auto& [blk, ch] : std::vector<std::pair<std::string, U>>{{"input_blocks_4_1", 640}, {"input_blocks_7_1", 1280},
+                                                                      {"output_blocks_5_1", 640}, {"middle_block_1", 1280}}) {
+    for (std::size_t t = 0; t < 2; ++t) {
+      const std::string p = "lora_unet_" + blk + "_transformer_blocks_" + S_(t) + "_";
+      kohya_pair(b, p + "attn1_to_q", ch, ch, r);
+      kohya_pair(b, p + "attn2_to_k", 2048, ch, r);
+      kohya_pair(b, p + "attn2_to_v", 2048, ch, r);
+      kohya_pair(b, p + "ff_net_2", ch * 4, ch, r);
+    }
+  }
+  kohya_pair(b, "lora_te1_text_model_encoder_layers_0_mlp_fc1", 768, 3072, r);
+  kohya_pair(b, "lora_te2_text_model_encoder_layers_0_mlp_fc1", 1280, 5120, r);
+  return l;
+}
+
+Layout lora_kohya_flux(int rank) {
+  Layout l;
+  B b{l, Dt::BF16};
+  const U r = static_cast<U>(rank);
+  for (std::size_t i = 0; i < 19; ++i) {
+    const std::string p = "lora_unet_double_blocks_" + S_(i) + "_";
+    kohya_pair(b, p + "img_attn_proj", 3072, 3072, r);
+    kohya_pair(b, p + "img_attn_qkv", 3072, 9216, r);
+    kohya_pair(b, p + "txt_attn_proj", 3072, 3072, r);
+  }
+  for (std::size_t i = 0; i < 38; ++i) kohya_pair(b, "lora_unet_single_blocks_" + S_(i) + "_linear1", 3072, 21504, r);
+  return l;
+}
+
+Layout lora_wan(int dim, int rank) {
+  Layout l;
+  B b{l, Dt::BF16};
+  const U D = static_cast<U>(dim), r = static_cast<U>(rank);
+  const int blocks = dim == 5120 ? 40 : 30;
+  for (std::size_t i = 0; i < static_cast<std::size_t>(blocks); ++i) {
+    for (const char* a : {"self_attn", "cross_attn"}) {
+      for (const char* x : {"q", "k", "v", "o"}) {
+        const std::string p = "diffusion_model.blocks." + S_(i) + "." + a + "." + x;
+        b.w(p + ".lora_A.weight", {r, D});
+        b.w(p + ".lora_B.weight", {D, r});
+      }
+    }
+  }
+  return l;
+}
+
+Layout lora_hidream(int rank) {
+  Layout l;
+  B b{l, Dt::BF16};
+  const U r = static_cast<U>(rank);
+  for (std::size_t i = 0; i < 16; ++i) {
+    const std::string p = "diffusion_model.double_stream_blocks." + S_(i) + ".block.";
+    for (const char* x : {"attn1.to_q", "attn1.to_k", "attn1.to_v"}) {
+      b.w(p + x + ".lora_A.weight", {r, 2560});
+      b.w(p + x + ".lora_B.weight", {2560, r});
+    }
+    b.w(p + "ff_i.shared_experts.w1.lora_A.weight", {r, 2560});
+    b.w(p + "ff_i.shared_experts.w1.lora_B.weight", {3584, r});
+  }
+  return l;
+}
+
+Layout comfy_scaled_fp8(const Layout& src) {
+  Layout l;
+  l.push_back({"scaled_fp8", Dtype::F8_E4M3, {0}});
+  for (const auto& t : src) {
+    if (t.shape.size() >= 2) {
+      l.push_back({t.name, Dtype::F8_E4M3, t.shape});
+      const auto dot = t.name.rfind(".weight");
+      if (dot != std::string::npos) l.push_back({t.name.substr(0, dot) + ".scale_weight", Dtype::F32, {}});
+    } else {
+      l.push_back(t);
+    }
+  }
+  return l;
+}
+
+}  // namespace inferconf::detect::testing

@@ -1,0 +1,59 @@
+// Generators of real tensor layouts (key names and shapes as the released
+// checkpoints carry them; see shared/reference/architecture-detection.md) for
+// the detection tests and bench/detect. Data is never written: the files are
+// a header followed by a sparse hole.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "inferconf/detect.hpp"
+
+namespace inferconf::detect::testing {
+
+using Layout = std::vector<TensorSpec>;
+using Dt = Dtype;
+
+// Appends `src` with every key prefixed by `prefix`.
+void append(Layout& dst, const Layout& src, const std::string& prefix = "");
+// Converts the dtype of every tensor of rank >= 2 (weights) to `dt`.
+Layout with_dtype(Layout l, Dtype dt);
+
+// LDM UNets (model.diffusion_model.* relative keys).
+Layout sd15_unet(int in_channels = 4, Dtype dt = Dt::F16);
+Layout sd2_unet(Dtype dt = Dt::F16);
+Layout sdxl_unet(Dtype dt = Dt::F16);
+Layout sdxl_distilled_unet(Dtype dt = Dt::F16);  // SSD-1B-like depths
+Layout sdxl_refiner_unet(Dtype dt = Dt::F16);
+
+// Text encoders and VAEs (relative keys).
+Layout clip_text(int layers, int width, int ffn, Dtype dt = Dt::F16);      // text_model.*
+Layout open_clip_g(Dtype dt = Dt::F16);                                    // model.* (SDXL conditioner.embedders.1)
+Layout t5_xxl(Dtype dt = Dt::BF16);
+Layout llama_te(int layers = 32, Dtype dt = Dt::BF16);
+Layout ldm_vae(int z_channels, Dtype dt = Dt::F16);
+Layout wan_vae(Dtype dt = Dt::BF16);
+
+// Full single-file checkpoints.
+Layout sd15_checkpoint(Dtype dt = Dt::F16);
+Layout sdxl_checkpoint(Dtype dt = Dt::F16);
+
+// Transformers (no prefix).
+Layout flux_dit(bool guidance, int img_in = 64, Dtype dt = Dt::BF16);
+Layout flux_diffusers(bool guidance, Dtype dt = Dt::BF16);
+Layout wan_dit(int dim, int ffn, int blocks, int in_ch, int out_ch, bool img_emb, Dtype dt = Dt::BF16);
+Layout hidream_dit(Dtype dt = Dt::BF16);
+
+// LoRAs.
+Layout lora_kohya_sd15(int rank = 16);
+Layout lora_kohya_sdxl(int rank = 16);
+Layout lora_kohya_flux(int rank = 16);
+Layout lora_wan(int dim, int rank = 32);
+Layout lora_hidream(int rank = 16);
+
+// The fp8 conversion ComfyUI applies ("scaled fp8"): weights F8_E4M3, a
+// scaled_fp8 marker and one F32 scale_weight scalar per converted weight.
+Layout comfy_scaled_fp8(const Layout& l);
+
+}  // namespace inferconf::detect::testing
