@@ -172,8 +172,11 @@ void print_model(std::ostream& out, const populate::ModelOutcome& m, bool dry_ru
   if (m.base_model == "unknown") out << fmt::format("  - unknown base model: {}\n", m.reason);
   if (m.variant) out << fmt::format("  - variant: {}\n", *m.variant);
   // An explicit base_model is what the old script read too; anything else was inferred.
-  if (m.base_model != "unknown" && m.source != "explicit")
-    out << fmt::format("  - base model from {} ({} confidence): {}\n", m.source, m.confidence, m.detail);
+  if (m.base_model != "unknown" && m.source != "explicit") {
+    std::string_view detail = m.detail;
+    if (detail.ends_with(": ")) detail.remove_suffix(2);  // a verdict from keys carries no extra reason
+    out << fmt::format("  - base model from {} ({} confidence): {}\n", m.source, m.confidence, detail);
+  }
   if (!m.conflict.empty()) out << fmt::format("  - conflict: {}\n", m.conflict);
   if (m.file_error) out << fmt::format("  - file error: {}\n", *m.file_error);
   if (!m.note.empty()) out << fmt::format("  - note: {}\n", m.note);
@@ -224,7 +227,9 @@ void print_summary(std::ostream& out, const populate::PopulationReport& r) {
                        r.unknown_models);
   if (r.conflicting_models) out << fmt::format("  Conflicting sources: {} models\n", r.conflicting_models);
   if (r.file_errors) out << fmt::format("  Unreadable model files: {}\n", r.file_errors);
-  if (!r.by_source.empty()) {
+  // Only worth a line when something other than the explicit field (all the old script read) decided.
+  const auto explicit_models = r.by_source.count("explicit") ? r.by_source.at("explicit") : 0;
+  if (!r.by_source.empty() && explicit_models != r.models_processed) {
     std::string sources;
     for (const char* s : {"explicit", "metadata", "file", "name", "none"})
       if (auto it = r.by_source.find(s); it != r.by_source.end())
@@ -296,20 +301,16 @@ void run_populate(GlobalOptions& opts, const PopulateArgs& args) {
     io.fields = fields;
     io.dry_run = args.dry_run;
     io.cancel = &g_interrupted;
-    bool array = false;
     imported = populate::import_registry(*store, *in, io, [&](const populate::ImportProblem& p) {
-      if (human) {
-        const std::string where = p.where == 0 && !array ? std::string("file") : fmt::format("line {}", p.where);
-        out << fmt::format("  - {}: {}\n", where, p.message);
-      } else {
-        json.element({{"where", p.where}, {"message", p.message}});
-      }
+      if (human)
+        out << fmt::format("  - {}: {}\n", p.location, p.message);
+      else
+        json.element({{"where", p.location}, {"message", p.message}});
     });
-    array = imported.array;
     imported_any = true;
     if (human) {
-      out << fmt::format("Imported {} models from {} ({} {} rejected)\n", imported.imported, args.registry,
-                         imported.rejected, imported.array ? "items" : "lines");
+      out << fmt::format("{} {} models from {} ({} {} rejected)\n", args.dry_run ? "Checked (dry run, not imported)" : "Imported",
+                         imported.imported, args.registry, imported.rejected, imported.array ? "items" : "lines");
     } else {
       json.close_array();
     }
