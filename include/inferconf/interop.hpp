@@ -1,0 +1,249 @@
+// Engine interop: resolved parameters exported as requests ComfyUI,
+// AUTOMATIC1111/Forge and diffusers accept, and presets imported back from the
+// A1111 "infotext" and ComfyUI graphs that images carry in their PNG metadata.
+//
+// The name translations are data (catalog/engine_vocabulary.json, read by
+// EngineVocabulary). A translation the target engine has no equivalent for is
+// an error unless the caller allows the documented substitute, which is then
+// reported; nothing is substituted silently. See docs/INTEROP.md.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "inferconf/catalog.hpp"
+#include "inferconf/dto.hpp"
+#include "inferconf/service.hpp"
+
+namespace inferconf {
+
+// ---------------------------------------------------------------------------
+// The engine vocabulary.
+
+struct DiffusersScheduler {
+  std::string class_name;
+  nlohmann::json config = nlohmann::json::object();
+  std::vector<std::string> schedules;  // canonical schedulers the class can express
+  std::string shift_key;               // flow classes: the config key of the shift
+};
+
+struct EngineSampler {
+  std::string name;  // canonical
+  std::optional<std::string> a1111;
+  std::optional<DiffusersScheduler> diffusers, diffusers_flow;
+  std::string engine_only;  // "comfyui" when no other engine has it
+  std::string substitute;   // the documented nearest canonical name; empty when none is needed
+  std::string note;
+};
+
+struct EngineScheduler {
+  std::string name;  // canonical
+  std::optional<std::string> a1111;
+  std::optional<nlohmann::json> diffusers, diffusers_flow;  // config keys
+  std::string engine_only;
+  std::string substitute;
+  std::string note;
+};
+
+// An A1111-only sampler or schedule label and the canonical name nearest to it.
+struct ForeignName {
+  std::string substitute;
+  std::string note;
+};
+
+// What one architecture (base model, or base/variant) needs in each engine.
+struct EngineArchitecture {
+  std::string key;             // "sdxl", "wan_2_2/ti2v_5b"
+  std::string comfyui_graph;   // checkpoint | flux | wan | wan_two_experts | wan_5b | hidream | unsupported
+  std::string comfyui_reason;  // why unsupported
+  std::map<std::string, std::string> comfyui_files;
+  bool a1111_supported = false;
+  bool a1111_distilled_cfg = false;
+  std::string a1111_reason;
+  nlohmann::json diffusers = nlohmann::json::object();  // pipeline, repo, prediction, ...
+};
+
+class EngineVocabulary {
+ public:
+  // Reads and validates the file against the catalogue's vocabulary: every
+  // canonical sampler and scheduler has an entry, every name resolves, every
+  // A1111 name reads back (through the catalogue's aliases) as the canonical
+  // name it stands for, every substitute exists and is exportable, and every
+  // catalogue base model has an architecture. Throws Error(kInvalid) listing
+  // every problem with its JSON path, or Error(kUnavailable) when unreadable.
+  static EngineVocabulary load(const std::filesystem::path& file, const Catalog& catalog);
+  static EngineVocabulary from_json(const nlohmann::json& j, const Catalog& catalog,
+                                    std::string_view origin = "engine_vocabulary.json");
+  // <catalog dir>/engine_vocabulary.json.
+  static std::filesystem::path file_in(const std::filesystem::path& catalog_dir);
+
+  const EngineSampler* sampler(std::string_view canonical) const;
+  const EngineScheduler* scheduler(std::string_view canonical) const;
+  // The architecture of base/variant, falling back to the base's.
+  const EngineArchitecture* architecture(std::string_view base_model, std::string_view variant = {}) const;
+  // A1111-only labels (exact, case-insensitive).
+  const ForeignName* a1111_only_sampler(std::string_view label) const;
+  const ForeignName* a1111_only_scheduler(std::string_view label) const;
+  const std::string& flow_substitute() const { return flow_substitute_; }
+
+ private:
+  std::map<std::string, EngineSampler, std::less<>> samplers_;
+  std::map<std::string, EngineScheduler, std::less<>> schedulers_;
+  std::map<std::string, ForeignName, std::less<>> a1111_samplers_, a1111_schedulers_;  // lower-case keys
+  std::map<std::string, EngineArchitecture, std::less<>> architectures_;
+  std::string flow_substitute_;
+};
+
+// ---------------------------------------------------------------------------
+// Export.
+
+enum class ExportFormat { kComfyUI, kA1111, kDiffusers, kInfotext };
+const char* to_string(ExportFormat f) noexcept;  // "comfyui", "a1111", "diffusers", "infotext"
+// Accepts the names above; nullopt otherwise.
+std::optional<ExportFormat> parse_export_format(std::string_view name);
+
+struct ExportOptions {
+  std::string prompt;
+  std::string negative_prompt;
+  std::optional<std::uint64_t> seed;  // absent: random where the engine has it, else 0 (reported)
+  std::string checkpoint;             // model file; absent: the architecture's usual file name
+  bool allow_substitute = false;      // use the documented nearest name when the engine lacks one
+};
+
+// A name the target engine does not have, and what was used instead.
+struct Substitution {
+  std::string field;  // "sampler" | "scheduler"
+  std::string given;
+  std::string used;
+  std::string reason;
+};
+void to_json(nlohmann::json& j, const Substitution& s);
+
+struct ExportResult {
+  ExportFormat format = ExportFormat::kComfyUI;
+  nlohmann::json body;  // comfyui, a1111, diffusers: the request / description
+  std::string text;     // infotext: the parameters text
+  std::vector<Substitution> substitutions;
+  std::vector<std::string> notes;  // parameters the target cannot carry, defaults taken
+};
+
+// Translates resolved parameters into the target's request. Throws
+// Error(kInvalid) when the target cannot render the architecture (a1111 and
+// infotext for video models, comfyui for image-to-video variants), when a
+// sampler or scheduler has no equivalent and allow_substitute is false (the
+// message names the substitute --allow-substitute would use), or when a
+// parameter the target needs is missing or of the wrong type.
+ExportResult export_request(const ResolvedParameters& resolved, ExportFormat format, const ExportOptions& options,
+                            const Catalog& catalog, const EngineVocabulary& vocabulary);
+
+// The diffusers export rendered as a runnable Python snippet.
+std::string render_diffusers_python(const nlohmann::json& diffusers_body);
+
+// The Wan 2.2 two-expert split: the number of the first steps that run on the
+// high-noise expert, i.e. those whose shifted flow sigma is at least boundary.
+int wan_expert_switch_step(int steps, double shift, double boundary);
+
+// ---------------------------------------------------------------------------
+// A1111 infotext.
+
+struct ParsedInfotext {
+  std::string prompt;
+  std::string negative_prompt;
+  // The last line's pairs in order, keys as written; a WxH value is split into
+  // "<key>-1" and "<key>-2" as A1111 does. Quoted values are JSON-decoded.
+  std::vector<std::pair<std::string, std::string>> params;
+  bool has_parameters = false;  // the last line held >= 3 pairs
+
+  // The value of a key (trailing spaces of keys ignored), nullptr if absent.
+  const std::string* find(std::string_view key) const;
+};
+
+// Parses infotext with A1111's grammar (modules/infotext_utils.py). Never
+// throws; text that is not infotext becomes a prompt without parameters.
+ParsedInfotext parse_infotext(std::string_view text);
+
+// Writes A1111's layout: prompt, "Negative prompt: ..." when not empty, and the
+// pairs joined with ", ", values JSON-quoted when they hold ',', ':' or a newline
+// (or start with '"', so that parse_infotext reads every pair back).
+std::string write_infotext(std::string_view prompt, std::string_view negative_prompt,
+                           const std::vector<std::pair<std::string, std::string>>& params);
+
+// ---------------------------------------------------------------------------
+// PNG text chunks.
+
+struct PngTextChunk {
+  std::string type;     // tEXt | zTXt | iTXt
+  std::string keyword;  // e.g. "parameters", "prompt"
+  std::string text;     // UTF-8 (tEXt/zTXt Latin-1 converted)
+};
+
+struct PngLimits {
+  std::size_t max_file_bytes = 256u << 20;
+  std::size_t max_text_bytes = 8u << 20;  // one text chunk, after decompression
+  std::size_t max_chunks = 100000;
+};
+
+// Reads every text chunk of a PNG. Lengths are checked against the bytes that
+// remain before anything is read, every chunk's CRC is verified, compressed
+// text is inflated up to the limit. Throws Error(kInvalid) naming `what`, the
+// chunk and its offset for a bad signature, a truncated or oversized chunk, a
+// CRC mismatch, a malformed text chunk or a missing IEND.
+std::vector<PngTextChunk> read_png_text_chunks(std::string_view bytes, std::string_view what = "the PNG data",
+                                               const PngLimits& limits = {});
+std::vector<PngTextChunk> read_png_text_chunks(const std::filesystem::path& file, const PngLimits& limits = {});
+bool looks_like_png(std::string_view bytes);
+
+// ---------------------------------------------------------------------------
+// Import.
+
+struct ImportOptions {
+  std::string model_id;            // empty: the infotext's "Model"
+  std::string base_model;          // required (the caller may take it from the registry)
+  std::string variant;             // a catalogue variant whose presets complete the import
+  std::string configuration_type = "quality";
+  bool allow_substitute = false;
+};
+
+// A value of the source that did not become part of the preset as given.
+struct ImportNote {
+  std::string key;    // the infotext key or ComfyUI node input
+  std::string value;
+  std::string kind;   // unknown | ignored | defaulted | substituted | normalised
+  std::string message;
+};
+void to_json(nlohmann::json& j, const ImportNote& n);
+
+struct ImportResult {
+  CreateDTO dto;
+  std::string source;  // "infotext" | "comfyui"
+  std::string prompt, negative_prompt;
+  std::vector<ImportNote> notes;
+};
+void to_json(nlohmann::json& j, const ImportResult& r);
+
+// The preset infotext describes. Absent settings take the catalogue preset's
+// value (noted). Throws Error(kInvalid) when the text holds no parameters, the
+// base model or type is unknown, no model id is given or written, a number is
+// malformed, or a sampler/schedule is unknown or A1111-only without
+// allow_substitute (the message names the substitute).
+ImportResult preset_from_infotext(const ParsedInfotext& infotext, const ImportOptions& options, const Catalog& catalog,
+                                  const EngineVocabulary& vocabulary);
+// The preset of a ComfyUI API graph (a PNG "prompt" chunk): the KSampler's
+// settings and those of the nodes it is wired to. Throws Error(kInvalid) when
+// the graph has no KSampler or a setting is wired to another node.
+ImportResult preset_from_comfyui(const nlohmann::json& graph, const ImportOptions& options, const Catalog& catalog,
+                                 const EngineVocabulary& vocabulary);
+// Dispatches on content: PNG bytes (parameters chunk, else prompt chunk) or
+// infotext text. `what` names the input in errors.
+ImportResult import_preset(std::string_view bytes, std::string_view what, const ImportOptions& options,
+                           const Catalog& catalog, const EngineVocabulary& vocabulary);
+
+}  // namespace inferconf

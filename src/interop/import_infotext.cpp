@@ -1,0 +1,165 @@
+// A1111/Forge infotext -> CreateDTO, and the content dispatch of import_preset.
+#include <set>
+
+#include <fmt/format.h>
+
+#include "interop/export_support.hpp"
+#include "interop/import_support.hpp"
+
+namespace inferconf {
+
+namespace {
+
+using interop::parse_integer;
+using interop::parse_number;
+using interop::PresetBuilder;
+
+// Keys that describe one image (its seed, files, versions, second passes), not a preset.
+const std::set<std::string, std::less<>>& informational_keys() {
+  static const std::set<std::string, std::less<>> keys = {
+      "Seed", "Model", "Model hash", "VAE hash", "Version", "Lora hashes", "TI hashes", "Hashes", "ENSD", "Eta",
+      "Face restoration", "Variation seed", "Variation seed strength", "Seed resize from-1", "Seed resize from-2",
+      "Denoising strength", "Hires upscale", "Hires steps", "Hires upscaler", "Hires resize-1", "Hires resize-2",
+      "Hires prompt", "Hires negative prompt", "Hires sampler", "Hires schedule type", "Hires CFG Scale",
+      "Hires Distilled CFG Scale", "Hires Module 1", "Hires checkpoint", "Module 1", "Module 2", "Module 3", "Emphasis",
+      "RNG", "NGMS", "Token merging ratio", "Pad conds", "Schedule max sigma", "Schedule min sigma", "Schedule rho",
+      "Batch size", "Batch pos", "Template", "Negative Template", "Refiner", "Refiner switch at", "Beta schedule alpha",
+      "Beta schedule beta", "Diffusion in Low Bits", "Noise multiplier", "Eta DDIM", "Discard penultimate sigma"};
+  return keys;
+}
+
+int whole(const std::string& key, const std::string& value) {
+  auto v = parse_integer(value);
+  if (!v || *v < -1000000 || *v > 1000000)
+    throw invalid(fmt::format("The infotext's {} is \"{}\", but it must be a whole number.", key, value));
+  return static_cast<int>(*v);
+}
+
+double number(const std::string& key, const std::string& value) {
+  auto v = parse_number(value);
+  if (!v) throw invalid(fmt::format("The infotext's {} is \"{}\", but it must be a number.", key, value));
+  return *v;
+}
+
+}  // namespace
+
+ImportResult preset_from_infotext(const ParsedInfotext& t, const ImportOptions& options, const Catalog& catalog,
+                                  const EngineVocabulary& vocabulary) {
+  if (!t.has_parameters)
+    throw invalid("The text holds no A1111 parameters: its last line must hold at least 3 \"Key: value\" pairs "
+                  "(e.g. \"Steps: 30, Sampler: DPM++ 2M, CFG scale: 7\").");
+  PresetBuilder b(options, catalog, vocabulary, "infotext");
+  const auto* model = t.find("Model");
+  b.set_model_id(model ? *model : std::string(), "infotext (no \"Model\" key)");
+  b.take_prompt(t.prompt, t.negative_prompt);
+
+  std::set<std::string, std::less<>> used;
+  auto get = [&](std::string_view key) -> const std::string* {
+    const auto* v = t.find(key);
+    if (v) used.insert(std::string(key));
+    return v;
+  };
+
+  std::optional<int> steps;
+  std::optional<double> cfg;
+  std::optional<std::string> sampler, scheduler;
+  if (const auto* v = get("Steps")) steps = whole("Steps", *v);
+  if (const auto* v = get("CFG scale")) cfg = number("CFG scale", *v);
+  const auto* sampler_text = get("Sampler");
+  const auto* schedule_text = get("Schedule type");
+  if (sampler_text) {
+    if (schedule_text) {
+      // A combined name next to a schedule type: the explicit type wins.
+      auto split = catalog.vocabulary().split_combined(*sampler_text);
+      if (split && !catalog.vocabulary().canonical_sampler(*sampler_text)) {
+        sampler = split->first;
+        b.note("Sampler", *sampler_text, "normalised",
+               fmt::format("the legacy combined name is read as the sampler \"{}\".", split->first));
+      } else {
+        sampler = b.sampler(*sampler_text, "Sampler");
+      }
+      scheduler = b.scheduler(*schedule_text, "Schedule type");
+    } else if (auto split = catalog.vocabulary().split_combined(*sampler_text);
+               split && !catalog.vocabulary().canonical_sampler(*sampler_text)) {
+      sampler = split->first;
+      scheduler = split->second;
+      b.note("Sampler", *sampler_text, "normalised",
+             fmt::format("the legacy combined name is read as sampler \"{}\" with scheduler \"{}\".", split->first,
+                         split->second));
+    } else {
+      sampler = b.sampler(*sampler_text, "Sampler");
+      // An absent schedule type is A1111's Automatic.
+      scheduler = b.scheduler("Automatic", "Schedule type");
+      b.note("Schedule type", "", "defaulted",
+             fmt::format("absent, so A1111's Automatic applies; it is stored as \"{}\".", *scheduler));
+    }
+  } else if (schedule_text) {
+    scheduler = b.scheduler(*schedule_text, "Schedule type");
+  }
+  interop::set_core(b, steps, cfg, sampler, scheduler);
+
+  const auto* w = get("Size-1");
+  const auto* h = get("Size-2");
+  if (w && h) {
+    b.set_param("width", whole("Size", *w));
+    b.set_param("height", whole("Size", *h));
+  }
+  if (b.knows("clip_skip")) {
+    const auto* v = get("Clip skip");
+    const int clip_skip = v ? whole("Clip skip", *v) : 1;  // A1111's default
+    if (clip_skip < 1)
+      throw invalid(fmt::format("The infotext's Clip skip is {}, but A1111 counts from 1 (1 = last layer).", clip_skip));
+    b.set_param("clip_skip", -clip_skip);
+  } else if (const auto* v = get("Clip skip"); v && *v != "1") {
+    b.note("Clip skip", *v, "ignored", fmt::format("{} has no clip_skip parameter.", b.base().id));
+  }
+  if (const auto* v = get("Distilled CFG Scale")) {
+    if (b.knows("guidance"))
+      b.set_param("guidance", number("Distilled CFG Scale", *v));
+    else
+      b.note("Distilled CFG Scale", *v, "ignored", fmt::format("{} takes no distilled guidance.", b.base().id));
+  }
+  if (const auto* v = get("VAE")) {
+    if (b.knows("requires_vae") && *v != "Automatic" && *v != "None")
+      b.set_param("requires_vae", *v);
+    else
+      b.note("VAE", *v, "ignored", fmt::format("{} takes no VAE file, or the infotext names the built-in one.", b.base().id));
+  }
+  for (const auto& [key, value] : t.params) {
+    std::string_view k = key;
+    while (!k.empty() && k.back() == ' ') k.remove_suffix(1);
+    if (used.count(k)) continue;
+    if (informational_keys().count(k))
+      b.note(std::string(k), value, "ignored", "describes this one image (seed, files, versions, second pass), not a preset.");
+    else
+      b.note(std::string(k), value, "unknown", "is not a setting inferconf reads from infotext; it is not in the preset.");
+  }
+  return b.finish();
+}
+
+ImportResult import_preset(std::string_view bytes, std::string_view what, const ImportOptions& options,
+                           const Catalog& catalog, const EngineVocabulary& vocabulary) {
+  if (!looks_like_png(bytes)) {
+    if (bytes.find('\0') != std::string_view::npos)
+      throw invalid(fmt::format("{} is neither a PNG file nor text: it holds NUL bytes.", what));
+    return preset_from_infotext(parse_infotext(bytes), options, catalog, vocabulary);
+  }
+  const auto chunks = read_png_text_chunks(bytes, what);
+  for (const auto& c : chunks)
+    if (c.keyword == "parameters") return preset_from_infotext(parse_infotext(c.text), options, catalog, vocabulary);
+  for (const auto& c : chunks)
+    if (c.keyword == "prompt") {
+      auto graph = nlohmann::json::parse(c.text, nullptr, false);
+      if (graph.is_discarded() || !graph.is_object())
+        throw invalid(fmt::format("{}: its \"prompt\" text chunk is not a ComfyUI API graph (a JSON object).", what));
+      return preset_from_comfyui(graph, options, catalog, vocabulary);
+    }
+  std::vector<std::string> keywords;
+  for (const auto& c : chunks) keywords.push_back("\"" + c.keyword + "\"");
+  throw invalid(fmt::format("{} holds no \"parameters\" (A1111/Forge) or \"prompt\" (ComfyUI) text chunk{}; it was not "
+                            "saved with generation metadata, or the metadata was stripped.",
+                            what, keywords.empty() ? " (it has no text chunks at all)"
+                                                   : fmt::format(" (its text chunks: {})", fmt::join(keywords, ", "))));
+}
+
+}  // namespace inferconf

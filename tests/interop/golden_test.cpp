@@ -1,0 +1,101 @@
+// Golden files: for every base model x type, the ComfyUI graph, A1111 body,
+// diffusers JSON (and its Python rendering) and infotext, compared with the
+// checked-in files under golden/. INFERCONF_UPDATE_GOLDEN=1 rewrites them.
+// Every ComfyUI graph also passes the structural checker.
+#include <cstdlib>
+
+#include <gtest/gtest.h>
+
+#include "interop/comfyui_checker.hpp"
+#include "interop/interop_fixture.hpp"
+
+namespace inferconf::testing {
+namespace {
+
+ExportOptions golden_options() {
+  ExportOptions o;
+  o.prompt = "a lighthouse on a cliff at dusk, dramatic sky";
+  o.negative_prompt = "blurry, low quality";
+  o.seed = 123456789;
+  return o;
+}
+
+bool updating() {
+  const char* v = std::getenv("INFERCONF_UPDATE_GOLDEN");
+  return v && std::string(v) == "1";
+}
+
+// The export's file text: the body, or the refusal as {"error": ...}.
+std::string render(const ResolvedParameters& r, ExportFormat f, std::string* python = nullptr) {
+  try {
+    auto result = export_request(r, f, golden_options(), shipped_catalog(), shipped_engine_vocabulary());
+    if (f == ExportFormat::kInfotext) return result.text + "\n";
+    if (python) *python = render_diffusers_python(result.body);
+    return result.body.dump(2) + "\n";
+  } catch (const Error& e) {
+    if (f == ExportFormat::kInfotext) return std::string("error: ") + e.what() + "\n";
+    return nlohmann::json{{"error", e.what()}}.dump(2) + "\n";
+  }
+}
+
+void compare_or_update(const std::string& name, const std::string& actual) {
+  const auto path = interop_test_dir() / "golden" / name;
+  if (updating()) {
+    write_file(path, actual);
+    return;
+  }
+  ASSERT_TRUE(std::filesystem::exists(path)) << path << " is missing; run with INFERCONF_UPDATE_GOLDEN=1 to create it";
+  EXPECT_EQ(read_file(path), actual) << "golden file " << name << " differs; if the change is intended, rerun with "
+                                        "INFERCONF_UPDATE_GOLDEN=1 and review the diff";
+}
+
+class Golden : public ::testing::TestWithParam<std::pair<std::string, std::string>> {};
+
+TEST_P(Golden, ExportsMatchTheCheckedInFiles) {
+  const auto& [base, type] = GetParam();
+  const auto r = resolved_from_preset(base, type);
+  const auto stem = base + "_" + type;
+  compare_or_update(stem + ".comfyui.json", render(r, ExportFormat::kComfyUI));
+  compare_or_update(stem + ".a1111.json", render(r, ExportFormat::kA1111));
+  std::string python;
+  compare_or_update(stem + ".diffusers.json", render(r, ExportFormat::kDiffusers, &python));
+  compare_or_update(stem + ".diffusers.py", python);
+  compare_or_update(stem + ".infotext.txt", render(r, ExportFormat::kInfotext));
+}
+
+TEST_P(Golden, ComfyUIGraphPassesTheStructuralChecker) {
+  const auto& [base, type] = GetParam();
+  const auto result = export_request(resolved_from_preset(base, type), ExportFormat::kComfyUI, golden_options(),
+                                     shipped_catalog(), shipped_engine_vocabulary());
+  const auto problems = ComfyUIChecker::load(shipped_catalog().vocabulary()).check(result.body);
+  EXPECT_TRUE(problems.empty()) << ::testing::PrintToString(problems);
+}
+
+std::vector<std::pair<std::string, std::string>> every_base_and_type() {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& b : shipped_catalog().base_models())
+    for (const auto& t : shipped_catalog().configuration_types()) out.emplace_back(b.id, t.id);
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryPreset, Golden, ::testing::ValuesIn(every_base_and_type()),
+                         [](const auto& info) { return info.param.first + "_" + info.param.second; });
+
+// Variants whose graphs differ from their base's: checked structurally.
+TEST(GoldenVariants, VariantGraphsPassTheStructuralChecker) {
+  const auto checker = ComfyUIChecker::load(shipped_catalog().vocabulary());
+  for (const auto& b : shipped_catalog().base_models())
+    for (const auto& v : b.variants)
+      for (const auto& t : shipped_catalog().configuration_types()) {
+        const auto* arch = shipped_engine_vocabulary().architecture(b.id, v.id);
+        ASSERT_NE(arch, nullptr);
+        if (arch->comfyui_graph == "unsupported") continue;
+        const auto result = export_request(resolved_from_preset(b.id, t.id, v.id), ExportFormat::kComfyUI,
+                                           golden_options(), shipped_catalog(), shipped_engine_vocabulary());
+        const auto problems = checker.check(result.body);
+        EXPECT_TRUE(problems.empty()) << b.id << "/" << v.id << " " << t.id << ": " << ::testing::PrintToString(problems);
+      }
+}
+
+}  // namespace
+}  // namespace inferconf::testing
