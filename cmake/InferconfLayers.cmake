@@ -54,5 +54,9 @@ function(inferconf_test name)
   target_compile_definitions(${name} PRIVATE
     INFERCONF_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
     INFERCONF_BINARY_DIR="${PROJECT_BINARY_DIR}")
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES ENVIRONMENT "INFERCONF_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+  # Each test is labelled with its folder (model, store, cli, ...): `ctest -L store`.
+  get_filename_component(_layer_label ${CMAKE_CURRENT_SOURCE_DIR} NAME)
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES
+    ENVIRONMENT "INFERCONF_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
+    LABELS ${_layer_label})
 endfunction()

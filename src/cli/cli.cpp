@@ -46,8 +46,8 @@ int run(int argc, char** argv, std::ostream& out, std::ostream& err) {
   CLI::App app{
       "inferconf stores, validates, resolves and exports inference configurations: the quality and speed presets "
       "(steps, CFG scale, sampler, scheduler, resolution, guidance, frames...) of diffusion models.\n\n"
-      "Exit codes: 0 ok, 1 failure (store unavailable, I/O, partial failure), 2 usage or invalid input, "
-      "3 not found, 4 conflict.",
+      "Exit codes: 0 ok, 1 failure (store unavailable, I/O), 2 usage or invalid input, 3 not found, "
+      "4 conflict, 5 some models could not be handled (populate, models scan), 130 interrupted.",
       "inferconf"};
   app.require_subcommand(1);
   app.fallthrough();

@@ -19,6 +19,8 @@ enum ExitCode : int {
   kExitUsage = 2,       // bad command line or invalid input
   kExitNotFound = 3,
   kExitConflict = 4,
+  kExitPartial = 5,        // populate / models scan: some models or lines could not be handled
+  kExitInterrupted = 130,  // stopped by SIGINT after committing the work done so far
 };
 
 struct GlobalOptions {

@@ -1,0 +1,102 @@
+// The routes of the HTTP API, independent of sockets: a parsed request in,
+// a Response out (or a job that produces it, for the work that blocks on the
+// store and must not run on a network thread).
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/verb.hpp>
+
+#include "http/index_sync.hpp"
+#include "http/indexed_store.hpp"
+#include "http/metrics.hpp"
+#include "http/response.hpp"
+#include "http/router.hpp"
+#include "http/tokens.hpp"
+#include "inferconf/catalog.hpp"
+#include "inferconf/service.hpp"
+
+namespace inferconf::http {
+
+struct ApiOptions {
+  std::shared_ptr<const TokenTable> tokens;  // null or empty: no token is accepted
+  bool auth_reads = false;                   // reads need a token too
+  bool require_if_match = false;             // PATCH and DELETE without If-Match answer 428
+};
+
+struct Request {
+  boost::beast::http::verb method = boost::beast::http::verb::unknown;
+  std::string_view target;
+  const boost::beast::http::fields* headers = nullptr;
+  std::string body;
+};
+
+// What a request becomes: the answer now, or a job that computes it (run on
+// the blocking pool).
+struct Outcome {
+  RouteId route = RouteId::kUnmatched;
+  std::optional<Response> now;
+  std::function<Response()> later;
+};
+
+// The server's state the operations routes report.
+struct ServerStatus {
+  std::function<MetricsGauges()> gauges;
+  std::function<bool()> accepting;  // false while loading or shutting down
+};
+
+class Api {
+ public:
+  Api(IndexSync& sync, const Catalog& catalog, Metrics& metrics, ApiOptions options, ServerStatus status);
+
+  Outcome handle(Request&& request);
+
+ private:
+  // Route handlers; params are the decoded path parameters.
+  Response list_configurations(std::string_view query);
+  Response get_configuration(const Request& r, const std::string& id);
+  Outcome create_configuration(Request& r);
+  Outcome update_configuration(Request& r, const std::string& id);
+  Outcome delete_configuration(const Request& r, const std::string& id);
+  Response model_configurations(const std::string& model_id, std::string_view query);
+  Response model_configuration(const Request& r, const std::string& model_id, const std::string& type);
+  Response base_models();
+  Response base_model(const std::string& id);
+  Response base_model_configurations(const std::string& id, std::string_view query);
+  Response resolve(Request& r);
+  Response metrics();
+  Outcome readyz();
+
+  // nullopt when allowed; else the 401/403 answer. Sets principal.
+  std::optional<Response> authorize(const Request& r, bool write, std::string& principal) const;
+  // nullopt when the body's media type is one of `accepted`; else 415.
+  std::optional<Response> check_media_type(const Request& r, std::initializer_list<std::string_view> accepted) const;
+  // The revision If-Match asks for (nullopt: none, or `*`), or the answer
+  // (400, 412, 428).
+  std::variant<std::optional<std::int64_t>, Response> expected_revision(const Request& r, const std::string& id) const;
+  Response answer_doc(const Request* r, DocRef doc, unsigned status = 200) const;
+  Response guarded(const std::function<Response()>& fn) const;
+
+  IndexSync& sync_;
+  const Catalog& catalog_;
+  Metrics& metrics_;
+  ApiOptions options_;
+  ServerStatus status_;
+  IndexedStore indexed_store_;
+  Resolver resolver_;
+  std::shared_ptr<const std::string> base_models_json_, openapi_json_;
+  std::map<std::string, std::shared_ptr<const std::string>, std::less<>> base_model_json_;
+};
+
+// Parses POST /v1/resolve's body. Throws Error(kInvalid) listing every problem.
+ResolveRequest parse_resolve_request(const nlohmann::json& j);
+
+}  // namespace inferconf::http

@@ -1,0 +1,46 @@
+#include "http/indexed_store.hpp"
+
+#include <unordered_map>
+
+namespace inferconf::http {
+
+namespace {
+
+// Parsing a document back costs more than the rest of a resolution, and the
+// same few models are resolved over and over: each thread keeps the parsed
+// form of the documents it used last. Holding the DocRef keeps the pointer
+// key unique; a changed configuration is a new Doc, so entries never go stale.
+const InferenceConfiguration& parsed(const DocRef& d) {
+  struct Entry {
+    DocRef doc;
+    InferenceConfiguration configuration;
+  };
+  constexpr std::size_t kEntries = 1024;
+  thread_local std::unordered_map<const Doc*, Entry> cache;
+  if (auto it = cache.find(d.get()); it != cache.end()) return it->second.configuration;
+  if (cache.size() >= kEntries) cache.clear();
+  return cache.emplace(d.get(), Entry{d, d->configuration()}).first->second.configuration;
+}
+
+}  // namespace
+
+std::optional<InferenceConfiguration> IndexedStore::get(std::string_view id) {
+  if (DocRef d = index_.by_id(id)) return parsed(d);
+  return std::nullopt;
+}
+
+std::vector<InferenceConfiguration> IndexedStore::find_by_model_id(std::string_view model_id,
+                                                                   std::optional<std::string_view> type) {
+  std::vector<InferenceConfiguration> out;
+  for (const DocRef& d : index_.by_model(model_id))
+    if (!type || d->type() == *type) out.push_back(parsed(d));
+  return out;
+}
+
+std::optional<InferenceConfiguration> IndexedStore::find_by_model_and_type(std::string_view model_id,
+                                                                           std::string_view type) {
+  if (DocRef d = index_.by_model_and_type(model_id, type)) return parsed(d);
+  return std::nullopt;
+}
+
+}  // namespace inferconf::http

@@ -1,0 +1,79 @@
+#include "http/problem.hpp"
+
+#include <fmt/format.h>
+
+namespace inferconf::http {
+
+const std::vector<ProblemType>& problem_types() {
+  static const std::vector<ProblemType> types = {
+      {"bad-request", 400, "The request is malformed"},
+      {"malformed-json", 400, "The body is not valid JSON"},
+      {"invalid-parameter", 400, "A parameter of the request is invalid"},
+      {"unauthorized", 401, "A valid bearer token is required"},
+      {"forbidden", 403, "The token may not do this"},
+      {"not-found", 404, "Not found"},
+      {"method-not-allowed", 405, "The method is not allowed on this resource"},
+      {"request-timeout", 408, "The request took too long to arrive"},
+      {"conflict", 409, "The configuration conflicts with an existing one"},
+      {"precondition-failed", 412, "The configuration changed since the given ETag"},
+      {"payload-too-large", 413, "The body is too large"},
+      {"unsupported-media-type", 415, "The body's media type is not supported"},
+      {"validation-error", 422, "The document is invalid"},
+      {"precondition-required", 428, "An If-Match header is required"},
+      {"headers-too-large", 431, "The request headers are too large"},
+      {"internal-error", 500, "Internal server error"},
+      {"unavailable", 503, "The store is unavailable"},
+  };
+  return types;
+}
+
+Response problem(std::string_view slug, std::string detail, std::vector<FieldError> errors, nlohmann::json extra) {
+  const ProblemType* type = nullptr;
+  for (const auto& t : problem_types())
+    if (t.slug == slug) type = &t;
+  if (!type) type = &problem_types()[problem_types().size() - 2];  // internal-error: an unknown slug is a bug
+  Response r;
+  r.status = type->status;
+  r.content_type = kProblemJson;
+  nlohmann::json j = std::move(extra);
+  if (!j.is_object()) j = nlohmann::json::object();
+  j["type"] = fmt::format("urn:inferconf:problem:{}", type->slug);
+  j["title"] = type->title;
+  j["status"] = type->status;
+  j["detail"] = std::move(detail);
+  if (!errors.empty()) {
+    auto& list = j["errors"] = nlohmann::json::array();
+    for (auto& e : errors) list.push_back({{"field", std::move(e.field)}, {"message", std::move(e.message)}});
+  }
+  // Details may quote what a client sent; replace bytes that are not UTF-8
+  // rather than fail to answer.
+  r.body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return r;
+}
+
+Response problem_for(const Error& e, bool bad_request) {
+  switch (e.code()) {
+    case ErrorCode::kInvalid:
+      return problem(bad_request ? "invalid-parameter" : "validation-error", e.what(), e.field_errors());
+    case ErrorCode::kNotFound:
+      return problem("not-found", e.what(), e.field_errors());
+    case ErrorCode::kConflict: {
+      if (e.is_revision_mismatch()) return problem("precondition-failed", e.what());
+      nlohmann::json extra = nlohmann::json::object();
+      if (!e.existing_id().empty()) extra["existing_id"] = e.existing_id();
+      Response r = problem("conflict", e.what(), e.field_errors(), std::move(extra));
+      if (!e.existing_id().empty()) r.header("Location", "/v1/configurations/" + e.existing_id());
+      return r;
+    }
+    case ErrorCode::kUnavailable: {
+      Response r = problem("unavailable", e.what());
+      r.header("Retry-After", "1");
+      return r;
+    }
+    case ErrorCode::kInternal:
+      break;
+  }
+  return problem("internal-error", e.what());
+}
+
+}  // namespace inferconf::http

@@ -1,0 +1,35 @@
+// RFC 9457 problem documents (application/problem+json): every error the API
+// answers. `type` is "urn:inferconf:problem:<slug>", documented in
+// docs/HTTP_API.md; `errors` lists every field problem of a validation error.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "http/response.hpp"
+#include "inferconf/error.hpp"
+
+namespace inferconf::http {
+
+// The slug and title of each problem type the API uses, for the OpenAPI
+// document and the tests.
+struct ProblemType {
+  std::string_view slug;
+  unsigned status;
+  std::string_view title;
+};
+const std::vector<ProblemType>& problem_types();
+
+// Builds the response of a problem of this slug (one of problem_types()).
+Response problem(std::string_view slug, std::string detail, std::vector<FieldError> errors = {},
+                 nlohmann::json extra = nlohmann::json::object());
+
+// The response an inferconf::Error becomes: kInvalid 422 (400 when
+// bad_request), kNotFound 404, kConflict 409 (412 for a stale revision),
+// kUnavailable 503, kInternal 500.
+Response problem_for(const Error& e, bool bad_request = false);
+
+}  // namespace inferconf::http

@@ -1,0 +1,58 @@
+// The route table: which paths exist, which methods each allows, and the
+// path parameters of a request. The OpenAPI document and its test walk the
+// same table, so a route cannot exist without being documented.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/beast/http/verb.hpp>
+
+namespace inferconf::http {
+
+enum class RouteId : std::size_t {
+  kConfigurations,
+  kConfiguration,
+  kModelConfigurations,
+  kModelConfigurationByType,
+  kBaseModels,
+  kBaseModel,
+  kBaseModelConfigurations,
+  kResolve,
+  kHealthz,
+  kReadyz,
+  kMetrics,
+  kOpenApi,
+  kCount,
+  kUnmatched = kCount,  // metrics label of requests that matched no route
+};
+inline constexpr std::size_t kRouteCount = static_cast<std::size_t>(RouteId::kCount);
+
+struct RouteSpec {
+  RouteId id;
+  std::string_view pattern;  // OpenAPI path template, e.g. "/v1/configurations/{id}"
+  std::vector<boost::beast::http::verb> methods;  // HEAD is implied by GET
+};
+const std::array<RouteSpec, kRouteCount>& routes();
+const RouteSpec& route(RouteId id);
+// The metrics label of a route: its pattern, or "unmatched".
+std::string_view route_label(RouteId id);
+
+struct RouteMatch {
+  RouteId id;
+  std::vector<std::string> params;  // percent-decoded, in pattern order
+};
+
+// Matches a path (without query). nullopt when no route has this shape;
+// throws Error(kInvalid) when a segment is not valid percent-encoded UTF-8.
+std::optional<RouteMatch> match_route(std::string_view path);
+
+// The value of an Allow header for a route: "GET, HEAD, POST".
+std::string allow_header(const RouteSpec& spec);
+bool route_allows(const RouteSpec& spec, boost::beast::http::verb method);
+
+}  // namespace inferconf::http

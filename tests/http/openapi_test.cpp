@@ -1,0 +1,113 @@
+// The OpenAPI document names every route of the route table with each of
+// its methods, every field of every DTO the API sends or accepts, and every
+// problem type. Adding a route or a DTO field without documenting it fails here.
+#include <gtest/gtest.h>
+
+#include "http/openapi.hpp"
+#include "http/problem.hpp"
+#include "http/router.hpp"
+#include "inferconf/catalog.hpp"
+#include "inferconf/dto.hpp"
+#include "inferconf/service.hpp"
+
+namespace inferconf::testing {
+namespace {
+
+const nlohmann::json& doc() {
+  static const nlohmann::json d = http::openapi_document();
+  return d;
+}
+
+const nlohmann::json& schema(const std::string& name) { return doc()["components"]["schemas"].at(name); }
+
+void expect_documented(const nlohmann::json& value, const std::string& schema_name) {
+  const auto& props = schema(schema_name)["properties"];
+  for (const auto& [key, v] : value.items())
+    EXPECT_TRUE(props.contains(key)) << schema_name << " does not document the field \"" << key << "\"";
+}
+
+TEST(OpenApi, IsOpenApi31WithEveryRouteAndMethod) {
+  EXPECT_EQ(doc()["openapi"], "3.1.0");
+  for (const auto& spec : http::routes()) {
+    const std::string path(spec.pattern);
+    ASSERT_TRUE(doc()["paths"].contains(path)) << path << " is missing from the OpenAPI document";
+    for (auto method : spec.methods) {
+      std::string m(boost::beast::http::to_string(method));
+      for (auto& c : m) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      ASSERT_TRUE(doc()["paths"][path].contains(m)) << m << " " << path << " is missing";
+      EXPECT_TRUE(doc()["paths"][path][m]["responses"].contains("default")) << m << " " << path;
+    }
+  }
+  EXPECT_EQ(doc()["paths"].size(), http::routes().size()) << "the document has a path the server does not serve";
+}
+
+TEST(OpenApi, EveryRefResolves) {
+  std::function<void(const nlohmann::json&)> walk = [&](const nlohmann::json& j) {
+    if (j.is_object()) {
+      if (auto it = j.find("$ref"); it != j.end()) {
+        const std::string ref = *it;
+        ASSERT_TRUE(ref.starts_with("#/")) << ref;
+        EXPECT_NO_THROW((void)doc().at(nlohmann::json::json_pointer(ref.substr(1)))) << ref << " does not resolve";
+      }
+      for (const auto& [k, v] : j.items()) walk(v);
+    } else if (j.is_array()) {
+      for (const auto& v : j) walk(v);
+    }
+  };
+  walk(doc());
+}
+
+TEST(OpenApi, DocumentsEveryDtoField) {
+  InferenceConfiguration c;
+  c.id = new_uuid_v4();
+  expect_documented(nlohmann::json(c), "InferenceConfiguration");
+  EXPECT_EQ(schema("InferenceConfiguration")["properties"].size(), nlohmann::json(c).size());
+
+  CreateDTO create;
+  expect_documented(nlohmann::json(create), "InferenceConfigurationCreate");
+  UpdateDTO update;
+  update.base_model = update.configuration_type = update.sampler = update.scheduler = "x";
+  update.steps = 1;
+  update.cfg_scale = 1;
+  update.model_specific_params = nlohmann::json::object();
+  expect_documented(nlohmann::json(update), "InferenceConfigurationUpdate");
+
+  ResolvedParameters resolved;
+  resolved.problems.push_back({"f", "m"});
+  resolved.normalised.push_back({"sampler", "Euler a", "euler_ancestral"});
+  const nlohmann::json r = resolved;
+  expect_documented(r, "ResolvedParameters");
+  expect_documented(r["problems"][0], "FieldError");
+  expect_documented(r["normalised"][0], "Normalisation");
+  expect_documented(nlohmann::json{{"model_id", ""}, {"configuration_type", ""}, {"base_model", ""}, {"variant", ""},
+                                   {"overrides", nlohmann::json::object()}},
+                    "ResolveRequest");
+  // Every field the resolve parser accepts is documented and nothing else is.
+  EXPECT_EQ(schema("ResolveRequest")["properties"].size(), 5u);
+}
+
+TEST(OpenApi, DocumentsTheCatalogueAsServed) {
+  const Catalog catalog = Catalog::load(std::filesystem::path(INFERCONF_SOURCE_DIR) / "catalog");
+  const auto all = catalog.to_json();
+  expect_documented(all, "Catalog");
+  for (const auto& b : all["base_models"]) {
+    expect_documented(b, "BaseModel");
+    for (const auto& [type, preset] : b["presets"].items()) expect_documented(preset, "Preset");
+  }
+}
+
+TEST(OpenApi, DocumentsEveryProblemTypeAndField) {
+  const auto& types = schema("Problem")["properties"]["type"]["enum"];
+  for (const auto& t : http::problem_types())
+    EXPECT_NE(std::find(types.begin(), types.end(), "urn:inferconf:problem:" + std::string(t.slug)), types.end())
+        << t.slug;
+  Error e = conflict("taken");
+  e.with_existing_id("x");
+  auto response = http::problem_for(e);
+  expect_documented(nlohmann::json::parse(response.body), "Problem");
+  auto validation = http::problem_for(invalid("bad", {{"steps", "too many"}}));
+  expect_documented(nlohmann::json::parse(validation.body), "Problem");
+}
+
+}  // namespace
+}  // namespace inferconf::testing
