@@ -1,5 +1,6 @@
 # The two commands of the README:
-#   make run   installs what is missing, builds, and runs the main job on the embedded SQLite store
+#   make run   installs what is missing, builds, runs the main job on the embedded SQLite store (demo registry,
+#              population) and serves the HTTP API on 127.0.0.1:8080 (LISTEN=HOST:PORT to change) until Ctrl-C
 #   make test  installs what is missing, builds (normal + ASan/UBSan), runs the whole test suite under both,
 #              and runs every fuzz target for 60 s (clang + libFuzzer)
 #
@@ -9,6 +10,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 DB         ?= sqlite:data/inferconf.db
+LISTEN     ?= 127.0.0.1:8080
 CMAKE_ARGS ?=
 # Test folders (CTest labels) that also run under ASan + UBSan in `make test`. The http, interop and
 # populate suites join this list once they have been run clean under the sanitizers.
@@ -37,8 +39,14 @@ build: deps $(BUILD)/build.ninja
 asan: deps-test $(ASAN_BUILD)/build.ninja
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
+# The main job: the store is initialised and the demo registry imported (with each model's resolved presets
+# printed), `populate` creates every active model's quality and speed configurations from the catalogue (the
+# seed's population report; the demo registry names checkpoint files this machine does not have, and the
+# report says so per model), then `serve` answers the HTTP API on $(LISTEN) until Ctrl-C.
 run: build
 	./$(BUILD)/inferconf --db $(DB) demo
+	./$(BUILD)/inferconf --db $(DB) populate || [ $$? -eq 5 ]
+	./$(BUILD)/inferconf --db $(DB) serve --listen $(LISTEN)
 
 test: deps-test
 	@$(MAKE) --no-print-directory build asan

@@ -88,9 +88,15 @@ void serve(const GlobalOptions& opts, const ServeArgs& args) {
   spdlog::info("inferconf serving {} configurations from {} (loaded in {} ms), {} threads",
                server.startup().configurations, store->describe(), server.startup().load_time.count(),
                options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency()));
-  // One plain line, for people and for scripts waiting for the port.
-  std::cerr << "listening on " << server.url() << '\n'
-            << "try: curl -s " << server.url() << "/v1/base-models/sdxl" << std::endl;
+  // One plain line, for people and for scripts waiting for the port, then an
+  // example that answers something real: a stored configuration when there is
+  // one, else a catalogue entry.
+  std::string example = "/v1/base-models/sdxl";
+  const auto first = store->list({}, 1, std::nullopt);
+  if (!first.items.empty())
+    example = fmt::format("/v1/models/{}/configurations/{}", first.items.front().model_id,
+                          first.items.front().configuration_type);
+  std::cerr << "listening on " << server.url() << '\n' << "try: curl -s " << server.url() << example << std::endl;
   opts.out->flush();
   server.run();
   spdlog::info("Stopped; the store is closed.");
