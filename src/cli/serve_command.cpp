@@ -13,6 +13,7 @@
 #include "http/tokens.hpp"
 #include "inferconf/catalog.hpp"
 #include "inferconf/error.hpp"
+#include "inferconf/interop.hpp"
 #include "inferconf/store.hpp"
 
 namespace inferconf::cli {
@@ -77,7 +78,15 @@ void serve(const GlobalOptions& opts, const ServeArgs& args) {
   sqlite3_soft_heap_limit64(16LL * 1024 * 1024);
   auto store = open_store(opts.db_uri.empty() ? kDefaultStoreUri : opts.db_uri);
   store->ensure_schema();
-  const Catalog catalog = Catalog::load(opts.catalog_dir.empty() ? Catalog::default_dir() : std::filesystem::path(opts.catalog_dir));
+  const std::filesystem::path catalog_dir =
+      opts.catalog_dir.empty() ? Catalog::default_dir() : std::filesystem::path(opts.catalog_dir);
+  const Catalog catalog = Catalog::load(catalog_dir);
+  // Exports (POST /v1/resolve?format=) need the engine vocabulary; a catalogue
+  // without one still serves everything else.
+  if (const auto file = EngineVocabulary::file_in(catalog_dir); std::filesystem::exists(file))
+    options.api.vocabulary = std::make_shared<const EngineVocabulary>(EngineVocabulary::load(file, catalog));
+  else
+    spdlog::warn("No {}: POST /v1/resolve?format=... will answer 503.", file.string());
 
   http::Server server(*store, catalog, options);
   if (!server.loopback_only())

@@ -110,8 +110,8 @@ Outcome Api::handle(Request&& r) {
   };
   // Query strings only where a route reads them.
   const bool takes_query = match->id == RouteId::kConfigurations || match->id == RouteId::kModelConfigurations ||
-                           match->id == RouteId::kBaseModelConfigurations;
-  if (!query.empty() && (!takes_query || r.method == verb::post))
+                           match->id == RouteId::kBaseModelConfigurations || match->id == RouteId::kResolve;
+  if (!query.empty() && (!takes_query || (r.method == verb::post && match->id != RouteId::kResolve)))
     return finish(problem("invalid-parameter",
                           fmt::format("{} {} takes no query parameters, but the request has \"?{}\".",
                                       std::string(bhttp::to_string(r.method)), spec.pattern,
@@ -138,6 +138,7 @@ Outcome Api::handle(Request&& r) {
     case RouteId::kBaseModelConfigurations:
       return finish(guarded([&] { return base_model_configurations(p[0], query); }));
     case RouteId::kResolve:
+      if (!query.empty()) return finish_outcome(export_resolved(r, query));
       return finish(guarded([&] { return resolve(r); }));
     case RouteId::kHealthz: {
       Response resp;

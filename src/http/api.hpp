@@ -22,6 +22,7 @@
 #include "http/router.hpp"
 #include "http/tokens.hpp"
 #include "inferconf/catalog.hpp"
+#include "inferconf/interop.hpp"
 #include "inferconf/service.hpp"
 
 namespace inferconf::http {
@@ -30,6 +31,9 @@ struct ApiOptions {
   std::shared_ptr<const TokenTable> tokens;  // null or empty: no token is accepted
   bool auth_reads = false;                   // reads need a token too
   bool require_if_match = false;             // PATCH and DELETE without If-Match answer 428
+  // The engine vocabulary of the catalogue (engine_vocabulary.json), for
+  // POST /v1/resolve?format=...; null: exports answer 503.
+  std::shared_ptr<const EngineVocabulary> vocabulary;
 };
 
 struct Request {
@@ -72,6 +76,10 @@ class Api {
   Response base_model(const std::string& id);
   Response base_model_configurations(const std::string& id, std::string_view query);
   Response resolve(Request& r);
+  // POST /v1/resolve?format=comfyui|a1111|diffusers|infotext: the resolved
+  // parameters as the engine's request (runs on the blocking pool: it reads
+  // the registry for the model's file name).
+  Outcome export_resolved(Request& r, std::string_view query);
   Response metrics();
   Outcome readyz();
 
@@ -97,6 +105,8 @@ class Api {
 };
 
 // Parses POST /v1/resolve's body. Throws Error(kInvalid) listing every problem.
-ResolveRequest parse_resolve_request(const nlohmann::json& j);
+// With `with_export`, the body may also carry "export": {prompt,
+// negative_prompt, seed, checkpoint, allow_substitute}, read into *options.
+ResolveRequest parse_resolve_request(const nlohmann::json& j, ExportOptions* options = nullptr);
 
 }  // namespace inferconf::http

@@ -1,5 +1,8 @@
 // The configuration routes and POST /v1/resolve.
+#include <algorithm>
 #include <array>
+#include <cstdlib>
+#include <filesystem>
 #include <charconv>
 #include <unordered_map>
 
@@ -254,15 +257,70 @@ Response Api::model_configuration(const Request& r, const std::string& model_id,
                                           model_id.substr(0, 200), type));
 }
 
-ResolveRequest parse_resolve_request(const nlohmann::json& j) {
+namespace {
+
+// The "export" member of an export request: what the engine request needs
+// beyond the resolved parameters.
+void parse_export_options(const nlohmann::json& j, ExportOptions& options, std::vector<FieldError>& errors) {
+  if (!j.is_object()) {
+    errors.push_back({"export", fmt::format("must be an object with prompt, negative_prompt, seed, checkpoint or "
+                                            "allow_substitute, but it is {}.",
+                                            j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).substr(0, 100))});
+    return;
+  }
+  auto text = [&](const std::string& key, std::string& out, std::size_t max) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return;
+    if (!it->is_string() || it->get_ref<const std::string&>().size() > max)
+      errors.push_back({"export." + key, fmt::format("must be a string of at most {} bytes.", max)});
+    else
+      out = it->get<std::string>();
+  };
+  for (const auto& [key, value] : j.items()) {
+    if (key == "prompt" || key == "negative_prompt" || key == "checkpoint" || key == "seed" ||
+        key == "allow_substitute")
+      continue;
+    errors.push_back({"export." + key, "is not an export option; allowed: prompt, negative_prompt, seed, checkpoint, "
+                                       "allow_substitute."});
+  }
+  text("prompt", options.prompt, 16 * 1024);
+  text("negative_prompt", options.negative_prompt, 16 * 1024);
+  text("checkpoint", options.checkpoint, kMaxKeyBytes);
+  if (auto it = j.find("seed"); it != j.end() && !it->is_null()) {
+    if (!it->is_number_unsigned() && !(it->is_number_integer() && it->get<std::int64_t>() >= 0))
+      errors.push_back({"export.seed", fmt::format("must be an integer from 0 to 18446744073709551615, but it is {}.",
+                                                   it->dump().substr(0, 100))});
+    else
+      options.seed = it->get<std::uint64_t>();
+  }
+  if (auto it = j.find("allow_substitute"); it != j.end() && !it->is_null()) {
+    if (!it->is_boolean())
+      errors.push_back({"export.allow_substitute", fmt::format("must be true or false, but it is {}.",
+                                                               it->dump().substr(0, 100))});
+    else
+      options.allow_substitute = it->get<bool>();
+  }
+}
+
+}  // namespace
+
+ResolveRequest parse_resolve_request(const nlohmann::json& j, ExportOptions* options) {
   std::vector<FieldError> errors;
   ResolveRequest req;
   if (!j.is_object()) throw invalid("The resolve request must be a JSON object.", {{"$", "must be an object."}});
   static const std::vector<std::string> known = {"model_id", "configuration_type", "base_model", "variant", "overrides"};
   for (const auto& [key, value] : j.items()) {
+    if (key == "export") {
+      if (options)
+        parse_export_options(value, *options, errors);
+      else
+        errors.push_back({key, "is only read by an export (POST /v1/resolve?format=comfyui|a1111|diffusers|infotext)."});
+      continue;
+    }
     if (std::find(known.begin(), known.end(), key) == known.end())
-      errors.push_back({key, "is not a field of a resolve request; allowed: model_id, configuration_type, base_model, "
-                             "variant, overrides."});
+      errors.push_back({key, fmt::format("is not a field of a resolve request; allowed: model_id, configuration_type, "
+                                         "base_model, variant, overrides{}.",
+                                         options ? ", export" : "")});
   }
   auto string_field = [&](const char* key, bool required) -> std::optional<std::string> {
     auto it = j.find(key);
@@ -360,6 +418,126 @@ Response Api::resolve(Request& r) {
   Response resp;
   resp.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return resp;
+}
+
+namespace {
+
+// Whether an Accept header admits `type` ("text/plain"): absent, */*, the
+// type's family wildcard or the type itself, with a non-zero q.
+bool accepts(const boost::beast::http::fields& headers, std::string_view type) {
+  const auto it = headers.find(boost::beast::http::field::accept);
+  if (it == headers.end()) return true;
+  std::string_view value = it->value();
+  const std::string family = std::string(type.substr(0, type.find('/'))) + "/*";
+  while (!value.empty()) {
+    const auto comma = value.find(',');
+    std::string_view item = value.substr(0, comma);
+    value = comma == std::string_view::npos ? std::string_view{} : value.substr(comma + 1);
+    const auto semi = item.find(';');
+    const std::string range = media_type(item.substr(0, semi));
+    double q = 1.0;
+    if (semi != std::string_view::npos) {
+      std::string params(item.substr(semi + 1));
+      params.erase(std::remove(params.begin(), params.end(), ' '), params.end());
+      if (const auto at = params.find("q="); at != std::string::npos) q = std::strtod(params.c_str() + at + 2, nullptr);
+    }
+    const bool zero = !(q > 0);
+    if (!zero && (range == "*/*" || range == family || range == type)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Outcome Api::export_resolved(Request& r, std::string_view query) {
+  Outcome out;
+  std::optional<ExportFormat> format;
+  try {
+    for (auto& [name, value] : parse_query(query, {"format"})) {
+      format = parse_export_format(value);
+      if (!format)
+        throw invalid(fmt::format("format \"{}\" is not an export format; use comfyui, a1111, diffusers or infotext.",
+                                  value.substr(0, 100)),
+                      {{"format", "allowed: comfyui, a1111, diffusers, infotext."}});
+    }
+  } catch (const Error& e) {
+    out.now = problem_for(e, true);
+    return out;
+  }
+  // The infotext is plain text when the client asks for it; every export is
+  // also available as a JSON envelope.
+  const bool text_answer = *format == ExportFormat::kInfotext && !accepts(*r.headers, kJson) &&
+                           accepts(*r.headers, "text/plain");
+  if (!text_answer && !accepts(*r.headers, kJson)) {
+    out.now = problem("not-acceptable",
+                      fmt::format("The export answers application/json{}; the Accept header admits neither.",
+                                  *format == ExportFormat::kInfotext ? " or text/plain" : ""));
+    return out;
+  }
+  if (!options_.vocabulary) {
+    out.now = problem("unavailable", "This server was started without the engine vocabulary "
+                                     "(engine_vocabulary.json in the catalogue folder), so it cannot export; "
+                                     "restart it with a catalogue that has one.");
+    return out;
+  }
+  if (auto bad = check_media_type(r, {"application/json"})) {
+    out.now = std::move(*bad);
+    return out;
+  }
+  auto parsed = read_json(r.body);
+  if (auto* resp = std::get_if<Response>(&parsed)) {
+    out.now = std::move(*resp);
+    return out;
+  }
+  ExportOptions options;
+  ResolveRequest req;
+  try {
+    req = parse_resolve_request(std::get<nlohmann::json>(parsed), &options);
+  } catch (const Error& e) {
+    out.now = problem_for(e);
+    return out;
+  }
+  out.later = [this, req = std::move(req), options = std::move(options), format = *format, text_answer]() mutable {
+    return guarded([&] {
+      ResolvedParameters resolved = resolver_.resolve(req);
+      if (!resolved.problems.empty()) {
+        std::vector<FieldError> problems = resolved.problems;
+        return problem("validation-error",
+                       fmt::format("The overrides break {} rule(s) of base model {}; nothing was exported. Every "
+                                   "problem is listed in errors.",
+                                   problems.size(), resolved.base_model),
+                       std::move(problems), nlohmann::json{{"resolved", resolved}});
+      }
+      if (options.checkpoint.empty())  // the registry's file for this model, when it knows one
+        if (auto record = indexed_store_.get_model(req.model_id); record && record->file_path &&
+                                                                    !record->file_path->empty())
+          options.checkpoint = std::filesystem::path(*record->file_path).filename().string();
+      ExportResult result;
+      try {
+        result = export_request(resolved, format, options, catalog_, *options_.vocabulary);
+      } catch (const Error& e) {
+        if (e.code() != ErrorCode::kInvalid) throw;
+        return problem("not-exportable", e.what(), e.field_errors());
+      }
+      Response resp;
+      if (text_answer) {
+        resp.content_type = "text/plain; charset=utf-8";
+        resp.body = result.text;
+        return resp;
+      }
+      nlohmann::json j = {{"format", to_string(format)},
+                          {"substitutions", result.substitutions},
+                          {"notes", result.notes},
+                          {"resolved", resolved}};
+      if (format == ExportFormat::kInfotext)
+        j["text"] = result.text;
+      else
+        j["body"] = std::move(result.body);
+      resp.body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      return resp;
+    });
+  };
+  return out;
 }
 
 }  // namespace inferconf::http

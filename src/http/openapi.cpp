@@ -183,16 +183,24 @@ constexpr const char* kDocument = R"json({
     "/v1/resolve": {
       "post": {
         "operationId": "resolve",
-        "summary": "The effective parameters of a generation request: base-model preset < stored configuration < overrides.",
+        "summary": "The effective parameters of a generation request: base-model preset < stored configuration < overrides; with ?format=, the same as an engine's request.",
+        "parameters": [
+          {"name": "format", "in": "query", "required": false, "schema": {"enum": ["comfyui", "a1111", "diffusers", "infotext"]},
+           "description": "Export the resolved parameters: a ComfyUI API prompt, an AUTOMATIC1111/Forge txt2img body, a diffusers pipeline description, or A1111 infotext (text/plain when the Accept header asks for it). The answer is an ExportResult; the body may carry an export object."}
+        ],
         "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ResolveRequest"}}}},
         "responses": {
-          "200": {"description": "The parameters and where each came from.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ResolvedParameters"}}}},
+          "200": {"description": "The parameters and where each came from; with ?format=, the engine request.", "content": {
+            "application/json": {"schema": {"oneOf": [{"$ref": "#/components/schemas/ResolvedParameters"}, {"$ref": "#/components/schemas/ExportResult"}]}},
+            "text/plain": {"schema": {"type": "string"}, "description": "?format=infotext with Accept: text/plain: the A1111 parameters text."}}},
+          "406": {"description": "The Accept header admits no representation of the export.", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+          "503": {"description": "The server has no engine vocabulary, so it cannot export.", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
           "400": {"$ref": "#/components/responses/BadRequest"},
           "401": {"$ref": "#/components/responses/Unauthorized"},
           "404": {"$ref": "#/components/responses/NotFound"},
           "413": {"$ref": "#/components/responses/PayloadTooLarge"},
           "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
-          "422": {"description": "The request is invalid, or the overrides break the architecture's rules (every problem in errors; the parameters in resolved).",
+          "422": {"description": "The request is invalid, or the overrides break the architecture's rules (every problem in errors; the parameters in resolved), or (not-exportable) the engine of ?format= cannot render the architecture or has no equivalent of a sampler/scheduler.",
                   "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
         }
       }
@@ -307,8 +315,35 @@ constexpr const char* kDocument = R"json({
           "configuration_type": {"type": "string"},
           "base_model": {"type": "string", "description": "Used when neither a stored configuration nor the registry names the model's base model."},
           "variant": {"type": "string"},
-          "overrides": {"type": "object", "description": "Flat parameter names to values; null removes a model-specific parameter.", "additionalProperties": true}
+          "overrides": {"type": "object", "description": "Flat parameter names to values; null removes a model-specific parameter.", "additionalProperties": true},
+          "export": {"$ref": "#/components/schemas/ExportOptions"}
         }
+      },
+      "ExportOptions": {
+        "type": "object", "additionalProperties": false,
+        "description": "Only with ?format=: what the engine request needs beyond the parameters.",
+        "properties": {
+          "prompt": {"type": "string", "maxLength": 16384, "description": "A preset's prompt_prefix is put in front."},
+          "negative_prompt": {"type": "string", "maxLength": 16384},
+          "seed": {"type": "integer", "minimum": 0, "maximum": 18446744073709551615, "description": "Default: random in A1111, 0 in ComfyUI."},
+          "checkpoint": {"type": "string", "description": "Model file name; default: the registry's file of the model, else the architecture's usual file."},
+          "allow_substitute": {"type": "boolean", "description": "Use the documented nearest sampler/scheduler when the engine lacks one (listed in substitutions)."}
+        }
+      },
+      "ExportResult": {
+        "type": "object", "required": ["format", "substitutions", "notes", "resolved"],
+        "properties": {
+          "format": {"enum": ["comfyui", "a1111", "diffusers", "infotext"]},
+          "body": {"type": "object", "description": "comfyui: {prompt: {node_id: {class_type, inputs}}} for POST /prompt; a1111: the /sdapi/v1/txt2img body; diffusers: pipeline, scheduler and call kwargs.", "additionalProperties": true},
+          "text": {"type": "string", "description": "infotext: the A1111 parameters text."},
+          "substitutions": {"type": "array", "items": {"$ref": "#/components/schemas/Substitution"}},
+          "notes": {"type": "array", "items": {"type": "string"}},
+          "resolved": {"$ref": "#/components/schemas/ResolvedParameters"}
+        }
+      },
+      "Substitution": {
+        "type": "object", "required": ["field", "given", "used", "reason"],
+        "properties": {"field": {"enum": ["sampler", "scheduler"]}, "given": {"type": "string"}, "used": {"type": "string"}, "reason": {"type": "string"}}
       },
       "ResolvedParameters": {
         "type": "object",

@@ -7,6 +7,7 @@ namespace inferconf::http {
 const std::vector<ProblemType>& problem_types() {
   static const std::vector<ProblemType> types = {
       {"bad-request", 400, "The request is malformed"},
+      {"not-acceptable", 406, "No representation matches the Accept header"},
       {"malformed-json", 400, "The body is not valid JSON"},
       {"invalid-parameter", 400, "A parameter of the request is invalid"},
       {"unauthorized", 401, "A valid bearer token is required"},
@@ -19,6 +20,7 @@ const std::vector<ProblemType>& problem_types() {
       {"payload-too-large", 413, "The body is too large"},
       {"unsupported-media-type", 415, "The body's media type is not supported"},
       {"validation-error", 422, "The document is invalid"},
+      {"not-exportable", 422, "The configuration cannot be rendered for this engine"},
       {"precondition-required", 428, "An If-Match header is required"},
       {"headers-too-large", 431, "The request headers are too large"},
       {"internal-error", 500, "Internal server error"},

@@ -3,6 +3,8 @@
 // problem type. Adding a route or a DTO field without documenting it fails here.
 #include <gtest/gtest.h>
 
+#include "inferconf/interop.hpp"
+
 #include "http/openapi.hpp"
 #include "http/problem.hpp"
 #include "http/router.hpp"
@@ -83,7 +85,11 @@ TEST(OpenApi, DocumentsEveryDtoField) {
                                    {"overrides", nlohmann::json::object()}},
                     "ResolveRequest");
   // Every field the resolve parser accepts is documented and nothing else is.
-  EXPECT_EQ(schema("ResolveRequest")["properties"].size(), 5u);
+  EXPECT_EQ(schema("ResolveRequest")["properties"].size(), 6u);
+  expect_documented(nlohmann::json{{"prompt", ""}, {"negative_prompt", ""}, {"seed", 1}, {"checkpoint", ""},
+                                   {"allow_substitute", true}},
+                    "ExportOptions");
+  expect_documented(nlohmann::json(Substitution{"sampler", "a", "b", "c"}), "Substitution");
 }
 
 TEST(OpenApi, DocumentsTheCatalogueAsServed) {

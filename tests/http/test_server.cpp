@@ -40,7 +40,8 @@ TestServer::TestServer(TestServerOptions options, std::filesystem::path dir) : d
 void TestServer::start(TestServerOptions o) {
   store_ = open_store(db_uri());
   store_->ensure_schema();
-  catalog_ = std::make_unique<Catalog>(Catalog::load(std::filesystem::path(INFERCONF_SOURCE_DIR) / "catalog"));
+  const auto catalog_dir = std::filesystem::path(INFERCONF_SOURCE_DIR) / "catalog";
+  catalog_ = std::make_unique<Catalog>(Catalog::load(catalog_dir));
   http::ServerOptions options;
   options.listen = "127.0.0.1:0";
   options.threads = o.threads;
@@ -51,6 +52,8 @@ void TestServer::start(TestServerOptions o) {
   options.api.auth_reads = o.auth_reads;
   options.api.require_if_match = o.require_if_match;
   options.log_format = o.log_format;
+  options.api.vocabulary =
+      std::make_shared<const EngineVocabulary>(EngineVocabulary::load(EngineVocabulary::file_in(catalog_dir), *catalog_));
   if (o.with_tokens) {
     const std::string text = "# test tokens\n" + http::token_file_line("writer", kWriterToken, false) + "\n" +
                              http::token_file_line("reader", kReaderToken, true) + "\n" +
