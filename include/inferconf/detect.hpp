@@ -9,6 +9,7 @@
 // reason, and a verdict taken from a name or metadata says so.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -46,10 +47,42 @@ std::optional<Dtype> parse_dtype(std::string_view s) noexcept;
 unsigned dtype_bits(Dtype d) noexcept;              // F4 = 4, F6_* = 6, BOOL/U8 = 8, F32 = 32...
 bool is_fp8(Dtype d) noexcept;
 
+// A tensor's shape: a read-only view of its dimensions, which live in the
+// storage of the SafetensorsHeader that holds the tensor (no allocation per
+// tensor). Compares equal to a std::vector of the same dimensions.
+class Shape {
+ public:
+  using value_type = std::uint64_t;
+  using iterator = const std::uint64_t*;
+  using const_iterator = const std::uint64_t*;
+  Shape() = default;
+  Shape(const std::uint64_t* dims, std::size_t rank) noexcept : dims_(dims), rank_(rank) {}
+  const std::uint64_t* begin() const noexcept { return dims_; }
+  const std::uint64_t* end() const noexcept { return dims_ + rank_; }
+  const std::uint64_t* data() const noexcept { return dims_; }
+  std::size_t size() const noexcept { return rank_; }
+  bool empty() const noexcept { return rank_ == 0; }
+  std::uint64_t operator[](std::size_t i) const noexcept { return dims_[i]; }
+  std::vector<std::uint64_t> to_vector() const { return {begin(), end()}; }
+  friend bool operator==(const Shape& a, const Shape& b) noexcept {
+    return a.rank_ == b.rank_ && std::equal(a.begin(), a.end(), b.begin());
+  }
+  friend bool operator==(const Shape& a, const std::vector<std::uint64_t>& b) noexcept {
+    return a.rank_ == b.size() && std::equal(a.begin(), a.end(), b.begin());
+  }
+
+ private:
+  const std::uint64_t* dims_ = nullptr;
+  std::size_t rank_ = 0;
+};
+
+// One tensor entry of a header. `name` and `shape` are views into the storage
+// of the SafetensorsHeader they come from (shared by its copies): they stay
+// valid as long as that header or a copy of it lives.
 struct TensorInfo {
-  std::string name;
+  std::string_view name;
   Dtype dtype = Dtype::F32;
-  std::vector<std::uint64_t> shape;
+  Shape shape;
   std::uint64_t begin = 0;  // data_offsets, relative to the data buffer
   std::uint64_t end = 0;
   std::uint64_t elements() const noexcept;  // product of shape (1 for rank 0)
@@ -66,14 +99,15 @@ struct SafetensorsHeader {
   std::map<std::string, std::string> metadata;  // __metadata__
   bool has_metadata = false;
 
-  // Exact lookup by full tensor name (built lazily; O(1) after the first call).
-  // The index is built by parse_header(); a header assembled by hand is
-  // searched linearly.
+  // Exact lookup by full tensor name: O(1) through the hash index built by
+  // parse_header(); a header assembled by hand is searched linearly.
   const TensorInfo* find(std::string_view name) const;
 
  private:
-  friend SafetensorsHeader parse_header(std::string_view, std::uint64_t, std::string_view);
-  std::shared_ptr<const void> index_;
+  friend struct HeaderAccess;
+  // Owns the header bytes the tensor names point into, the shape dimensions
+  // and the name index; shared (read-only) by copies of the header.
+  std::shared_ptr<const void> storage_;
 };
 
 // One violation of the format. `rule` is a stable identifier (see

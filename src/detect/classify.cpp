@@ -11,7 +11,7 @@ namespace inferconf::detect {
 
 namespace {
 
-std::string shape_str(const std::vector<std::uint64_t>& s) { return fmt::format("[{}]", fmt::join(s, ",")); }
+std::string shape_str(const Shape& s) { return fmt::format("[{}]", fmt::join(s, ",")); }
 
 // Inline comparisons with a one-byte guard: these run for every tensor of
 // every header, mostly on mismatches.

@@ -2,13 +2,24 @@
 // for this one JSON shape (an object of tensor entries and one string map),
 // so every violation can name the tensor and the rule, and so a header of
 // thousands of tensors parses in microseconds (see bench/detect).
+//
+// Speed: the header is read with pread into a per-thread buffer that is reused
+// once no header points into it any more; tensor names are views into that
+// buffer (escapes are decoded in place), shapes views into one vector of
+// dimensions, so parsing allocates nothing per tensor. Strings are scanned 8
+// bytes at a time; the name index and the offset check use open-addressing
+// hash tables instead of sorting. Every error path is the original one.
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <numeric>
+#include <optional>
+#include <tuple>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -62,7 +73,7 @@ std::string printable(std::string_view s, std::size_t max = 60) {
   return out;
 }
 
-std::string shape_string(const std::vector<std::uint64_t>& shape) {
+std::string shape_string(const Shape& shape) {
   return fmt::format("[{}]", fmt::join(shape, ","));
 }
 
@@ -70,13 +81,20 @@ std::string shape_string(const std::vector<std::uint64_t>& shape) {
 std::size_t find_invalid_utf8(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const std::size_t n = s.size();
+  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
   std::size_t i = 0;
   while (i < n) {
-    // ASCII fast path, 8 bytes at a time.
+    // ASCII fast path, 32 then 8 bytes at a time.
+    while (i + 32 <= n) {
+      std::uint64_t w[4];
+      std::memcpy(w, p + i, 32);
+      if ((w[0] | w[1] | w[2] | w[3]) & kHigh) break;
+      i += 32;
+    }
     while (i + 8 <= n) {
       std::uint64_t w;
       std::memcpy(&w, p + i, 8);
-      if (w & 0x8080808080808080ULL) break;
+      if (w & kHigh) break;
       i += 8;
     }
     if (i >= n) break;
@@ -112,33 +130,134 @@ std::size_t find_invalid_utf8(std::string_view s) {
   return std::string_view::npos;
 }
 
-void append_utf8(std::string& out, std::uint32_t cp) {
+// Writes the UTF-8 encoding of `cp` at `w` and returns the end. An escape is
+// at least as long as its encoding (\uXXXX: 6 bytes for at most 3, a
+// surrogate pair 12 for 4), so strings are decoded in place.
+char* put_utf8(char* w, std::uint32_t cp) {
   if (cp < 0x80) {
-    out += static_cast<char>(cp);
+    *w++ = static_cast<char>(cp);
   } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
+    *w++ = static_cast<char>(0xC0 | (cp >> 6));
+    *w++ = static_cast<char>(0x80 | (cp & 0x3F));
   } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
+    *w++ = static_cast<char>(0xE0 | (cp >> 12));
+    *w++ = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    *w++ = static_cast<char>(0x80 | (cp & 0x3F));
   } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
+    *w++ = static_cast<char>(0xF0 | (cp >> 18));
+    *w++ = static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    *w++ = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    *w++ = static_cast<char>(0x80 | (cp & 0x3F));
   }
+  return w;
 }
 
+// A 64-bit hash of a byte string, 8 bytes per step (for the name index).
+inline std::uint64_t hash_bytes(std::string_view s) noexcept {
+  constexpr std::uint64_t kMul = 0x9E3779B97F4A7C15ULL;
+  const char* p = s.data();
+  std::size_t n = s.size();
+  std::uint64_t h = 0x243F6A8885A308D3ULL ^ (n * kMul);
+  while (n >= 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    h = (h ^ w) * kMul;
+    h ^= h >> 32;
+    p += 8;
+    n -= 8;
+  }
+  if (n > 0) {
+    std::uint64_t w = 0;
+    std::memcpy(&w, p, n);
+    h = (h ^ w) * kMul;
+    h ^= h >> 32;
+  }
+  h *= 0xBF58476D1CE4E5B9ULL;
+  return h ^ (h >> 31);
+}
+
+std::size_t table_size(std::size_t n) {
+  std::size_t cap = 16;
+  while (cap < 2 * n) cap *= 2;
+  return cap;
+}
+
+// Everything a parsed header points into: the header bytes (names are views
+// into them), the shape dimensions, and the name index. One per thread is
+// reused from header to header once no header holds it any more.
+struct HeaderStorage {
+  std::unique_ptr<char[]> bytes;  // 8-byte length + JSON header
+  std::size_t capacity = 0;
+  std::vector<std::uint64_t> dims;          // every tensor's shape, in order
+  std::vector<std::uint32_t> shape_start;   // per tensor: its first dimension in dims (while parsing)
+  std::vector<std::uint64_t> name_slots;    // open addressing: (hash >> 32) << 32 | (index + 1); 0 = empty
+  std::size_t indexed = 0;                  // number of tensors in name_slots
+  std::vector<std::uint32_t> offset_slots;  // scratch for the offsets check: index + 1 by data_offsets begin
+
+  // Makes room for `n` bytes, keeping the first `keep`.
+  char* reserve(std::size_t n, std::size_t keep = 0) {
+    if (n > capacity) {
+      std::unique_ptr<char[]> fresh(new char[n]);
+      if (keep > 0) std::memcpy(fresh.get(), bytes.get(), keep);
+      bytes = std::move(fresh);
+      capacity = n;
+    }
+    return bytes.get();
+  }
+  std::size_t footprint() const {
+    return capacity + dims.capacity() * 8 + shape_start.capacity() * 4 + name_slots.capacity() * 8 +
+           offset_slots.capacity() * 4;
+  }
+};
+
+constexpr std::size_t kKeepStorageBytes = std::size_t{16} << 20;  // do not pin more than this per thread
+
+std::shared_ptr<HeaderStorage>& cached_storage() {
+  thread_local std::shared_ptr<HeaderStorage> cached;
+  return cached;
+}
+
+// The thread's storage when no header uses it any more, else a new one.
+std::shared_ptr<HeaderStorage> acquire_storage() {
+  auto& cached = cached_storage();
+  if (!cached || cached.use_count() != 1) cached = std::make_shared<HeaderStorage>();
+  cached->dims.clear();
+  cached->shape_start.clear();
+  cached->indexed = 0;
+  return cached;
+}
+
+// Drops the thread's reference to a storage grown past kKeepStorageBytes
+// (a header still using it keeps it alive).
+struct StorageTrim {
+  ~StorageTrim() {
+    auto& cached = cached_storage();
+    if (cached && cached->footprint() > kKeepStorageBytes) cached.reset();
+  }
+};
+
+}  // namespace
+
+struct HeaderAccess {
+  static void set_storage(SafetensorsHeader& h, std::shared_ptr<const void> s) { h.storage_ = std::move(s); }
+  static const HeaderStorage* storage(const SafetensorsHeader& h) {
+    return static_cast<const HeaderStorage*>(h.storage_.get());
+  }
+};
+
+namespace {
+
 // Parses the JSON header. Positions in messages are byte offsets within the
-// header (0 = the byte after the 8-byte length).
+// header (0 = the byte after the 8-byte length). Strings are decoded in place
+// in the (owned, mutable) header bytes; names are views into them.
 class HeaderParser {
  public:
-  HeaderParser(std::string_view json, std::string_view file, SafetensorsHeader& out)
-      : begin_(json.data()), p_(json.data()), end_(json.data() + json.size()), file_(file), out_(out) {}
+  HeaderParser(char* json, std::size_t n, std::string_view file, SafetensorsHeader& out, HeaderStorage& st)
+      : begin_(json), p_(json), end_(json + n), file_(file), out_(out), st_(st) {}
 
   void parse() {
     out_.tensors.reserve(static_cast<std::size_t>(end_ - begin_) / 96);
+    st_.shape_start.reserve(static_cast<std::size_t>(end_ - begin_) / 96);
     ws();
     if (p_ == end_) fail("", "not_object", "header is empty or only whitespace; expected a JSON object");
     if (*p_ != '{') {
@@ -149,11 +268,10 @@ class HeaderParser {
     if (peek() == '}') {
       ++p_;
     } else {
-      std::string key;
       for (;;) {
         ws();
         if (peek() != '"') syntax("expected a string key");
-        parse_string(key, "");
+        std::string_view key = parse_string("");
         ws();
         expect(':', key);
         ws();
@@ -162,8 +280,8 @@ class HeaderParser {
           if (out_.has_metadata) fail("__metadata__", "duplicate_key", "key \"__metadata__\" appears twice in the header");
           parse_metadata();
         } else {
-          parse_tensor(std::move(key));
-          key = std::string();
+          parse_tensor(key);
+          key = std::string_view();  // (the message below has always named no key after a tensor entry)
         }
         ws();
         char c = peek();
@@ -199,8 +317,10 @@ class HeaderParser {
   }
   std::size_t pos() const { return static_cast<std::size_t>(p_ - begin_); }
   char peek() const { return p_ < end_ ? *p_ : '\0'; }
+  static bool is_ws(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+  static bool is_digit(char c) { return static_cast<unsigned char>(c - '0') < 10; }
   void ws() {
-    while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+    while (p_ < end_ && is_ws(*p_)) ++p_;
   }
   void expect(char c, std::string_view tensor) {
     if (peek() != c) syntax(fmt::format("expected '{}'", c), tensor);
@@ -219,37 +339,66 @@ class HeaderParser {
     }
   }
 
+  // The first '"', '\\' or control character at or after p, or end_.
+  char* scan_string(char* p) const {
+    if constexpr (std::endian::native == std::endian::little) {
+      constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+      while (end_ - p >= 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p, 8);
+        const std::uint64_t q = w ^ (kOnes * '"'), b = w ^ (kOnes * '\\');
+        // Per byte: zero after the xor (quote, backslash) or below 0x20. Only
+        // bytes above a flagged one can be flagged wrongly, so the lowest is exact.
+        const std::uint64_t m = (((q - kOnes) & ~q) | ((b - kOnes) & ~b) | ((w - kOnes * 0x20) & ~w)) & kHigh;
+        if (m) return p + (std::countr_zero(m) >> 3);
+        p += 8;
+      }
+    }
+    while (p < end_) {
+      const auto c = static_cast<unsigned char>(*p);
+      if (c == '"' || c == '\\' || c < 0x20) return p;
+      ++p;
+    }
+    return p;
+  }
+
   // p_ at the opening quote. The header was already checked to be UTF-8.
-  void parse_string(std::string& out, std::string_view tensor) {
+  // Returns the decoded string, a view into the header bytes.
+  std::string_view parse_string(std::string_view tensor) {
     ++p_;
-    out.clear();
-    const char* run = p_;
+    char* const start = p_;
+    p_ = scan_string(p_);
+    if (p_ >= end_) syntax("unterminated string", tensor);
+    if (*p_ == '"') {
+      ++p_;
+      return {start, static_cast<std::size_t>(p_ - 1 - start)};
+    }
+    // A control character, or the first escape: decode in place from here.
+    char* w = p_;
     for (;;) {
       if (p_ >= end_) syntax("unterminated string", tensor);
-      unsigned char c = static_cast<unsigned char>(*p_);
+      const auto c = static_cast<unsigned char>(*p_);
       if (c == '"') {
-        out.append(run, p_);
         ++p_;
-        return;
+        return {start, static_cast<std::size_t>(w - start)};
       }
       if (c < 0x20) syntax("control character in a string (must be escaped)", tensor);
       if (c != '\\') {
-        ++p_;
+        *w++ = *p_++;
         continue;
       }
-      out.append(run, p_);
       ++p_;
       if (p_ >= end_) syntax("unterminated escape", tensor);
       char e = *p_++;
       switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
+        case '"': *w++ = '"'; break;
+        case '\\': *w++ = '\\'; break;
+        case '/': *w++ = '/'; break;
+        case 'b': *w++ = '\b'; break;
+        case 'f': *w++ = '\f'; break;
+        case 'n': *w++ = '\n'; break;
+        case 'r': *w++ = '\r'; break;
+        case 't': *w++ = '\t'; break;
         case 'u': {
           std::uint32_t cp = hex4(tensor);
           if (cp >= 0xD800 && cp <= 0xDBFF) {
@@ -261,14 +410,13 @@ class HeaderParser {
           } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
             syntax("lone trailing surrogate in \\u escape", tensor);
           }
-          append_utf8(out, cp);
+          w = put_utf8(w, cp);
           break;
         }
         default:
           --p_;
           syntax("invalid escape sequence", tensor);
       }
-      run = p_;
     }
   }
   std::uint32_t hex4(std::string_view tensor) {
@@ -290,11 +438,24 @@ class HeaderParser {
   // `field` and `index` name the value in messages ("shape dimension 1", "data_offsets[0]"),
   // formatted only when there is an error.
   std::uint64_t parse_uint(std::string_view tensor, std::string_view rule, const char* field, std::size_t index) {
-    const char* start = p_;
+    char* const start = p_;
     auto what = [&] {
       return std::string_view(field) == "shape" ? fmt::format("tensor \"{}\": shape dimension {}", printable(tensor), index)
                                                 : fmt::format("tensor \"{}\": {}[{}]", printable(tensor), field, index);
     };
+    if (p_ < end_ && *p_ >= '1' && *p_ <= '9') {
+      // The common case: digits, then ',' or ']'.
+      std::uint64_t v = static_cast<std::uint64_t>(*p_ - '0');
+      ++p_;
+      bool overflow = false;
+      while (p_ < end_ && is_digit(*p_)) {
+        const auto d = static_cast<std::uint64_t>(*p_ - '0');
+        if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, d, &v)) overflow = true;
+        ++p_;
+      }
+      if (p_ < end_ && (*p_ == ',' || *p_ == ']') && !overflow) return v;
+      p_ = start;  // anything else: the full checks below
+    }
     if (peek() == '-') {
       // Consume the number for the message.
       ++p_;
@@ -310,10 +471,9 @@ class HeaderParser {
       ++p_;
       if (peek() >= '0' && peek() <= '9') syntax("leading zero in a number", tensor);
     } else {
-      while (p_ < end_ && *p_ >= '0' && *p_ <= '9') {
-        std::uint64_t d = static_cast<std::uint64_t>(*p_ - '0');
-        if (v > (UINT64_MAX - d) / 10) overflow = true;
-        v = v * 10 + d;
+      while (p_ < end_ && is_digit(*p_)) {
+        const auto d = static_cast<std::uint64_t>(*p_ - '0');
+        if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, d, &v)) overflow = true;
         ++p_;
       }
     }
@@ -331,8 +491,7 @@ class HeaderParser {
   void skip_value(int depth, std::string_view tensor) {
     char c = peek();
     if (c == '"') {
-      std::string tmp;
-      parse_string(tmp, tensor);
+      (void)parse_string(tensor);
       return;
     }
     if (c == '{' || c == '[') {
@@ -351,8 +510,7 @@ class HeaderParser {
         ws();
         if (c == '{') {
           if (peek() != '"') syntax("expected a string key", tensor);
-          std::string tmp;
-          parse_string(tmp, tensor);
+          (void)parse_string(tensor);
           ws();
           expect(':', tensor);
           ws();
@@ -414,11 +572,10 @@ class HeaderParser {
       ++p_;
       return;
     }
-    std::string key, value;
     for (;;) {
       ws();
       if (peek() != '"') syntax("expected a string key in __metadata__", "__metadata__");
-      parse_string(key, "__metadata__");
+      const std::string_view key = parse_string("__metadata__");
       ws();
       expect(':', "__metadata__");
       ws();
@@ -426,14 +583,12 @@ class HeaderParser {
         fail("__metadata__", "metadata_type",
              fmt::format("__metadata__[\"{}\"] must be a string, got {}", printable(key), type_at()));
       }
-      parse_string(value, "__metadata__");
-      auto [it, inserted] = out_.metadata.emplace(std::move(key), std::move(value));
+      const std::string_view value = parse_string("__metadata__");
+      auto [it, inserted] = out_.metadata.emplace(std::string(key), std::string(value));
       if (!inserted) {
         fail("__metadata__", "duplicate_key",
              fmt::format("__metadata__ key \"{}\" appears twice", printable(it->first)));
       }
-      key = std::string();
-      value = std::string();
       ws();
       if (peek() == ',') {
         ++p_;
@@ -447,22 +602,21 @@ class HeaderParser {
     }
   }
 
-  void parse_tensor(std::string&& key) {
+  void parse_tensor(std::string_view name) {
     TensorInfo& t = out_.tensors.emplace_back();
-    t.name = std::move(key);
-    const std::string& name = t.name;
+    t.name = name;
+    st_.shape_start.push_back(static_cast<std::uint32_t>(st_.dims.size()));
     if (peek() != '{') {
       fail(name, "tensor_entry", fmt::format("tensor \"{}\": entry must be an object, got {}", printable(name), type_at()));
     }
     ++p_;
     bool has_dtype = false, has_shape = false, has_offsets = false;
-    std::string field;
     ws();
     if (peek() != '}') {
       for (;;) {
         ws();
         if (peek() != '"') syntax("expected a string key", name);
-        parse_string(field, name);
+        const std::string_view field = parse_string(name);
         ws();
         expect(':', name);
         ws();
@@ -470,8 +624,7 @@ class HeaderParser {
           if (has_dtype) fail(name, "duplicate_key", fmt::format("tensor \"{}\": field \"dtype\" appears twice", printable(name)));
           has_dtype = true;
           if (peek() != '"') fail(name, "dtype", fmt::format("tensor \"{}\": dtype must be a string, got {}", printable(name), type_at()));
-          std::string& d = scratch_;
-          parse_string(d, name);
+          const std::string_view d = parse_string(name);
           auto dt = parse_dtype(d);
           if (!dt) {
             fail(name, "dtype", fmt::format("tensor \"{}\": unknown dtype \"{}\"", printable(name), printable(d)));
@@ -483,13 +636,15 @@ class HeaderParser {
           if (peek() != '[') fail(name, "shape", fmt::format("tensor \"{}\": shape must be an array, got {}", printable(name), type_at()));
           ++p_;
           ws();
-          t.shape.reserve(4);
+          auto& dims = st_.dims;
+          const std::size_t first = dims.size();
+          st_.shape_start.back() = static_cast<std::uint32_t>(first);
           if (peek() == ']') {
             ++p_;
           } else {
             for (;;) {
               ws();
-              t.shape.push_back(parse_uint(name, "shape", "shape", t.shape.size()));
+              dims.push_back(parse_uint(name, "shape", "shape", dims.size() - first));
               ws();
               if (peek() == ',') {
                 ++p_;
@@ -502,6 +657,7 @@ class HeaderParser {
               syntax("expected ',' or ']' in shape", name);
             }
           }
+          t.shape = Shape(nullptr, dims.size() - first);  // pointed at dims once parsing is done
         } else if (field == "data_offsets") {
           if (has_offsets) fail(name, "duplicate_key", fmt::format("tensor \"{}\": field \"data_offsets\" appears twice", printable(name)));
           has_offsets = true;
@@ -551,63 +707,23 @@ class HeaderParser {
     }
   }
 
-  std::string scratch_;
-  const char* begin_;
-  const char* p_;
-  const char* end_;
+  char* begin_;
+  char* p_;
+  char* end_;
   std::string_view file_;
   SafetensorsHeader& out_;
+  HeaderStorage& st_;
 };
 
-std::uint64_t hash_name(std::string_view s) { return std::hash<std::string_view>{}(s); }
+[[noreturn]] void fail_at(std::string_view file, std::string_view tensor, std::string_view rule, std::string msg) {
+  throw ReadError(std::string(file), std::string(tensor), std::string(rule), std::move(msg));
+}
 
-struct TensorIndex {
-  std::vector<std::pair<std::uint64_t, std::uint32_t>> entries;  // sorted by hash
-};
-
-std::shared_ptr<TensorIndex> validate_offsets(SafetensorsHeader& h, std::string_view file) {
-  auto fail = [&](const std::string& tensor, std::string_view rule, std::string msg) {
-    throw ReadError(std::string(file), tensor, std::string(rule), std::move(msg));
-  };
+// The sorted check of the data offsets: sorted by (begin, end), the tensors
+// must cover the data from 0 with no hole and no overlap. Throws the first
+// violation; otherwise returns the end of the data and the last tensor.
+std::pair<std::uint64_t, const TensorInfo*> check_offsets_sorted(const SafetensorsHeader& h, std::string_view file) {
   const std::size_t n = h.tensors.size();
-  for (const auto& t : h.tensors) {
-    auto name = [&] { return printable(t.name); };
-    if (t.begin > t.end) {
-      fail(t.name, "data_offsets", fmt::format("tensor \"{}\": data_offsets [{}, {}] end before they begin", name(), t.begin, t.end));
-    }
-    std::uint64_t bits = dtype_bits(t.dtype);
-    for (auto d : t.shape) {
-      if (__builtin_mul_overflow(bits, d, &bits)) {
-        fail(t.name, "shape", fmt::format("tensor \"{}\": shape {} has too many elements", name(), shape_string(t.shape)));
-      }
-    }
-    if (bits % 8 != 0) {
-      fail(t.name, "misaligned", fmt::format("tensor \"{}\": {} {} is not a whole number of bytes", name(), to_string(t.dtype), shape_string(t.shape)));
-    }
-    const std::uint64_t bytes = bits / 8;
-    if (t.end - t.begin != bytes) {
-      fail(t.name, "size_mismatch",
-           fmt::format("tensor \"{}\": data_offsets [{}, {}] span {} bytes but {} {} needs {}", name(), t.begin, t.end,
-                       t.end - t.begin, to_string(t.dtype), shape_string(t.shape), bytes));
-    }
-  }
-  // Duplicate names (the parser does not keep a set while parsing).
-  std::vector<std::uint32_t> order(n);
-  std::iota(order.begin(), order.end(), 0u);
-  TensorIndex index;
-  index.entries.reserve(n);
-  for (std::uint32_t i = 0; i < n; ++i) index.entries.emplace_back(hash_name(h.tensors[i].name), i);
-  std::sort(index.entries.begin(), index.entries.end());
-  for (std::size_t i = 1; i < index.entries.size(); ++i) {
-    if (index.entries[i].first != index.entries[i - 1].first) continue;
-    for (std::size_t j = i; j-- > 0 && index.entries[j].first == index.entries[i].first;) {
-      const auto& a = h.tensors[index.entries[i].second];
-      if (a.name == h.tensors[index.entries[j].second].name) {
-        fail(a.name, "duplicate_key", fmt::format("tensor \"{}\" appears twice in the header", printable(a.name)));
-      }
-    }
-  }
-  // Contiguity: sorted by (begin, end), from 0, no holes, no overlaps.
   struct Span {
     std::uint64_t begin, end;
     std::uint32_t index;
@@ -617,107 +733,153 @@ std::shared_ptr<TensorIndex> validate_offsets(SafetensorsHeader& h, std::string_
   spans.reserve(n);
   for (std::uint32_t i = 0; i < n; ++i) spans.push_back({h.tensors[i].begin, h.tensors[i].end, i});
   std::sort(spans.begin(), spans.end());
-  for (std::size_t i = 0; i < n; ++i) order[i] = spans[i].index;
   std::uint64_t expected = 0;
   const TensorInfo* prev = nullptr;
-  for (auto i : order) {
-    const auto& t = h.tensors[i];
+  for (const auto& s : spans) {
+    const auto& t = h.tensors[s.index];
     if (t.begin < expected) {
-      fail(t.name, "offsets_overlap",
-           fmt::format("tensor \"{}\": data_offsets [{}, {}] overlap tensor \"{}\" which ends at {}", printable(t.name),
-                       t.begin, t.end, prev ? printable(prev->name) : std::string(), expected));
+      fail_at(file, t.name, "offsets_overlap",
+              fmt::format("tensor \"{}\": data_offsets [{}, {}] overlap tensor \"{}\" which ends at {}", printable(t.name),
+                          t.begin, t.end, prev ? printable(prev->name) : std::string(), expected));
     }
     if (t.begin > expected) {
-      fail(t.name, "offsets_gap",
-           prev ? fmt::format("tensor \"{}\": data_offsets [{}, {}] leave a hole of {} bytes after tensor \"{}\" which ends at {}",
-                              printable(t.name), t.begin, t.end, t.begin - expected, printable(prev->name), expected)
-                : fmt::format("tensor \"{}\": data_offsets [{}, {}] leave a hole of {} bytes at the start of the data", printable(t.name),
-                              t.begin, t.end, t.begin));
+      fail_at(file, t.name, "offsets_gap",
+              prev ? fmt::format("tensor \"{}\": data_offsets [{}, {}] leave a hole of {} bytes after tensor \"{}\" which ends at {}",
+                                 printable(t.name), t.begin, t.end, t.begin - expected, printable(prev->name), expected)
+                   : fmt::format("tensor \"{}\": data_offsets [{}, {}] leave a hole of {} bytes at the start of the data",
+                                 printable(t.name), t.begin, t.end, t.begin));
     }
     expected = t.end;
     prev = &t;
   }
+  return {expected, prev};
+}
+
+// The same check without sorting, for the usual case: returns false when it
+// cannot decide (zero-size tensors, shared begins, a hole or an overlap), and
+// the sorted check then finds and names the violation.
+bool check_offsets_fast(const SafetensorsHeader& h, HeaderStorage& st, std::uint64_t& expected, const TensorInfo*& last) {
+  const std::size_t n = h.tensors.size();
+  expected = 0;
+  last = nullptr;
+  if (n == 0) return true;
+  // Header order already is offset order.
+  bool in_order = true;
+  for (const auto& t : h.tensors) {
+    if (t.begin != expected) {
+      in_order = false;
+      break;
+    }
+    expected = t.end;
+  }
+  if (in_order) {
+    last = &h.tensors.back();
+    return true;
+  }
+  // Walk from 0 through a table of begins; needs non-empty tensors with distinct begins.
+  const std::size_t cap = table_size(n);
+  const std::size_t mask = cap - 1;
+  const int shift = 64 - std::countr_zero(cap);
+  auto slot_of = [&](std::uint64_t begin) { return static_cast<std::size_t>((begin * 0x9E3779B97F4A7C15ULL) >> shift) & mask; };
+  auto& slots = st.offset_slots;
+  slots.assign(cap, 0);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const auto& t = h.tensors[i];
+    if (t.end == t.begin) return false;
+    for (std::size_t s = slot_of(t.begin);; s = (s + 1) & mask) {
+      if (slots[s] == 0) {
+        slots[s] = i + 1;
+        break;
+      }
+      if (h.tensors[slots[s] - 1].begin == t.begin) return false;
+    }
+  }
+  expected = 0;
+  for (std::size_t k = 0; k < n; ++k) {
+    const TensorInfo* next = nullptr;
+    for (std::size_t s = slot_of(expected); slots[s] != 0; s = (s + 1) & mask) {
+      if (h.tensors[slots[s] - 1].begin == expected) {
+        next = &h.tensors[slots[s] - 1];
+        break;
+      }
+    }
+    if (!next) return false;
+    expected = next->end;
+    last = next;
+  }
+  return true;
+}
+
+void validate(SafetensorsHeader& h, HeaderStorage& st, std::string_view file) {
+  const std::size_t n = h.tensors.size();
+  // Per tensor: offsets, element count, size; and the name index (a duplicate
+  // name is reported after every tensor passed these checks).
+  const std::size_t cap = table_size(n);
+  const std::size_t mask = cap - 1;
+  auto& slots = st.name_slots;
+  slots.assign(cap, 0);
+  const TensorInfo* duplicate = nullptr;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const auto& t = h.tensors[i];
+    auto name = [&] { return printable(t.name); };
+    if (t.begin > t.end) {
+      fail_at(file, t.name, "data_offsets", fmt::format("tensor \"{}\": data_offsets [{}, {}] end before they begin", name(), t.begin, t.end));
+    }
+    std::uint64_t bits = dtype_bits(t.dtype);
+    for (auto d : t.shape) {
+      if (__builtin_mul_overflow(bits, d, &bits)) {
+        fail_at(file, t.name, "shape", fmt::format("tensor \"{}\": shape {} has too many elements", name(), shape_string(t.shape)));
+      }
+    }
+    if (bits % 8 != 0) {
+      fail_at(file, t.name, "misaligned", fmt::format("tensor \"{}\": {} {} is not a whole number of bytes", name(), to_string(t.dtype), shape_string(t.shape)));
+    }
+    const std::uint64_t bytes = bits / 8;
+    if (t.end - t.begin != bytes) {
+      fail_at(file, t.name, "size_mismatch",
+              fmt::format("tensor \"{}\": data_offsets [{}, {}] span {} bytes but {} {} needs {}", name(), t.begin, t.end,
+                          t.end - t.begin, to_string(t.dtype), shape_string(t.shape), bytes));
+    }
+    const std::uint64_t hash = hash_bytes(t.name);
+    const std::uint64_t tag = hash & 0xFFFFFFFF00000000ULL;
+    for (std::size_t s = static_cast<std::size_t>(hash) & mask;; s = (s + 1) & mask) {
+      if (slots[s] == 0) {
+        slots[s] = tag | (i + 1);
+        break;
+      }
+      if ((slots[s] & 0xFFFFFFFF00000000ULL) == tag && h.tensors[(slots[s] & 0xFFFFFFFFu) - 1].name == t.name) {
+        // With several duplicated names, the one reported has always been the
+        // one with the smallest std::hash (the index used to be sorted by it).
+        if (!duplicate || std::hash<std::string_view>{}(t.name) < std::hash<std::string_view>{}(duplicate->name)) {
+          duplicate = &t;
+        }
+        break;
+      }
+    }
+  }
+  if (duplicate) {
+    fail_at(file, duplicate->name, "duplicate_key", fmt::format("tensor \"{}\" appears twice in the header", printable(duplicate->name)));
+  }
+  st.indexed = n;
+  std::uint64_t expected = 0;
+  const TensorInfo* prev = nullptr;
+  if (!check_offsets_fast(h, st, expected, prev)) std::tie(expected, prev) = check_offsets_sorted(h, file);
   const std::uint64_t data_start = 8 + h.header_length;
   const std::uint64_t available = h.file_size - data_start;  // checked by the caller: file_size >= data_start
   if (expected > available) {
-    fail(prev ? prev->name : std::string(), "data_past_eof",
-         fmt::format("tensor \"{}\" ends at data offset {} but the file holds only {} bytes of data ({} bytes in all)",
-                     prev ? printable(prev->name) : std::string(), expected, available, h.file_size));
+    fail_at(file, prev ? prev->name : std::string_view(), "data_past_eof",
+            fmt::format("tensor \"{}\" ends at data offset {} but the file holds only {} bytes of data ({} bytes in all)",
+                        prev ? printable(prev->name) : std::string(), expected, available, h.file_size));
   }
   if (expected < available) {
-    fail("", "file_size",
-         fmt::format("the tensors account for {} bytes of data but the file holds {} after the header ({} unexplained bytes)",
-                     expected, available, available - expected));
+    fail_at(file, "", "file_size",
+            fmt::format("the tensors account for {} bytes of data but the file holds {} after the header ({} unexplained bytes)",
+                        expected, available, available - expected));
   }
-  return std::make_shared<TensorIndex>(std::move(index));
 }
 
-}  // namespace
-
-std::string_view to_string(Dtype d) noexcept {
-  for (const auto& e : kDtypes) {
-    if (e.dtype == d) return e.name;
-  }
-  return "?";
-}
-std::optional<Dtype> parse_dtype(std::string_view s) noexcept {
-  // The common ones first.
-  if (s == "F16") return Dtype::F16;
-  if (s == "BF16") return Dtype::BF16;
-  if (s == "F32") return Dtype::F32;
-  for (const auto& e : kDtypes) {
-    if (e.name == s) return e.dtype;
-  }
-  return std::nullopt;
-}
-unsigned dtype_bits(Dtype d) noexcept {
-  const auto i = static_cast<std::size_t>(d);
-  return i < kDtypes.size() ? kDtypes[i].bits : 8;
-}
-bool is_fp8(Dtype d) noexcept {
-  return d == Dtype::F8_E4M3 || d == Dtype::F8_E5M2 || d == Dtype::F8_E8M0 || d == Dtype::F8_E4M3FNUZ ||
-         d == Dtype::F8_E5M2FNUZ;
-}
-
-std::uint64_t TensorInfo::elements() const noexcept {
-  std::uint64_t n = 1;
-  for (auto d : shape) n *= d;
-  return n;
-}
-
-const TensorInfo* SafetensorsHeader::find(std::string_view name) const {
-  if (index_) {
-    const auto& idx = *static_cast<const TensorIndex*>(index_.get());
-    if (idx.entries.size() == tensors.size()) {
-      const auto h = hash_name(name);
-      auto it = std::lower_bound(idx.entries.begin(), idx.entries.end(), std::make_pair(h, std::uint32_t{0}));
-      for (; it != idx.entries.end() && it->first == h; ++it) {
-        if (tensors[it->second].name == name) return &tensors[it->second];
-      }
-      return nullptr;
-    }
-  }
-  for (const auto& t : tensors) {
-    if (t.name == name) return &t;
-  }
-  return nullptr;
-}
-
-ReadError::ReadError(std::string file, std::string tensor, std::string rule, std::string message)
-    : std::runtime_error(fmt::format("{}: {} [{}]", file, message, rule)),
-      file_(std::move(file)),
-      tensor_(std::move(tensor)),
-      rule_(std::move(rule)),
-      message_(std::move(message)) {}
-
-nlohmann::json ReadError::to_json() const {
-  nlohmann::json j{{"file", file_}, {"rule", rule_}, {"message", message_}};
-  if (!tensor_.empty()) j["tensor"] = tensor_;
-  return j;
-}
-
-SafetensorsHeader parse_header(std::string_view bytes, std::uint64_t file_size, std::string_view file_label) {
-  const std::string file(file_label);
+// The checks before the JSON: size, magic, header length. Returns N.
+std::uint64_t check_prefix(std::string_view bytes, std::uint64_t file_size, const std::string& file) {
   auto fail = [&](std::string_view rule, std::string msg) -> ReadError {
     return ReadError(file, "", std::string(rule), std::move(msg));
   };
@@ -746,18 +908,104 @@ SafetensorsHeader parse_header(std::string_view bytes, std::uint64_t file_size, 
   if (bytes.size() < 8 + n) {
     throw fail("truncated", fmt::format("only {} of the {} header bytes could be read", bytes.size() - 8, n));
   }
-  const std::string_view json = bytes.substr(8, n);
-  if (auto bad = find_invalid_utf8(json); bad != std::string_view::npos) {
-    throw fail("utf8", fmt::format("header is not valid UTF-8 (byte {} of the header, 0x{:02x})", bad,
-                                   static_cast<unsigned char>(json[bad])));
+  return n;
+}
+
+// Validates the N header bytes at `json` (inside st's buffer, decoded in place).
+SafetensorsHeader parse_json(std::shared_ptr<HeaderStorage> st, char* json, std::uint64_t n, std::uint64_t file_size,
+                             const std::string& file) {
+  if (auto bad = find_invalid_utf8(std::string_view(json, n)); bad != std::string_view::npos) {
+    throw ReadError(file, "", "utf8",
+                    fmt::format("header is not valid UTF-8 (byte {} of the header, 0x{:02x})", bad,
+                                static_cast<unsigned char>(json[bad])));
   }
   SafetensorsHeader h;
   h.file = file;
   h.header_length = n;
   h.file_size = file_size;
-  HeaderParser(json, file, h).parse();
-  h.index_ = validate_offsets(h, file);
+  HeaderParser(json, n, file, h, *st).parse();
+  const std::uint64_t* dims = st->dims.data();
+  for (std::size_t i = 0; i < h.tensors.size(); ++i) {
+    h.tensors[i].shape = Shape(dims + st->shape_start[i], h.tensors[i].shape.size());
+  }
+  validate(h, *st, file);
+  HeaderAccess::set_storage(h, std::move(st));
   return h;
+}
+
+}  // namespace
+
+std::string_view to_string(Dtype d) noexcept {
+  const auto i = static_cast<std::size_t>(d);
+  return i < kDtypes.size() ? kDtypes[i].name : "?";
+}
+std::optional<Dtype> parse_dtype(std::string_view s) noexcept {
+  // The common ones first.
+  if (s == "F16") return Dtype::F16;
+  if (s == "BF16") return Dtype::BF16;
+  if (s == "F32") return Dtype::F32;
+  for (const auto& e : kDtypes) {
+    if (e.name == s) return e.dtype;
+  }
+  return std::nullopt;
+}
+unsigned dtype_bits(Dtype d) noexcept {
+  const auto i = static_cast<std::size_t>(d);
+  return i < kDtypes.size() ? kDtypes[i].bits : 8;
+}
+bool is_fp8(Dtype d) noexcept {
+  return d == Dtype::F8_E4M3 || d == Dtype::F8_E5M2 || d == Dtype::F8_E8M0 || d == Dtype::F8_E4M3FNUZ ||
+         d == Dtype::F8_E5M2FNUZ;
+}
+
+std::uint64_t TensorInfo::elements() const noexcept {
+  std::uint64_t n = 1;
+  for (auto d : shape) n *= d;
+  return n;
+}
+
+const TensorInfo* SafetensorsHeader::find(std::string_view name) const {
+  const HeaderStorage* st = HeaderAccess::storage(*this);
+  if (st && st->indexed == tensors.size() && !st->name_slots.empty()) {
+    const std::uint64_t hash = hash_bytes(name);
+    const std::uint64_t tag = hash & 0xFFFFFFFF00000000ULL;
+    const std::size_t mask = st->name_slots.size() - 1;
+    for (std::size_t s = static_cast<std::size_t>(hash) & mask; st->name_slots[s] != 0; s = (s + 1) & mask) {
+      const std::uint64_t slot = st->name_slots[s];
+      if ((slot & 0xFFFFFFFF00000000ULL) == tag) {
+        const TensorInfo& t = tensors[(slot & 0xFFFFFFFFu) - 1];
+        if (t.name == name) return &t;
+      }
+    }
+    return nullptr;
+  }
+  for (const auto& t : tensors) {
+    if (t.name == name) return &t;
+  }
+  return nullptr;
+}
+
+ReadError::ReadError(std::string file, std::string tensor, std::string rule, std::string message)
+    : std::runtime_error(fmt::format("{}: {} [{}]", file, message, rule)),
+      file_(std::move(file)),
+      tensor_(std::move(tensor)),
+      rule_(std::move(rule)),
+      message_(std::move(message)) {}
+
+nlohmann::json ReadError::to_json() const {
+  nlohmann::json j{{"file", file_}, {"rule", rule_}, {"message", message_}};
+  if (!tensor_.empty()) j["tensor"] = tensor_;
+  return j;
+}
+
+SafetensorsHeader parse_header(std::string_view bytes, std::uint64_t file_size, std::string_view file_label) {
+  const std::string file(file_label);
+  const std::uint64_t n = check_prefix(bytes, file_size, file);
+  StorageTrim trim;
+  auto st = acquire_storage();
+  char* buf = st->reserve(8 + n);
+  std::memcpy(buf, bytes.data(), 8 + n);
+  return parse_json(std::move(st), buf + 8, n, file_size, file);
 }
 
 SafetensorsHeader read_header(const std::filesystem::path& path) {
@@ -791,24 +1039,25 @@ SafetensorsHeader read_header(const std::filesystem::path& path) {
     return done;
   };
 
-  // One buffer per thread, reused: the bench reads thousands of headers.
-  thread_local std::string buffer;
-  buffer.resize(8);
-  const std::size_t got = read_at(buffer.data(), std::min<std::uint64_t>(8, size), 0);
-  buffer.resize(got);
-  if (got == 8) {
+  // One pread of the first 4 KiB (the whole header of a small file), then,
+  // when the length is sane, the rest of the header; into the thread's
+  // reused buffer. parse_header's checks report everything else.
+  StorageTrim trim;
+  auto storage = acquire_storage();
+  constexpr std::size_t kFirstRead = 4096;
+  const auto first = static_cast<std::size_t>(std::min<std::uint64_t>(size, kFirstRead));
+  char* buf = storage->reserve(kFirstRead);
+  std::size_t got = read_at(buf, first, 0);
+  if (got >= 8) {
     std::uint64_t n = 0;
-    for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<unsigned char>(buffer[static_cast<std::size_t>(i)]);
-    // Read the header only when its length is sane; parse_header reports the rest.
-    if (n > 0 && n <= kMaxHeaderBytes && 8 + n <= size && std::string_view(buffer.data(), 4) != "GGUF") {
-      buffer.resize(8 + n);
-      const std::size_t h = read_at(buffer.data() + 8, n, 8);
-      buffer.resize(8 + h);
+    for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<unsigned char>(buf[static_cast<std::size_t>(i)]);
+    if (n > 0 && n <= kMaxHeaderBytes && 8 + n <= size && std::string_view(buf, 4) != "GGUF" && got < 8 + n) {
+      buf = storage->reserve(static_cast<std::size_t>(8 + n), got);
+      got += read_at(buf + got, static_cast<std::size_t>(8 + n - got), got);
     }
   }
-  auto header = parse_header(buffer, size, file);
-  if (buffer.capacity() > (std::size_t{16} << 20)) std::string().swap(buffer);  // do not pin huge buffers
-  return header;
+  const std::uint64_t n = check_prefix(std::string_view(buf, got), size, file);
+  return parse_json(std::move(storage), buf + 8, n, size, file);
 }
 
 std::string encode_header(const std::vector<TensorSpec>& tensors, const std::map<std::string, std::string>& metadata,
