@@ -12,6 +12,8 @@
 #     with one repeated body (answered from the server's per-thread answer
 #     cache after the first) and once with bodies that never repeat (every
 #     answer computed: parse, resolve, validate, serialise)
+#   POST /v1/resolve?format=comfyui              inferconf (ratio to nginx's static lookup): the
+#     resolved configuration exported as a ComfyUI API prompt, computed every time
 # and the resident memory of the server holding MODELS models x 2 presets.
 # Each measurement is the best of ROUNDS alternating runs (inferconf, nginx,
 # inferconf, ...), to damp the noise of a shared machine. Loopback only.
@@ -126,12 +128,13 @@ wrk -t1 -c8 -d2s "http://127.0.0.1:$NGINX_PORT$PATH_LOOKUP" >/dev/null
 export BENCH_MODEL="$MODEL"
 wrk -t1 -c8 -d2s -s "$ROOT/bench/http/resolve.lua" "http://127.0.0.1:$IC_PORT/v1/resolve" >/dev/null
 
-IC="" NG="" RS="" RV=""
+IC="" NG="" RS="" RV="" EX=""
 for round in $(seq 1 "$ROUNDS"); do
   echo "== round $round/$ROUNDS: ${DURATION}s per run, $CONNECTIONS connections, $WRK_THREADS wrk threads"
   IC="$(best "$IC" "$(run_wrk "http://127.0.0.1:$IC_PORT$PATH_LOOKUP")")"
   NG="$(best "$NG" "$(run_wrk "http://127.0.0.1:$NGINX_PORT$PATH_LOOKUP")")"
   RS="$(best "$RS" "$(run_wrk -s "$ROOT/bench/http/resolve.lua" "http://127.0.0.1:$IC_PORT/v1/resolve")")"
+  EX="$(best "$EX" "$(run_wrk -s "$ROOT/bench/http/export_comfyui.lua" "http://127.0.0.1:$IC_PORT/v1/resolve?format=comfyui")")"
   RV="$(best "$RV" "$(BENCH_MODELS="$(( MODELS < 1000 ? MODELS : 1000 ))" run_wrk -s "$ROOT/bench/http/resolve_varied.lua" "http://127.0.0.1:$IC_PORT/v1/resolve")")"
 done
 RSS_AFTER="$(rss_mb "$IC_PID")"
@@ -145,6 +148,7 @@ read -r ic_rps ic_p50 ic_p99 ic_bad <<<"$IC"
 read -r ng_rps ng_p50 ng_p99 ng_bad <<<"$NG"
 read -r rs_rps rs_p50 rs_p99 rs_bad <<<"$RS"
 read -r rv_rps rv_p50 rv_p99 rv_bad <<<"$RV"
+read -r ex_rps ex_p50 ex_p99 ex_bad <<<"$EX"
 echo
 echo "inferconf serve vs nginx $("$NGINX" -v 2>&1 | sed 's/.*\///'), $(nproc) cores, $WORKERS workers each, $CONNECTIONS connections,"
 echo "wrk -t$WRK_THREADS -d${DURATION}s, best of $ROUNDS rounds; lookup body $BODY_BYTES bytes; both log every request."
@@ -153,11 +157,13 @@ printf '%-44s %12.0f %10.0f %10.0f %8s\n' "GET .../configurations/quality  infer
 printf '%-44s %12.0f %10.0f %10.0f %8s\n' "GET .../configurations/quality  nginx" "$ng_rps" "$ng_p50" "$ng_p99" "$ng_bad"
 printf '%-44s %12.0f %10.0f %10.0f %8s\n' "POST /v1/resolve (same body)    inferconf" "$rs_rps" "$rs_p50" "$rs_p99" "$rs_bad"
 printf '%-44s %12.0f %10.0f %10.0f %8s\n' "POST /v1/resolve (varied body)  inferconf" "$rv_rps" "$rv_p50" "$rv_p99" "$rv_bad"
+printf '%-44s %12.0f %10.0f %10.0f %8s\n' "POST /v1/resolve?format=comfyui inferconf" "$ex_rps" "$ex_p50" "$ex_p99" "$ex_bad"
 echo
-awk -v a="$ic_rps" -v b="$ng_rps" -v p="$ic_p99" -v q="$ng_p99" -v r="$rs_rps" -v v="$rv_rps" 'BEGIN {
+awk -v a="$ic_rps" -v b="$ng_rps" -v p="$ic_p99" -v q="$ng_p99" -v r="$rs_rps" -v v="$rv_rps" -v e="$ex_rps" 'BEGIN {
   printf "lookup  rps ratio inferconf/nginx: %.2fx (target >= 1.0x)\n", a / b
   printf "lookup  p99 inferconf/nginx:       %.2fx (target <= 1.0x)\n", p / q
-  printf "resolve rps ratio resolve/nginx:   %.2fx same body, %.2fx varied bodies (target >= 0.7x)\n", r / b, v / b }'
+  printf "resolve rps ratio resolve/nginx:   %.2fx same body, %.2fx varied bodies (target >= 0.7x)\n", r / b, v / b
+  printf "export  rps ratio comfyui/nginx:   %.2fx (reported; no target)\n", e / b }'
 echo "request log lines: inferconf $IC_LINES, nginx $NG_LINES"
 echo "inferconf: $LOAD_LINE"
 echo "inferconf /readyz: $LOADED"

@@ -2,11 +2,13 @@
 // sent over a real socket to the real server (SQLite file, registry and a
 // stored configuration seeded first) and its answer checked field by field.
 #include <fstream>
+#include <set>
 
 #include <gtest/gtest.h>
 
 #include "http/http_client.hpp"
 #include "http/test_server.hpp"
+#include "support/run_process.hpp"
 
 namespace inferconf::testing {
 namespace {
@@ -95,6 +97,53 @@ TEST_P(ExportCase, AnswersAsTheCaseSays) {
   }
   // An export reads; it never writes.
   EXPECT_EQ(server_->store_snapshot(), before);
+}
+
+// The HTTP export and `inferconf export` are one function: for every format
+// and every base model of the demo registry they give the same request.
+TEST(ExportOverHttp, GivesWhatTheCommandLineGivesForEveryBaseModel) {
+  const std::string binary = inferconf_binary();
+  if (!std::filesystem::exists(binary)) GTEST_SKIP() << binary << " is not built";
+  TestServer server;
+  const auto registry = std::filesystem::path(INFERCONF_SOURCE_DIR) / "examples/demo_models.jsonl";
+  const auto catalog = std::filesystem::path(INFERCONF_SOURCE_DIR) / "catalog";
+  const auto imported = run_process(binary, {"--db", server.db_uri(), "--catalog", catalog.string(), "models",
+                                             "import", registry.string()});
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+  HttpClient client(server.port());
+  std::set<std::string> bases;
+  int compared = 0;
+  std::vector<ModelRecord> models;
+  server.store().for_each_model(true, [&](const ModelRecord& m) {
+    models.push_back(m);
+    return true;
+  });
+  for (const auto& m : models) {
+    bases.insert(m.base_model.value_or(""));
+    for (const std::string format : {"comfyui", "a1111", "diffusers", "infotext"}) {
+      SCOPED_TRACE(m.id + " " + format);
+      const auto cli = run_process(binary, {"--db", server.db_uri(), "--catalog", catalog.string(), "--json", "export",
+                                            "--model-id", m.id, "--type", "speed", "--format", format, "--seed", "42",
+                                            "--prompt", "a red fox"});
+      const nlohmann::json body = {{"model_id", m.id},
+                                   {"configuration_type", "speed"},
+                                   {"export", {{"seed", 42}, {"prompt", "a red fox"}}}};
+      const Reply r = client.request("POST", "/v1/resolve?format=" + format, {{"Content-Type", "application/json"}},
+                                     body.dump());
+      if (cli.exit_code != 0) {  // e.g. A1111 and video: both refuse
+        EXPECT_EQ(r.status, 422u) << r.body;
+        EXPECT_NE(r.body.find("not-exportable"), std::string::npos) << r.body;
+        continue;
+      }
+      ASSERT_EQ(r.status, 200u) << r.body;
+      auto http = r.json();
+      http.erase("resolved");
+      EXPECT_EQ(http, nlohmann::json::parse(cli.out));
+      ++compared;
+    }
+  }
+  EXPECT_GE(bases.size(), 9u);
+  EXPECT_GE(compared, 40);
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, ExportCase, ::testing::Range<std::size_t>(0, export_cases()["cases"].size()),
