@@ -2,6 +2,8 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstring>
+#include <memory>
 
 #include <fmt/format.h>
 
@@ -43,49 +45,241 @@ bool shape_ok(const Matcher& m, const TensorInfo& t) {
   return true;
 }
 
+// Up to the first (head8) or last (tail8) 8 bytes of s as a word: the last
+// bytes are placed at the end of the word, so a text of n <= 8 bytes compares
+// under the mask of its bytes.
+inline std::uint64_t head8(std::string_view s) noexcept {
+  std::uint64_t w = 0;
+  if (!s.empty()) std::memcpy(&w, s.data(), std::min<std::size_t>(8, s.size()));
+  return w;
+}
+inline std::uint64_t tail8(std::string_view s) noexcept {
+  std::uint64_t w = 0;
+  const std::size_t n = std::min<std::size_t>(8, s.size());
+  if (n > 0) std::memcpy(reinterpret_cast<char*>(&w) + (8 - n), s.data() + s.size() - n, n);
+  return w;
+}
+// A word whose bytes [from, to) are 0xFF.
+std::uint64_t byte_mask(std::size_t from, std::size_t to) noexcept {
+  unsigned char b[8] = {};
+  for (std::size_t i = from; i < to; ++i) b[i] = 0xFF;
+  std::uint64_t m;
+  std::memcpy(&m, b, 8);
+  return m;
+}
+
+inline std::uint64_t load8(const char* p) noexcept {
+  std::uint64_t w;
+  std::memcpy(&w, p, 8);
+  return w;
+}
+
+// A prefix or suffix text with its first/last 8 bytes as a masked word, and
+// the rest of it (when longer than 8 bytes) as whole words at offsets
+// rest_offset(k) (the last one overlapping), so a comparison is a few loads.
+struct Affix {
+  std::string text;
+  std::uint64_t word = 0, mask = 0;
+  std::vector<std::uint64_t> rest;
+  std::uint8_t kind = 0;
+  std::uint32_t index = 0;
+};
+// Head: the rest covers bytes [8, n); tail: bytes [0, n - 8).
+inline std::size_t head_rest_offset(std::size_t k, std::size_t n) noexcept { return std::min(8 + 8 * k, n - 8); }
+inline std::size_t tail_rest_offset(std::size_t k, std::size_t n) noexcept { return std::min(8 * k, n - 8); }
+Affix make_head(std::string text, std::uint8_t kind, std::uint32_t index) {
+  Affix a{std::move(text), 0, 0, {}, kind, index};
+  const std::size_t n = a.text.size();
+  a.mask = byte_mask(0, std::min<std::size_t>(8, n));
+  a.word = head8(a.text) & a.mask;
+  for (std::size_t k = 0; n > 8 && 8 + 8 * k < n; ++k) a.rest.push_back(load8(a.text.data() + head_rest_offset(k, n)));
+  return a;
+}
+Affix make_tail(std::string text, std::uint8_t kind, std::uint32_t index) {
+  Affix a{std::move(text), 0, 0, {}, kind, index};
+  const std::size_t n = a.text.size();
+  a.mask = byte_mask(8 - std::min<std::size_t>(8, n), 8);
+  a.word = tail8(a.text) & a.mask;
+  for (std::size_t k = 0; n > 8 && 8 * k < n - 8; ++k) a.rest.push_back(load8(a.text.data() + tail_rest_offset(k, n)));
+  return a;
+}
+// `h8` = head8(s), `t8` = tail8(s).
+inline bool has_head(std::string_view s, std::uint64_t h8, const Affix& a) noexcept {
+  const std::size_t n = a.text.size();
+  if (s.size() < n || (h8 & a.mask) != a.word) return false;
+  for (std::size_t k = 0; k < a.rest.size(); ++k) {
+    if (load8(s.data() + head_rest_offset(k, n)) != a.rest[k]) return false;
+  }
+  return true;
+}
+inline bool has_tail(std::string_view s, std::uint64_t t8, const Affix& a) noexcept {
+  const std::size_t n = a.text.size();
+  if (s.size() < n || (t8 & a.mask) != a.word) return false;
+  const char* start = s.data() + s.size() - n;
+  for (std::size_t k = 0; k < a.rest.size(); ++k) {
+    if (load8(start + tail_rest_offset(k, n)) != a.rest[k]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+// The per-tensor pass tests every name against the key prefixes, companions
+// and LoRA markers: only the texts that start (end) with the name's first
+// (last) byte are compared, by one masked 8-byte word first.
+struct ClassifyTables {
+  enum Kind : std::uint8_t { kPrefix, kCompanion, kLoraPrefix, kLoraSuffix };
+  std::vector<Affix> heads, tails;
+  std::array<std::vector<std::uint32_t>, 256> head_by_byte, tail_by_byte;
+  std::vector<std::uint32_t> head_always, tail_always;  // empty texts match every name
+};
+
+std::shared_ptr<const ClassifyTables> make_classify_tables(const Rules& rules) {
+  auto t = std::make_shared<ClassifyTables>();
+  for (std::size_t i = 0; i < rules.prefixes.size(); ++i) t->heads.push_back(make_head(rules.prefixes[i], ClassifyTables::kPrefix, static_cast<std::uint32_t>(i)));
+  for (std::size_t i = 0; i < rules.companions.size(); ++i) t->heads.push_back(make_head(rules.companions[i].first, ClassifyTables::kCompanion, static_cast<std::uint32_t>(i)));
+  for (std::size_t i = 0; i < rules.lora_prefixes.size(); ++i) t->heads.push_back(make_head(rules.lora_prefixes[i], ClassifyTables::kLoraPrefix, static_cast<std::uint32_t>(i)));
+  for (std::size_t i = 0; i < rules.lora_suffixes.size(); ++i) t->tails.push_back(make_tail(rules.lora_suffixes[i], ClassifyTables::kLoraSuffix, static_cast<std::uint32_t>(i)));
+  for (std::uint32_t i = 0; i < t->heads.size(); ++i) {
+    const auto& text = t->heads[i].text;
+    (text.empty() ? t->head_always : t->head_by_byte[static_cast<unsigned char>(text.front())]).push_back(i);
+  }
+  for (std::uint32_t i = 0; i < t->tails.size(); ++i) {
+    const auto& text = t->tails[i].text;
+    (text.empty() ? t->tail_always : t->tail_by_byte[static_cast<unsigned char>(text.back())]).push_back(i);
+  }
+  return t;
+}
+
+namespace {
+
+// Per-thread scratch of classify(), reused from call to call.
+struct Scratch {
+  std::vector<std::uint64_t> prefix_bits;  // per tensor: bit i set when the name starts with rules.prefixes[i] (i < 64)
+  std::vector<std::uint64_t> abs8, rel8;   // per tensor: head8 of the name / of the name after the key prefix (0: no prefix)
+  bool abs8_ready = false, rel8_ready = false;
+  std::string key;
+};
+Scratch& scratch() {
+  thread_local Scratch s;
+  return s;
+}
+
 struct Context {
   const Rules& rules;
   const SafetensorsHeader& h;
   std::string prefix;
+  std::size_t prefix_index = 0;  // in rules.prefixes, when prefix is not empty
+  Scratch& s;
+
+  const std::vector<std::uint64_t>& abs8() {
+    if (!s.abs8_ready) {
+      s.abs8.resize(h.tensors.size());
+      for (std::size_t i = 0; i < h.tensors.size(); ++i) s.abs8[i] = head8(h.tensors[i].name);
+      s.abs8_ready = true;
+    }
+    return s.abs8;
+  }
+  const std::vector<std::uint64_t>& rel8() {
+    if (prefix.empty()) return abs8();
+    if (!s.rel8_ready) {
+      s.rel8.resize(h.tensors.size());
+      for (std::size_t i = 0; i < h.tensors.size(); ++i) {
+        const std::string_view name = h.tensors[i].name;
+        const bool has = prefix_index < 64 ? ((s.prefix_bits[i] >> prefix_index) & 1) != 0 : starts_with(name, prefix);
+        s.rel8[i] = has ? head8(name.substr(prefix.size())) : 0;
+      }
+      s.rel8_ready = true;
+    }
+    return s.rel8;
+  }
+
+  // Calls f(t) for each tensor whose name starts with `full` (= the key
+  // prefix, unless absolute, + `rel`), in header order, until f returns true.
+  template <class F>
+  bool scan(bool absolute, std::string_view rel, std::string_view full, F&& f) {
+    if (rel.empty()) {
+      for (const auto& t : h.tensors) {
+        if (starts_with(t.name, full) && f(t)) return true;
+      }
+      return false;
+    }
+    const auto& keys = absolute ? abs8() : rel8();
+    const std::size_t head = std::min<std::size_t>(8, rel.size());
+    const std::uint64_t mask = byte_mask(0, head);
+    const std::uint64_t word = head8(rel) & mask;
+    // A key holds the first 8 bytes after the prefix of a name that has the
+    // prefix, zero-padded, else 0: when rel's first bytes hold no NUL, an
+    // equal key proves the prefix and those bytes; the rest is compared here.
+    const bool keys_prove = rel.substr(0, head).find('\0') == std::string_view::npos;
+    const std::size_t skip = full.size() - rel.size() + head;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if ((keys[i] & mask) != word) continue;
+      const auto& t = h.tensors[i];
+      const bool has = keys_prove ? t.name.size() >= full.size() &&
+                                        (full.size() == skip ||
+                                         std::memcmp(t.name.data() + skip, full.data() + skip, full.size() - skip) == 0)
+                                  : starts_with(t.name, full);
+      if (has && f(t)) return true;
+    }
+    return false;
+  }
 };
 
 // Returns the evidence string when the matcher matches, else nullopt.
-std::optional<std::string> match(const Context& cx, const Matcher& m) {
-  const std::string base = m.absolute ? std::string() : cx.prefix;
+std::optional<std::string> match(Context& cx, const Matcher& m) {
+  static const std::string kNone;
+  const std::string& base = m.absolute ? kNone : cx.prefix;
+  std::string& full = cx.s.key;
   if (m.key) {
-    const TensorInfo* t = cx.h.find(base + *m.key);
+    full.assign(base).append(*m.key);
+    const TensorInfo* t = cx.h.find(full);
     if (!t || !shape_ok(m, *t)) return std::nullopt;
     return fmt::format("{} {} {}", t->name, to_string(t->dtype), shape_str(t->shape));
   }
   if (m.blocks) {
-    const std::string p = base + *m.blocks;
+    full.assign(base).append(*m.blocks);
     std::uint64_t max_index = 0;
     bool any = false;
-    for (const auto& t : cx.h.tensors) {
-      if (!starts_with(t.name, p)) continue;
-      std::string_view rest = std::string_view(t.name).substr(p.size());
+    cx.scan(m.absolute, *m.blocks, full, [&](const TensorInfo& t) {
+      std::string_view rest = t.name.substr(full.size());
       std::uint64_t idx = 0;
       auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), idx);
-      if (ec != std::errc() || ptr == rest.data() || ptr == rest.data() + rest.size() || *ptr != '.') continue;
+      if (ec != std::errc() || ptr == rest.data() || ptr == rest.data() + rest.size() || *ptr != '.') return false;
       any = true;
       max_index = std::max(max_index, idx);
-    }
+      return false;
+    });
     if (!any) return std::nullopt;
     if (m.count && max_index + 1 != *m.count) return std::nullopt;
-    return fmt::format("{} {}N blocks", max_index + 1, p);
+    return fmt::format("{} {}N blocks", max_index + 1, full);
   }
-  const std::string p = m.prefix ? base + *m.prefix : std::string();
-  for (const auto& t : cx.h.tensors) {
-    if (!p.empty() && !starts_with(t.name, p)) continue;
-    if (m.contains && t.name.find(*m.contains) == std::string::npos) continue;
+  auto fits = [&](const TensorInfo& t) {
+    if (m.contains && t.name.find(*m.contains) == std::string_view::npos) return false;
     if (!m.suffixes.empty() &&
         std::none_of(m.suffixes.begin(), m.suffixes.end(), [&](const std::string& s) { return ends_with(t.name, s); })) {
-      continue;
+      return false;
     }
-    if (!shape_ok(m, t)) continue;
-    return fmt::format("{} {} {}", t.name, to_string(t.dtype), shape_str(t.shape));
+    return shape_ok(m, t);
+  };
+  const TensorInfo* found = nullptr;
+  if (m.prefix) {
+    full.assign(base).append(*m.prefix);
+    cx.scan(m.absolute, *m.prefix, full, [&](const TensorInfo& t) {
+      if (!fits(t)) return false;
+      found = &t;
+      return true;
+    });
+  } else {
+    for (const auto& t : cx.h.tensors) {
+      if (fits(t)) {
+        found = &t;
+        break;
+      }
+    }
   }
-  return std::nullopt;
+  if (!found) return std::nullopt;
+  return fmt::format("{} {} {}", found->name, to_string(found->dtype), shape_str(found->shape));
 }
 
 std::string describe_absent(const Context& cx, const Matcher& m) {
@@ -151,32 +345,61 @@ Classification classify(const Rules& rules, const SafetensorsHeader& h, const st
   out.decided_by = "none";
 
   // One pass: parameters, dtype bytes, LoRA markers, prefixes, companions.
+  std::shared_ptr<const ClassifyTables> own_tables;
+  if (!rules.classify_tables) own_tables = make_classify_tables(rules);
+  const ClassifyTables& tb = rules.classify_tables ? *rules.classify_tables : *own_tables;
+  Scratch& sc = scratch();
+  sc.abs8_ready = sc.rel8_ready = false;
+  sc.prefix_bits.resize(h.tensors.size());
   std::array<std::uint64_t, 32> dtype_bytes{};
   std::vector<std::size_t> prefix_count(rules.prefixes.size(), 0);
   std::vector<bool> companion_seen(rules.companions.size(), false);
   bool lora = false;
   bool scaled_fp8 = false;
   std::string lora_example;
-  for (const auto& t : h.tensors) {
+  for (std::size_t ti = 0; ti < h.tensors.size(); ++ti) {
+    const auto& t = h.tensors[ti];
     const std::uint64_t n = t.elements();
     out.parameters += n;
     dtype_bytes[static_cast<std::size_t>(t.dtype)] += (n * dtype_bits(t.dtype)) / 8;
-    for (std::size_t i = 0; i < rules.prefixes.size(); ++i) {
-      if (starts_with(t.name, rules.prefixes[i])) ++prefix_count[i];
+    const std::string_view name = t.name;
+    std::uint64_t bits = 0;
+    auto head = [&](std::uint64_t h8, std::uint32_t i) {
+      const Affix& a = tb.heads[i];
+      if (!has_head(name, h8, a)) return;
+      switch (a.kind) {
+        case ClassifyTables::kPrefix:
+          ++prefix_count[a.index];
+          if (a.index < 64) bits |= std::uint64_t{1} << a.index;
+          break;
+        case ClassifyTables::kCompanion: companion_seen[a.index] = true; break;
+        default:
+          if (!lora) {
+            lora = true;
+            lora_example = name;
+          }
+      }
+    };
+    const std::uint64_t h8 = head8(name);
+    if (!name.empty()) {
+      for (auto i : tb.head_by_byte[static_cast<unsigned char>(name.front())]) head(h8, i);
     }
-    for (std::size_t i = 0; i < rules.companions.size(); ++i) {
-      if (!companion_seen[i] && starts_with(t.name, rules.companions[i].first)) companion_seen[i] = true;
-    }
+    for (auto i : tb.head_always) head(h8, i);
+    sc.prefix_bits[ti] = bits;
     if (!lora) {
-      for (const auto& p : rules.lora_prefixes) {
-        if (starts_with(t.name, p)) lora = true;
+      const std::uint64_t t8 = tail8(name);
+      auto tail = [&](std::uint32_t i) {
+        if (!lora && has_tail(name, t8, tb.tails[i])) {
+          lora = true;
+          lora_example = name;
+        }
+      };
+      if (!name.empty()) {
+        for (auto i : tb.tail_by_byte[static_cast<unsigned char>(name.back())]) tail(i);
       }
-      for (const auto& s : rules.lora_suffixes) {
-        if (ends_with(t.name, s)) lora = true;
-      }
-      if (lora) lora_example = t.name;
+      for (auto i : tb.tail_always) tail(i);
     }
-    if (t.name == "scaled_fp8" || ends_with(t.name, ".scaled_fp8")) scaled_fp8 = true;
+    if (!name.empty() && name.back() == '8' && (name == "scaled_fp8" || ends_with(name, ".scaled_fp8"))) scaled_fp8 = true;
   }
   std::size_t best = 0;
   for (std::size_t i = 1; i < dtype_bytes.size(); ++i) {
@@ -188,10 +411,11 @@ Classification classify(const Rules& rules, const SafetensorsHeader& h, const st
   }
   if (scaled_fp8) out.evidence.push_back("scaled_fp8 marker tensor (ComfyUI scaled fp8 weights)");
 
-  Context cx{rules, h, ""};
+  Context cx{rules, h, "", 0, sc};
   for (std::size_t i = 0; i < rules.prefixes.size(); ++i) {
     if (prefix_count[i] > rules.min_prefix_keys) {
       cx.prefix = rules.prefixes[i];
+      cx.prefix_index = i;
       break;
     }
   }

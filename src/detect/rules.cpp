@@ -478,6 +478,7 @@ std::shared_ptr<const Rules> load_rules(const std::filesystem::path& catalog_dir
   r->rules_file = catalog_dir / "detection_rules.json";
   load_labels(*r, r->labels_file);
   load_detection(*r, r->rules_file);
+  r->classify_tables = make_classify_tables(*r);
   return r;
 }
 

@@ -2,6 +2,7 @@
 // catalog/base_model_labels.json.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -74,6 +75,8 @@ struct NameRule {
 
 namespace inferconf::detect {
 
+struct ClassifyTables;  // classify.cpp: lookups precomputed from the rules
+
 class Rules {
  public:
   std::filesystem::path rules_file, labels_file;
@@ -91,11 +94,18 @@ class Rules {
   std::vector<NameRule> name_rules;
   std::vector<std::pair<PatternSet, std::string>> expert_rules;
 
+  // Built by load_rules() (classify() builds them on the fly for a Rules
+  // assembled by hand).
+  std::shared_ptr<const ClassifyTables> classify_tables;
+
   bool is_base(std::string_view b) const;
   // True when `child` refines `parent` (pony -> sdxl) or they are equal.
   bool refines(const std::string& child, const std::string& parent) const;
 };
 
 std::string join_tokens(const std::vector<std::string>& tokens);
+
+// The first/last-byte dispatch tables classify() uses for its per-tensor pass.
+std::shared_ptr<const ClassifyTables> make_classify_tables(const Rules& rules);
 
 }  // namespace inferconf::detect

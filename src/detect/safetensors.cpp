@@ -247,6 +247,26 @@ struct HeaderAccess {
 
 namespace {
 
+constexpr std::uint64_t kPow10[9] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
+
+// Little-endian word of 8 header bytes: how many of them, from the first, are
+// ASCII digits. Per byte, x is 0 exactly for '0'..'9' (the +6 can carry only
+// out of a non-digit byte, which affects bytes after it).
+inline unsigned leading_digits8(std::uint64_t w) noexcept {
+  constexpr std::uint64_t kHi = 0xF0F0F0F0F0F0F0F0ULL;
+  const std::uint64_t x = ((w & kHi) | (((w + 0x0606060606060606ULL) & kHi) >> 4)) ^ 0x3333333333333333ULL;
+  return x == 0 ? 8u : static_cast<unsigned>(std::countr_zero(x)) >> 3;
+}
+// The value of the first n (1..8) digits of w.
+inline std::uint64_t digits8_value(std::uint64_t w, unsigned n) noexcept {
+  // Digit values, the n digits moved to the top bytes (leading zeros below).
+  std::uint64_t d = (w - 0x3030303030303030ULL) << (8 * (8 - n));
+  d = d * 10 + (d >> 8);
+  d = (((d & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32))) +
+       (((d >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >> 32;
+  return d & 0xFFFFFFFFULL;
+}
+
 // Parses the JSON header. Positions in messages are byte offsets within the
 // header (0 = the byte after the 8-byte length). Strings are decoded in place
 // in the (owned, mutable) header bytes; names are views into them.
@@ -276,7 +296,7 @@ class HeaderParser {
         expect(':', key);
         ws();
         if (p_ == end_) syntax("expected a value", key);
-        if (key == "__metadata__") {
+        if (is(key, "__metadata__")) {
           if (out_.has_metadata) fail("__metadata__", "duplicate_key", "key \"__metadata__\" appears twice in the header");
           parse_metadata();
         } else {
@@ -318,6 +338,15 @@ class HeaderParser {
   std::size_t pos() const { return static_cast<std::size_t>(p_ - begin_); }
   char peek() const { return p_ < end_ ? *p_ : '\0'; }
   static bool is_ws(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+  // The bytes at p_ are the literal `lit`.
+  template <std::size_t N>
+  bool at(const char (&lit)[N]) const {
+    return static_cast<std::size_t>(end_ - p_) >= N - 1 && std::memcmp(p_, lit, N - 1) == 0;
+  }
+  template <std::size_t N>
+  static bool is(std::string_view s, const char (&lit)[N]) {
+    return s.size() == N - 1 && std::memcmp(s.data(), lit, N - 1) == 0;
+  }
   static bool is_digit(char c) { return static_cast<unsigned char>(c - '0') < 10; }
   void ws() {
     while (p_ < end_ && is_ws(*p_)) ++p_;
@@ -444,10 +473,21 @@ class HeaderParser {
                                                 : fmt::format("tensor \"{}\": {}[{}]", printable(tensor), field, index);
     };
     if (p_ < end_ && *p_ >= '1' && *p_ <= '9') {
-      // The common case: digits, then ',' or ']'.
-      std::uint64_t v = static_cast<std::uint64_t>(*p_ - '0');
-      ++p_;
+      // The common case: digits (8 at a time), then ',' or ']'.
+      std::uint64_t v = 0;
       bool overflow = false;
+      if constexpr (std::endian::native == std::endian::little) {
+        while (end_ - p_ >= 8) {
+          std::uint64_t w;
+          std::memcpy(&w, p_, 8);
+          const unsigned n = leading_digits8(w);
+          if (n > 0) {
+            if (__builtin_mul_overflow(v, kPow10[n], &v) || __builtin_add_overflow(v, digits8_value(w, n), &v)) overflow = true;
+            p_ += n;
+          }
+          if (n < 8) break;
+        }
+      }
       while (p_ < end_ && is_digit(*p_)) {
         const auto d = static_cast<std::uint64_t>(*p_ - '0');
         if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, d, &v)) overflow = true;
@@ -616,11 +656,26 @@ class HeaderParser {
       for (;;) {
         ws();
         if (peek() != '"') syntax("expected a string key", name);
-        const std::string_view field = parse_string(name);
+        // The three fields as writers spell them (no escapes, no space before
+        // ':'), else the general path.
+        enum { kDtype, kShape, kOffsets, kOther } f;
+        if (at("\"dtype\":")) {
+          p_ += 8;
+          f = kDtype;
+        } else if (at("\"shape\":")) {
+          p_ += 8;
+          f = kShape;
+        } else if (at("\"data_offsets\":")) {
+          p_ += 15;
+          f = kOffsets;
+        } else {
+          const std::string_view field = parse_string(name);
+          ws();
+          expect(':', name);
+          f = is(field, "dtype") ? kDtype : is(field, "shape") ? kShape : is(field, "data_offsets") ? kOffsets : kOther;
+        }
         ws();
-        expect(':', name);
-        ws();
-        if (field == "dtype") {
+        if (f == kDtype) {
           if (has_dtype) fail(name, "duplicate_key", fmt::format("tensor \"{}\": field \"dtype\" appears twice", printable(name)));
           has_dtype = true;
           if (peek() != '"') fail(name, "dtype", fmt::format("tensor \"{}\": dtype must be a string, got {}", printable(name), type_at()));
@@ -630,7 +685,7 @@ class HeaderParser {
             fail(name, "dtype", fmt::format("tensor \"{}\": unknown dtype \"{}\"", printable(name), printable(d)));
           }
           t.dtype = *dt;
-        } else if (field == "shape") {
+        } else if (f == kShape) {
           if (has_shape) fail(name, "duplicate_key", fmt::format("tensor \"{}\": field \"shape\" appears twice", printable(name)));
           has_shape = true;
           if (peek() != '[') fail(name, "shape", fmt::format("tensor \"{}\": shape must be an array, got {}", printable(name), type_at()));
@@ -658,7 +713,7 @@ class HeaderParser {
             }
           }
           t.shape = Shape(nullptr, dims.size() - first);  // pointed at dims once parsing is done
-        } else if (field == "data_offsets") {
+        } else if (f == kOffsets) {
           if (has_offsets) fail(name, "duplicate_key", fmt::format("tensor \"{}\": field \"data_offsets\" appears twice", printable(name)));
           has_offsets = true;
           if (peek() != '[') {
