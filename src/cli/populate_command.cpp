@@ -261,7 +261,7 @@ void run_populate(GlobalOptions& opts, const PopulateArgs& args) {
   const auto rules = opts.catalog_dir.empty() ? detect::default_rules() : detect::load_rules(opts.catalog_dir);
 
   if (human) out << "Connecting to database...\n" << std::flush;
-  auto store = open_store_for(opts);
+  auto store = open_store_for(opts, fields);
   if (human) out << "Connected to database successfully\n";
   if (args.dry_run) {
     if (human) out << "Checking indexes (dry run: nothing will be written)...\n";

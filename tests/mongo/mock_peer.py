@@ -26,7 +26,16 @@ the key order must match too; lists match element by element. Operators:
     (with "$$excludes": ["c"]: and none of these)
   {"$$capture": "name"}          anything, remembered as name
   {"$$same": "name"}             equal to what was captured as name
+
+An exchange may also capture parts of the request by path after it matched,
+  "capture": {"doc": "documents.0"}     (dotted keys; list items by number)
+and a reply may use what was captured:
+  {"$$captured": "doc"}                 the captured value
+  {"$$captured": "doc", "$$set": {"revision": {"$numberLong": "2"}}}
+                                        a copy of a captured document with these fields set
+so a scripted server can give back the document the client just wrote.
 """
+import copy
 import datetime
 import json
 import os
@@ -143,6 +152,25 @@ class Matcher:
             problems.append("%s: unknown operator in %r" % (path, expected))
 
 
+def at_path(doc, path):
+    for part in path.split("."):
+        doc = doc[int(part)] if isinstance(doc, list) else doc[part]
+    return doc
+
+
+def substitute(value, captured):
+    if isinstance(value, dict):
+        if "$$captured" in value:
+            out = copy.deepcopy(captured[value["$$captured"]])
+            for k, v in value.get("$$set", {}).items():
+                out[k] = substitute(v, captured)
+            return out
+        return {k: substitute(v, captured) for k, v in value.items()}
+    if isinstance(value, list):
+        return [substitute(v, captured) for v in value]
+    return value
+
+
 def hello_reply(topology, address):
     doc = {"ismaster": True, "minWireVersion": 0, "maxWireVersion": 13,
            "maxBsonObjectSize": 16777216, "maxMessageSizeBytes": 48000000, "maxWriteBatchSize": 100000}
@@ -194,12 +222,21 @@ def main():
             problems.append("exchange %d: received %s" % (number, json_util.dumps(request.doc)))
             request.replies({"ok": 0, "code": 8000, "errmsg": "mock peer: unexpected command"})
             break
+        try:
+            for name, path in exchange.get("capture", {}).items():
+                matcher.captured[name] = at_path(request.doc, path)
+            reply = substitute(exchange.get("reply", {"ok": 1}), matcher.captured)
+        except (KeyError, IndexError, ValueError) as e:
+            problems.append("exchange %d: cannot capture or substitute %s" % (number, e))
+            problems.append("exchange %d: received %s" % (number, json_util.dumps(request.doc)))
+            request.replies({"ok": 0, "code": 8000, "errmsg": "mock peer: bad capture"})
+            break
         if exchange.get("hangup"):
             request.hangup()
         elif exchange.get("silent"):
             pass
         else:
-            request.replies(exchange.get("reply", {"ok": 1}))
+            request.replies(reply)
 
     outcome_line = sys.stdin.readline()
     # Anything still queued after the Store was closed was not scripted.

@@ -556,6 +556,28 @@ std::string redact_mongo_uri(std::string_view uri) {
   return out;
 }
 
+namespace {
+
+// The driver's own parse errors may quote the password ("Password \"…\" must
+// not have unescaped chars"): replace it before the message is shown.
+std::string scrub_password(std::string message, std::string_view uri) {
+  const auto scheme = uri.find("://");
+  if (scheme == std::string_view::npos) return message;
+  const auto hosts_begin = scheme + 3;
+  const auto hosts_end = uri.find_first_of("/?", hosts_begin);
+  const auto at = uri.rfind('@', hosts_end == std::string_view::npos ? std::string_view::npos : hosts_end);
+  if (at == std::string_view::npos || at < hosts_begin) return message;
+  const std::string_view userinfo = uri.substr(hosts_begin, at - hosts_begin);
+  const auto colon = userinfo.find(':');
+  if (colon == std::string_view::npos || colon + 1 == userinfo.size()) return message;
+  const std::string password(userinfo.substr(colon + 1));
+  for (auto p = message.find(password); p != std::string::npos; p = message.find(password, p + 3))
+    message.replace(p, password.size(), "***");
+  return message;
+}
+
+}  // namespace
+
 std::unique_ptr<Store> open_mongo_store(std::string_view uri, const RegistryFieldMap& map) {
   mongo::ensure_driver_initialised();
   const std::string text(uri);
@@ -566,7 +588,7 @@ std::unique_ptr<Store> open_mongo_store(std::string_view uri, const RegistryFiel
     throw invalid(fmt::format(
         "The MongoDB connection string \"{}\" is not valid: {}. Write it as "
         "mongodb://[USER:PASSWORD@]HOST[:PORT][,HOST…]/DATABASE[?OPTIONS] or mongodb+srv://HOST/DATABASE[?OPTIONS].",
-        shown, error.message));
+        shown, scrub_password(error.message, text)));
   const char* database = mongoc_uri_get_database(parsed.get());
   if (database == nullptr || *database == '\0')
     throw invalid(fmt::format(
@@ -583,7 +605,8 @@ std::unique_ptr<Store> open_mongo_store(std::string_view uri, const RegistryFiel
   if (mongoc_uri_get_appname(parsed.get()) == nullptr) mongoc_uri_set_appname(parsed.get(), "inferconf");
   mongo::PoolPtr pool(mongoc_client_pool_new_with_error(parsed.get(), &error));
   if (!pool)
-    throw invalid(fmt::format("The MongoDB connection string \"{}\" cannot be used: {}.", shown, error.message));
+    throw invalid(fmt::format("The MongoDB connection string \"{}\" cannot be used: {}.", shown,
+                              scrub_password(error.message, text)));
   mongoc_client_pool_set_error_api(pool.get(), MONGOC_ERROR_API_VERSION_2);
   auto store = std::make_unique<mongo::MongoStore>(std::move(parsed), std::move(pool), database, shown, map);
   store->ping();
