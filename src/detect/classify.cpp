@@ -132,6 +132,13 @@ struct ClassifyTables {
   std::vector<Affix> heads, tails;
   std::array<std::vector<std::uint32_t>, 256> head_by_byte, tail_by_byte;
   std::vector<std::uint32_t> head_always, tail_always;  // empty texts match every name
+  // Per last byte, the masked last words of its tail texts side by side: one
+  // branch-free pass tells whether any of them can match.
+  struct Words {
+    std::vector<std::uint64_t> word, mask;
+  };
+  std::array<Words, 256> tail_words;
+  std::array<unsigned, 32> dtype_bits{};  // by Dtype
 };
 
 std::shared_ptr<const ClassifyTables> make_classify_tables(const Rules& rules) {
@@ -147,7 +154,13 @@ std::shared_ptr<const ClassifyTables> make_classify_tables(const Rules& rules) {
   for (std::uint32_t i = 0; i < t->tails.size(); ++i) {
     const auto& text = t->tails[i].text;
     (text.empty() ? t->tail_always : t->tail_by_byte[static_cast<unsigned char>(text.back())]).push_back(i);
+    if (!text.empty()) {
+      auto& w = t->tail_words[static_cast<unsigned char>(text.back())];
+      w.word.push_back(t->tails[i].word);
+      w.mask.push_back(t->tails[i].mask);
+    }
   }
+  for (std::size_t d = 0; d < t->dtype_bits.size(); ++d) t->dtype_bits[d] = dtype_bits(static_cast<Dtype>(d));
   return t;
 }
 
@@ -359,9 +372,10 @@ Classification classify(const Rules& rules, const SafetensorsHeader& h, const st
   std::string lora_example;
   for (std::size_t ti = 0; ti < h.tensors.size(); ++ti) {
     const auto& t = h.tensors[ti];
-    const std::uint64_t n = t.elements();
+    std::uint64_t n = 1;
+    for (auto d : t.shape) n *= d;  // (t.elements(), inline)
     out.parameters += n;
-    dtype_bytes[static_cast<std::size_t>(t.dtype)] += (n * dtype_bits(t.dtype)) / 8;
+    dtype_bytes[static_cast<std::size_t>(t.dtype)] += (n * tb.dtype_bits[static_cast<std::size_t>(t.dtype) & 31]) / 8;
     const std::string_view name = t.name;
     std::uint64_t bits = 0;
     auto head = [&](std::uint64_t h8, std::uint32_t i) {
@@ -395,7 +409,12 @@ Classification classify(const Rules& rules, const SafetensorsHeader& h, const st
         }
       };
       if (!name.empty()) {
-        for (auto i : tb.tail_by_byte[static_cast<unsigned char>(name.back())]) tail(i);
+        const auto& w = tb.tail_words[static_cast<unsigned char>(name.back())];
+        bool maybe = false;
+        for (std::size_t k = 0; k < w.word.size(); ++k) maybe |= (t8 & w.mask[k]) == w.word[k];
+        if (maybe) {
+          for (auto i : tb.tail_by_byte[static_cast<unsigned char>(name.back())]) tail(i);
+        }
       }
       for (auto i : tb.tail_always) tail(i);
     }

@@ -21,6 +21,9 @@
 #include <optional>
 #include <tuple>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -84,7 +87,16 @@ std::size_t find_invalid_utf8(std::string_view s) {
   constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
   std::size_t i = 0;
   while (i < n) {
-    // ASCII fast path, 32 then 8 bytes at a time.
+    // ASCII fast path, 64 (SSE2), 32 then 8 bytes at a time.
+#if defined(__SSE2__)
+    while (i + 64 <= n) {
+      const auto* q = reinterpret_cast<const __m128i*>(p + i);
+      const __m128i any = _mm_or_si128(_mm_or_si128(_mm_loadu_si128(q), _mm_loadu_si128(q + 1)),
+                                       _mm_or_si128(_mm_loadu_si128(q + 2), _mm_loadu_si128(q + 3)));
+      if (_mm_movemask_epi8(any) != 0) break;
+      i += 64;
+    }
+#endif
     while (i + 32 <= n) {
       std::uint64_t w[4];
       std::memcpy(w, p + i, 32);
@@ -152,27 +164,38 @@ char* put_utf8(char* w, std::uint32_t cp) {
   return w;
 }
 
-// A 64-bit hash of a byte string, 8 bytes per step (for the name index).
+// A 64-bit hash of a byte string (for the name index): 16 bytes per step in
+// two lanes, the last bytes read as two words that may overlap earlier ones.
 inline std::uint64_t hash_bytes(std::string_view s) noexcept {
-  constexpr std::uint64_t kMul = 0x9E3779B97F4A7C15ULL;
+  constexpr std::uint64_t kMul1 = 0x9E3779B97F4A7C15ULL, kMul2 = 0xC2B2AE3D27D4EB4FULL;
   const char* p = s.data();
   std::size_t n = s.size();
-  std::uint64_t h = 0x243F6A8885A308D3ULL ^ (n * kMul);
-  while (n >= 8) {
+  std::uint64_t a = 0x243F6A8885A308D3ULL ^ n, b = 0x13198A2E03707344ULL;
+  auto load = [](const char* q) {
     std::uint64_t w;
-    std::memcpy(&w, p, 8);
-    h = (h ^ w) * kMul;
-    h ^= h >> 32;
-    p += 8;
-    n -= 8;
-  }
-  if (n > 0) {
+    std::memcpy(&w, q, 8);
+    return w;
+  };
+  const char* const end = p + n;
+  if (n > 16) {
+    while (end - p > 16) {
+      a = (a ^ load(p)) * kMul1;
+      b = (b ^ load(p + 8)) * kMul2;
+      a ^= a >> 29;
+      b ^= b >> 31;
+      p += 16;
+    }
+    a = (a ^ load(end - 16)) * kMul1;  // the last 1..16 bytes, as two words inside the string
+    b = (b ^ load(end - 8)) * kMul2;
+  } else if (n >= 8) {
+    a = (a ^ load(p)) * kMul1;
+    b = (b ^ load(end - 8)) * kMul2;
+  } else if (n > 0) {
     std::uint64_t w = 0;
     std::memcpy(&w, p, n);
-    h = (h ^ w) * kMul;
-    h ^= h >> 32;
+    a = (a ^ w) * kMul1;
   }
-  h *= 0xBF58476D1CE4E5B9ULL;
+  std::uint64_t h = (a ^ (b >> 32) ^ (b << 32)) * 0xBF58476D1CE4E5B9ULL;
   return h ^ (h >> 31);
 }
 
@@ -192,7 +215,10 @@ struct HeaderStorage {
   std::vector<std::uint32_t> shape_start;   // per tensor: its first dimension in dims (while parsing)
   std::vector<std::uint64_t> name_slots;    // open addressing: (hash >> 32) << 32 | (index + 1); 0 = empty
   std::size_t indexed = 0;                  // number of tensors in name_slots
-  std::vector<std::uint32_t> offset_slots;  // scratch for the offsets check: index + 1 by data_offsets begin
+  struct Span {
+    std::uint64_t begin, end;
+  };
+  std::vector<Span> offset_slots;  // scratch for the offsets check, by begin; end 0 = empty
 
   // Makes room for `n` bytes, keeping the first `keep`.
   char* reserve(std::size_t n, std::size_t keep = 0) {
@@ -206,7 +232,7 @@ struct HeaderStorage {
   }
   std::size_t footprint() const {
     return capacity + dims.capacity() * 8 + shape_start.capacity() * 4 + name_slots.capacity() * 8 +
-           offset_slots.capacity() * 4;
+           offset_slots.capacity() * sizeof(Span);
   }
 };
 
@@ -370,6 +396,20 @@ class HeaderParser {
 
   // The first '"', '\\' or control character at or after p, or end_.
   char* scan_string(char* p) const {
+#if defined(__SSE2__)
+    {
+      const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), below = _mm_set1_epi8(0x1F);
+      while (end_ - p >= 16) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+        // Quote, backslash, or <= 0x1F (unsigned: max(v, 0x1F) == 0x1F).
+        const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                                         _mm_cmpeq_epi8(_mm_max_epu8(v, below), below));
+        const int m = _mm_movemask_epi8(hit);
+        if (m != 0) return p + std::countr_zero(static_cast<unsigned>(m));
+        p += 16;
+      }
+    }
+#endif
     if constexpr (std::endian::native == std::endian::little) {
       constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
       while (end_ - p >= 8) {
@@ -642,10 +682,117 @@ class HeaderParser {
     }
   }
 
+  // An integer in the fast path at p: digits (no leading zero, fitting in 64
+  // bits) followed by ',' or ']'. Null for anything else, which the general
+  // path then parses or reports; else the position of the ',' or ']'.
+  [[gnu::always_inline]] inline const char* fast_uint(const char* p, std::uint64_t& v) const {
+    const char* const end = end_;
+    if (p >= end) return nullptr;
+    v = 0;
+    if (*p == '0') {
+      ++p;
+    } else {
+      if (*p < '1' || *p > '9') return nullptr;
+      if constexpr (std::endian::native == std::endian::little) {
+        for (;;) {
+          if (end - p < 8) break;
+          std::uint64_t w;
+          std::memcpy(&w, p, 8);
+          const unsigned n = leading_digits8(w);
+          if (n > 0) {
+            if (__builtin_mul_overflow(v, kPow10[n], &v) || __builtin_add_overflow(v, digits8_value(w, n), &v)) return nullptr;
+            p += n;
+          }
+          if (n < 8) return p < end && (*p == ',' || *p == ']') ? p : nullptr;
+        }
+      }
+      while (p < end && is_digit(*p)) {
+        if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, static_cast<std::uint64_t>(*p - '0'), &v)) return nullptr;
+        ++p;
+      }
+    }
+    return p < end && (*p == ',' || *p == ']') ? p : nullptr;
+  }
+  template <std::size_t N>
+  static bool at(const char* p, const char* end, const char (&lit)[N]) {
+    return static_cast<std::size_t>(end - p) >= N - 1 && std::memcmp(p, lit, N - 1) == 0;
+  }
+
+  // A tensor entry as writers emit it: {"dtype":"..","shape":[..],"data_offsets":[b,e]}
+  // with the three fields in any order, no whitespace, no escapes, no other
+  // field. Never throws: on anything else it returns false and the general
+  // path parses the entry again from its '{' (and names any error).
+  bool fast_entry(TensorInfo& t) {
+    const char* p = p_;
+    const char* const end = end_;
+    bool has_dtype = false, has_shape = false, has_offsets = false;
+    if (p >= end || *p != '{') return false;
+    ++p;
+    for (;;) {
+      if (at(p, end, "\"dtype\":\"")) {
+        if (has_dtype) return false;
+        has_dtype = true;
+        p += 9;
+        const char* d = p;
+        while (p < end && p - d < 16 && *p != '"' && *p != '\\') ++p;
+        if (p >= end || *p != '"') return false;
+        const auto dt = parse_dtype(std::string_view(d, static_cast<std::size_t>(p - d)));
+        if (!dt) return false;
+        t.dtype = *dt;
+        ++p;
+      } else if (at(p, end, "\"shape\":[")) {
+        if (has_shape) return false;
+        has_shape = true;
+        p += 9;
+        auto& dims = st_.dims;
+        const std::size_t first = dims.size();
+        if (p < end && *p == ']') {
+          ++p;
+        } else {
+          for (;;) {
+            std::uint64_t v;
+            p = fast_uint(p, v);
+            if (!p) return false;
+            dims.push_back(v);
+            if (*p++ == ']') break;
+          }
+        }
+        t.shape = Shape(nullptr, dims.size() - first);
+      } else if (at(p, end, "\"data_offsets\":[")) {
+        if (has_offsets) return false;
+        has_offsets = true;
+        p = fast_uint(p + 16, t.begin);
+        if (!p || *p++ != ',') return false;
+        p = fast_uint(p, t.end);
+        if (!p || *p++ != ']') return false;
+      } else {
+        return false;
+      }
+      if (p >= end) return false;
+      if (*p == ',') {
+        ++p;
+        continue;
+      }
+      if (*p != '}') return false;
+      p_ = const_cast<char*>(p);
+      ++p_;
+      return has_dtype && has_shape && has_offsets;
+    }
+  }
+
   void parse_tensor(std::string_view name) {
     TensorInfo& t = out_.tensors.emplace_back();
     t.name = name;
     st_.shape_start.push_back(static_cast<std::uint32_t>(st_.dims.size()));
+    {
+      char* const entry = p_;
+      const std::size_t dims = st_.dims.size();
+      if (fast_entry(t)) return;
+      p_ = entry;  // the general path, from the start of the entry
+      st_.dims.resize(dims);
+      t = TensorInfo{};
+      t.name = name;
+    }
     if (peek() != '{') {
       fail(name, "tensor_entry", fmt::format("tensor \"{}\": entry must be an object, got {}", printable(name), type_at()));
     }
@@ -831,36 +978,38 @@ bool check_offsets_fast(const SafetensorsHeader& h, HeaderStorage& st, std::uint
     last = &h.tensors.back();
     return true;
   }
-  // Walk from 0 through a table of begins; needs non-empty tensors with distinct begins.
+  // Walk from 0 through a table of the spans by begin; needs non-empty
+  // tensors (so end 0 marks an empty slot) with distinct begins.
   const std::size_t cap = table_size(n);
   const std::size_t mask = cap - 1;
   const int shift = 64 - std::countr_zero(cap);
   auto slot_of = [&](std::uint64_t begin) { return static_cast<std::size_t>((begin * 0x9E3779B97F4A7C15ULL) >> shift) & mask; };
   auto& slots = st.offset_slots;
-  slots.assign(cap, 0);
-  for (std::uint32_t i = 0; i < n; ++i) {
-    const auto& t = h.tensors[i];
+  slots.assign(cap, {0, 0});
+  for (const auto& t : h.tensors) {
     if (t.end == t.begin) return false;
     for (std::size_t s = slot_of(t.begin);; s = (s + 1) & mask) {
-      if (slots[s] == 0) {
-        slots[s] = i + 1;
+      if (slots[s].end == 0) {
+        slots[s] = {t.begin, t.end};
         break;
       }
-      if (h.tensors[slots[s] - 1].begin == t.begin) return false;
+      if (slots[s].begin == t.begin) return false;
     }
   }
   expected = 0;
+  std::uint64_t last_begin = 0;
   for (std::size_t k = 0; k < n; ++k) {
-    const TensorInfo* next = nullptr;
-    for (std::size_t s = slot_of(expected); slots[s] != 0; s = (s + 1) & mask) {
-      if (h.tensors[slots[s] - 1].begin == expected) {
-        next = &h.tensors[slots[s] - 1];
-        break;
-      }
+    std::size_t s = slot_of(expected);
+    while (slots[s].end != 0 && slots[s].begin != expected) s = (s + 1) & mask;
+    if (slots[s].end == 0) return false;
+    last_begin = expected;
+    expected = slots[s].end;
+  }
+  for (const auto& t : h.tensors) {
+    if (t.begin == last_begin) {
+      last = &t;  // (begins are distinct)
+      break;
     }
-    if (!next) return false;
-    expected = next->end;
-    last = next;
   }
   return true;
 }
