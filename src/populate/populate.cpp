@@ -85,6 +85,10 @@ class Job {
                     {{"batch_size", fmt::format("received {}; allowed: 1…{}", options.batch_size, kMaxBatch)}});
     report_.dry_run = options.dry_run;
     report_.types = requested_types(catalog, options.types);
+    // Reused batch after batch: a batch allocates nothing for its containers.
+    batch_.reserve(options.batch_size);
+    dtos_.reserve(options.batch_size * report_.types.size());
+    outcomes_.reserve(options.batch_size);
   }
 
   PopulationReport run() {
@@ -122,7 +126,9 @@ class Job {
 
   void add(const ModelRecord& m) {
     Pending p;
+    p.dto_index.reserve(report_.types.size());
     ModelOutcome& o = p.outcome;
+    o.types.reserve(report_.types.size());
     o.model_id = m.id;
     o.name = m.name;
     o.active = m.is_active;
@@ -182,8 +188,8 @@ class Job {
   void flush() {
     if (batch_.empty()) return;
     const std::vector<bool> created = write();
-    std::vector<ModelOutcome> outcomes;
-    outcomes.reserve(batch_.size());
+    std::vector<ModelOutcome>& outcomes = outcomes_;
+    outcomes.clear();
     for (auto& p : batch_) {
       ModelOutcome& o = p.outcome;
       for (std::size_t i = 0; i < o.types.size(); ++i) {
@@ -221,6 +227,7 @@ class Job {
     if (options_.keep_models)
       report_.models.insert(report_.models.end(), std::make_move_iterator(outcomes.begin()),
                             std::make_move_iterator(outcomes.end()));
+    outcomes.clear();
   }
 
   Store& store_;
@@ -232,6 +239,7 @@ class Job {
   PopulationReport report_;
   std::vector<Pending> batch_;
   std::vector<CreateDTO> dtos_;
+  std::vector<ModelOutcome> outcomes_;  // the batch being reported
 };
 
 }  // namespace

@@ -54,8 +54,10 @@ constexpr const char* kStatementText[] = {
     "is_active = excluded.is_active, base_model = excluded.base_model, metadata = excluded.metadata, "
     "file_path = excluded.file_path",
     MODEL_SELECT "WHERE id = ?1",
-    MODEL_SELECT "ORDER BY id",
-    MODEL_SELECT "WHERE is_active = 1 ORDER BY id",
+    MODEL_SELECT "ORDER BY id LIMIT ?1",
+    MODEL_SELECT "WHERE is_active = 1 ORDER BY id LIMIT ?1",
+    MODEL_SELECT "WHERE id > ?1 ORDER BY id LIMIT ?2",
+    MODEL_SELECT "WHERE is_active = 1 AND id > ?1 ORDER BY id LIMIT ?2",
     "SELECT count(*) FROM database_models",
     "SELECT count(*) FROM database_models WHERE is_active = 1",
 };
@@ -86,10 +88,18 @@ Connection::Connection(const StoreContext& ctx, bool read_only)
   if (!read_only && current != "wal") db_.exec("PRAGMA journal_mode = WAL");
   db_.exec("PRAGMA foreign_keys = ON");
   db_.exec("PRAGMA synchronous = NORMAL");
-  // 64 MiB (an upper bound, allocated as used): the random UUID index of a
+  // 32 MiB (an upper bound, allocated as used): the random UUID index of a
   // bulk insert touches pages all over the file, and a page that spills from a
-  // small cache mid-transaction is written to the WAL again and again.
-  db_.exec("PRAGMA cache_size = -65536");
+  // small cache mid-transaction is written to the WAL again; a population
+  // batch of 2000 models dirties ~18 MiB at a million models. No more: a
+  // long job must stay under 100 MB resident, whatever the size of the file
+  // (the OS page cache, which is not ours, holds the rest).
+  db_.exec("PRAGMA cache_size = -32768");
+  // Checkpoint when the WAL reaches 16384 pages (64 MiB on disk, not in
+  // memory) instead of 1000: a bulk write of a few thousand rows per
+  // transaction would otherwise checkpoint (two fsyncs) after every commit,
+  // and pages rewritten by several transactions are copied back once.
+  db_.exec("PRAGMA wal_autocheckpoint = 16384");
   // Statement journals (kept by multi-row statements) and temporary b-trees in
   // memory: on disk a journal costs a dozen pwrite() calls per row.
   db_.exec("PRAGMA temp_store = MEMORY");

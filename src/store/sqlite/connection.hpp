@@ -49,8 +49,10 @@ enum class Sql : std::size_t {
   kPruneChanges,
   kUpsertModel,
   kSelectModel,
-  kSelectAllModels,
+  kSelectAllModels,          // first page: LIMIT ?1
   kSelectActiveModels,
+  kSelectAllModelsAfter,     // next pages: id > ?1 LIMIT ?2 (keyset)
+  kSelectActiveModelsAfter,
   kCountAllModels,
   kCountActiveModels,
   kCount_  // number of statements

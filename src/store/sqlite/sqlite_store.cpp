@@ -1,5 +1,6 @@
 #include "store/sqlite/sqlite_store.hpp"
 
+#include <cmath>
 #include <mutex>
 #include <system_error>
 #include <utility>
@@ -17,6 +18,8 @@ namespace inferconf::sqlite {
 namespace {
 
 constexpr std::size_t kMaxPageSize = 1000;
+// Models read per statement by for_each_model().
+constexpr std::size_t kModelPageSize = 512;
 
 std::int64_t to_millis(Timestamp t) { return t.time_since_epoch().count(); }
 Timestamp from_millis(std::int64_t ms) { return Timestamp{std::chrono::milliseconds{ms}}; }
@@ -44,6 +47,34 @@ std::string json_text(const nlohmann::json& j, std::string_view field) {
   } catch (const nlohmann::json::exception& e) {
     throw invalid(fmt::format("{} cannot be stored: {}; send its strings as UTF-8.", field, e.what()),
                   {{std::string(field), "received a string that is not valid UTF-8; allowed: UTF-8 text"}});
+  }
+}
+
+// Same type and same value all the way down, so that both serialise to the
+// same text (nlohmann's operator== also equates 1 and 1.0, which do not).
+bool identical_json(const nlohmann::json& a, const nlohmann::json& b) {
+  if (a.type() != b.type()) return false;
+  switch (a.type()) {
+    case nlohmann::json::value_t::object: {
+      if (a.size() != b.size()) return false;
+      auto i = a.begin(), j = b.begin();
+      for (; i != a.end(); ++i, ++j) {
+        if (i.key() != j.key() || !identical_json(*i, *j)) return false;
+      }
+      return true;
+    }
+    case nlohmann::json::value_t::array: {
+      if (a.size() != b.size()) return false;
+      for (std::size_t k = 0; k < a.size(); ++k) {
+        if (!identical_json(a[k], b[k])) return false;
+      }
+      return true;
+    }
+    case nlohmann::json::value_t::number_float:
+      // Bit patterns: -0.0 and 0.0 print differently; NaN is never stored.
+      return std::signbit(a.get<double>()) == std::signbit(b.get<double>()) && a.get<double>() == b.get<double>();
+    default:
+      return a == b;
   }
 }
 
@@ -271,21 +302,46 @@ class SqliteStore final : public Store {
     const Timestamp now = now_utc();
     std::vector<bool> created(dtos.size(), false);
     if (dtos.empty()) return created;
+    // Bound straight from the DTOs (what make_configuration() would copy): a
+    // population batch is thousands of rows sharing a handful of presets, so
+    // the parameters' JSON text is only rebuilt when it differs from the
+    // previous row's.
+    static const nlohmann::json kEmptyParams = nlohmann::json::object();
+    const std::int64_t millis = to_millis(now);
     with_connection([&](Connection& conn) {
       Transaction tx(*this, conn, Transaction::kWrite);
+      SQLite::Statement& stmt =
+          conn.statement(replace ? Sql::kUpsertConfiguration : Sql::kInsertConfigurationIfMissing);
+      std::string params;
+      const nlohmann::json* params_of = nullptr;
+      std::string id;
       for (std::size_t i = 0; i < dtos.size(); ++i) {
-        const InferenceConfiguration c = new_configuration(dtos[i], now);
-        const std::string params = json_text(c.model_specific_params, "model_specific_params");
-        StatementScope s(conn.statement(replace ? Sql::kUpsertConfiguration : Sql::kInsertConfigurationIfMissing));
-        bind_configuration(*s, c, params);
+        const CreateDTO& d = dtos[i];
+        const nlohmann::json& p = d.model_specific_params.is_object() ? d.model_specific_params : kEmptyParams;
+        if (!params_of || !identical_json(*params_of, p)) params = json_text(p, "model_specific_params");
+        params_of = &p;
+        id = new_uuid_v4();
+        StatementScope s(stmt);
+        s->bindNoCopy(1, id);
+        s->bindNoCopy(2, d.model_id);
+        s->bindNoCopy(3, d.base_model);
+        s->bindNoCopy(4, d.configuration_type);
+        s->bind(5, d.steps);
+        s->bind(6, d.cfg_scale);
+        s->bindNoCopy(7, d.sampler);
+        s->bindNoCopy(8, d.scheduler);
+        s->bindNoCopy(9, params);
+        s->bind(10, millis);
+        s->bind(11, millis);
+        s->bind(12, static_cast<std::int64_t>(1));
         if (replace) {
           s->executeStep();  // RETURNING: the id is ours only when the row is new
-          const std::string id = column_text(*s, 0);
-          created[i] = id == c.id;
-          log_change(conn, id, created[i] ? "insert" : "update");
+          const std::string stored = column_text(*s, 0);
+          created[i] = stored == id;
+          log_change(conn, stored, created[i] ? "insert" : "update");
         } else {
           created[i] = s->exec() == 1;
-          if (created[i]) log_change(conn, c.id, "insert");
+          if (created[i]) log_change(conn, id, "insert");
         }
       }
       prune_change_log(conn);
@@ -481,13 +537,33 @@ class SqliteStore final : public Store {
     });
   }
 
+  // Keyset paging: each page is one short read (its statement is reset, and
+  // the connection returned to the pool, before fn sees the page). A single
+  // cursor over the whole registry would hold one WAL snapshot for the whole
+  // run: no checkpoint could complete behind it, so the WAL of a population
+  // run would grow to the size of everything it wrote, and the reading
+  // connection would need a cache of its own next to the writer's.
   void for_each_model(bool active_only, const std::function<bool(const ModelRecord&)>& fn) override {
-    with_connection([&](Connection& c) {
-      StatementScope s(c.statement(active_only ? Sql::kSelectActiveModels : Sql::kSelectAllModels));
-      while (s->executeStep()) {
-        if (!fn(read_model(*s))) break;
+    std::vector<ModelRecord> page;
+    page.reserve(kModelPageSize);
+    std::optional<std::string> after;
+    for (;;) {
+      page.clear();
+      with_connection([&](Connection& c) {
+        const Sql which = after ? (active_only ? Sql::kSelectActiveModelsAfter : Sql::kSelectAllModelsAfter)
+                                : (active_only ? Sql::kSelectActiveModels : Sql::kSelectAllModels);
+        StatementScope s(c.statement(which));
+        int limit_param = 1;
+        if (after) s->bindNoCopy(limit_param++, *after);
+        s->bind(limit_param, static_cast<std::int64_t>(kModelPageSize));
+        while (s->executeStep()) page.push_back(read_model(*s));
+      });
+      for (const auto& m : page) {
+        if (!fn(m)) return;
       }
-    });
+      if (page.size() < kModelPageSize) return;
+      after = std::move(page.back().id);
+    }
   }
 
   std::int64_t count_models(bool active_only) override {
