@@ -83,11 +83,12 @@ TEST_P(MongoBinary, Case) {
   ASSERT_EQ(first.rfind("PORT ", 0), 0u) << "the mock peer did not start: " << first << peer.read_rest(std::chrono::seconds(2));
   const std::string port = first.substr(5);
 
-  // Short timeouts: a case that goes wrong fails in seconds instead of hanging.
+  // Short timeouts: a case that goes wrong fails in seconds instead of hanging
+  // (5 s, not less: the sanitizer build on a loaded machine is slow).
   std::string uri = spec.value(
       "uri",
-      std::string("mongodb://127.0.0.1:{port}/testdb?serverSelectionTimeoutMS=2000&connectTimeoutMS=2000"
-                  "&socketTimeoutMS=2000&heartbeatFrequencyMS=500{options}"));
+      std::string("mongodb://127.0.0.1:{port}/testdb?serverSelectionTimeoutMS=5000&connectTimeoutMS=2000"
+                  "&socketTimeoutMS=5000&heartbeatFrequencyMS=500{options}"));
   std::string options = spec.value("uri_options", std::string());
   if (spec.value("topology", std::string("standalone")) == "replset") options += "&replicaSet=rs0";
   replace_all(uri, "{port}", port);
