@@ -161,6 +161,25 @@ int main(int argc, char** argv) {
              ours, ours_cpu, best, count, static_cast<double>(header_bytes) / best / 1e6, rounds);
   for (const auto& [b, n] : bases) fmt::print("    {:<14} {}\n", b, n);
 
+  // Where our time goes: the first 100 files (10 of each layout), per header,
+  // best of 10 rounds: read_header alone, and classify() on headers in memory.
+  {
+    const std::size_t m = std::min<std::size_t>(files.size(), 100);
+    double read_best = 1e9, class_best = 1e9;
+    std::vector<SafetensorsHeader> headers;
+    for (std::size_t i = 0; i < m; ++i) headers.push_back(read_header(files[i]));
+    for (int r = 0; r < 10; ++r) {
+      double s = cpu_now();
+      for (std::size_t i = 0; i < m; ++i) (void)read_header(files[i]);
+      read_best = std::min(read_best, (cpu_now() - s) / static_cast<double>(m));
+      s = cpu_now();
+      for (std::size_t i = 0; i < m; ++i) (void)classify(*rules, headers[i], {files[i].filename().string()});
+      class_best = std::min(class_best, (cpu_now() - s) / static_cast<double>(m));
+    }
+    fmt::print("  per header (CPU, first {} files, best of 10): read_header (read+parse+validate) {:.0f} us, classify {:.0f} us\n",
+               m, read_best * 1e6, class_best * 1e6);
+  }
+
   // Python, same files, same run (its own timer excludes interpreter start-up).
   double py_best = 1e9, py_best_cpu = 1e9;
   nlohmann::json py;
