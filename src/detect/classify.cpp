@@ -74,6 +74,20 @@ inline std::uint64_t load8(const char* p) noexcept {
   return w;
 }
 
+// a[0, n) == b[0, n), inline: whole words, the last one overlapping.
+inline bool same_bytes(const char* a, const char* b, std::size_t n) noexcept {
+  if (n < 8) {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (a[i] != b[i]) return false;
+    }
+    return true;
+  }
+  for (std::size_t i = 0; i + 8 < n; i += 8) {
+    if (load8(a + i) != load8(b + i)) return false;
+  }
+  return load8(a + n - 8) == load8(b + n - 8);
+}
+
 // A prefix or suffix text with its first/last 8 bytes as a masked word, and
 // the rest of it (when longer than 8 bytes) as whole words at offsets
 // rest_offset(k) (the last one overlapping), so a comparison is a few loads.
@@ -132,12 +146,26 @@ struct ClassifyTables {
   std::vector<Affix> heads, tails;
   std::array<std::vector<std::uint32_t>, 256> head_by_byte, tail_by_byte;
   std::vector<std::uint32_t> head_always, tail_always;  // empty texts match every name
-  // Per last byte, the masked last words of its tail texts side by side: one
-  // branch-free pass tells whether any of them can match.
+  // Prefilter of the tail texts: a name can end with one only if its last 8
+  // bytes are in tail_full (texts of 8 bytes or more: open addressing, 0 =
+  // empty) or match one of the shorter texts listed under its last byte.
+  std::vector<std::uint64_t> tail_full;
   struct Words {
     std::vector<std::uint64_t> word, mask;
   };
-  std::array<Words, 256> tail_words;
+  std::array<Words, 256> tail_short;
+  std::size_t slot(std::uint64_t w) const noexcept {
+    return static_cast<std::size_t>((w * 0x9E3779B97F4A7C15ULL) >> 40) & (tail_full.size() - 1);
+  }
+  bool maybe_tail(std::uint64_t t8, unsigned char last) const noexcept {
+    for (std::size_t s = slot(t8); tail_full[s] != 0; s = (s + 1) & (tail_full.size() - 1)) {
+      if (tail_full[s] == t8) return true;
+    }
+    const auto& w = tail_short[last];
+    bool maybe = false;
+    for (std::size_t k = 0; k < w.word.size(); ++k) maybe |= (t8 & w.mask[k]) == w.word[k];
+    return maybe;
+  }
   std::array<unsigned, 32> dtype_bits{};  // by Dtype
 };
 
@@ -154,10 +182,19 @@ std::shared_ptr<const ClassifyTables> make_classify_tables(const Rules& rules) {
   for (std::uint32_t i = 0; i < t->tails.size(); ++i) {
     const auto& text = t->tails[i].text;
     (text.empty() ? t->tail_always : t->tail_by_byte[static_cast<unsigned char>(text.back())]).push_back(i);
-    if (!text.empty()) {
-      auto& w = t->tail_words[static_cast<unsigned char>(text.back())];
-      w.word.push_back(t->tails[i].word);
-      w.mask.push_back(t->tails[i].mask);
+  }
+  t->tail_full.assign(64, 0);
+  while (t->tail_full.size() < 4 * t->tails.size()) t->tail_full.assign(t->tail_full.size() * 2, 0);
+  for (const auto& a : t->tails) {
+    if (a.text.empty()) continue;
+    if (a.text.size() >= 8 && a.word != 0) {
+      std::size_t s = t->slot(a.word);
+      while (t->tail_full[s] != 0 && t->tail_full[s] != a.word) s = (s + 1) & (t->tail_full.size() - 1);
+      t->tail_full[s] = a.word;
+    } else {
+      auto& w = t->tail_short[static_cast<unsigned char>(a.text.back())];
+      w.word.push_back(a.word);
+      w.mask.push_back(a.mask);
     }
   }
   for (std::size_t d = 0; d < t->dtype_bits.size(); ++d) t->dtype_bits[d] = dtype_bits(static_cast<Dtype>(d));
@@ -230,8 +267,7 @@ struct Context {
       if ((keys[i] & mask) != word) continue;
       const auto& t = h.tensors[i];
       const bool has = keys_prove ? t.name.size() >= full.size() &&
-                                        (full.size() == skip ||
-                                         std::memcmp(t.name.data() + skip, full.data() + skip, full.size() - skip) == 0)
+                                        same_bytes(t.name.data() + skip, full.data() + skip, full.size() - skip)
                                   : starts_with(t.name, full);
       if (has && f(t)) return true;
     }
@@ -409,10 +445,7 @@ Classification classify(const Rules& rules, const SafetensorsHeader& h, const st
         }
       };
       if (!name.empty()) {
-        const auto& w = tb.tail_words[static_cast<unsigned char>(name.back())];
-        bool maybe = false;
-        for (std::size_t k = 0; k < w.word.size(); ++k) maybe |= (t8 & w.mask[k]) == w.word[k];
-        if (maybe) {
+        if (tb.maybe_tail(t8, static_cast<unsigned char>(name.back()))) {
           for (auto i : tb.tail_by_byte[static_cast<unsigned char>(name.back())]) tail(i);
         }
       }

@@ -215,6 +215,7 @@ struct HeaderStorage {
   std::vector<std::uint32_t> shape_start;   // per tensor: its first dimension in dims (while parsing)
   std::vector<std::uint64_t> name_slots;    // open addressing: (hash >> 32) << 32 | (index + 1); 0 = empty
   std::size_t indexed = 0;                  // number of tensors in name_slots
+  std::vector<std::uint64_t> name_hash;     // per tensor (while validating)
   struct Span {
     std::uint64_t begin, end;
   };
@@ -231,7 +232,7 @@ struct HeaderStorage {
     return bytes.get();
   }
   std::size_t footprint() const {
-    return capacity + dims.capacity() * 8 + shape_start.capacity() * 4 + name_slots.capacity() * 8 +
+    return capacity + dims.capacity() * 8 + shape_start.capacity() * 4 + name_slots.capacity() * 8 + name_hash.capacity() * 8 +
            offset_slots.capacity() * sizeof(Span);
   }
 };
@@ -1022,6 +1023,7 @@ void validate(SafetensorsHeader& h, HeaderStorage& st, std::string_view file) {
   const std::size_t mask = cap - 1;
   auto& slots = st.name_slots;
   slots.assign(cap, 0);
+  st.name_hash.resize(n);
   const TensorInfo* duplicate = nullptr;
   for (std::uint32_t i = 0; i < n; ++i) {
     const auto& t = h.tensors[i];
@@ -1044,7 +1046,13 @@ void validate(SafetensorsHeader& h, HeaderStorage& st, std::string_view file) {
               fmt::format("tensor \"{}\": data_offsets [{}, {}] span {} bytes but {} {} needs {}", name(), t.begin, t.end,
                           t.end - t.begin, to_string(t.dtype), shape_string(t.shape), bytes));
     }
-    const std::uint64_t hash = hash_bytes(t.name);
+    st.name_hash[i] = hash_bytes(t.name);
+  }
+  // The index, its slots fetched a few tensors ahead.
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const auto& t = h.tensors[i];
+    if (i + 8 < n) __builtin_prefetch(&slots[static_cast<std::size_t>(st.name_hash[i + 8]) & mask]);
+    const std::uint64_t hash = st.name_hash[i];
     const std::uint64_t tag = hash & 0xFFFFFFFF00000000ULL;
     for (std::size_t s = static_cast<std::size_t>(hash) & mask;; s = (s + 1) & mask) {
       if (slots[s] == 0) {
