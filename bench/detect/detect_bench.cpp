@@ -146,6 +146,7 @@ int main(int argc, char** argv) {
   std::map<std::string, int> bases;
   if (run_ours(&bases) != 0) {
     std::cerr << "unexpected read errors\n";
+    if (!keep) fs::remove_all(dir);
     return 1;
   }
   double best = 1e9, best_cpu = 1e9;
@@ -193,6 +194,7 @@ int main(int argc, char** argv) {
       py = nlohmann::json::parse(out);
     } catch (const std::exception& e) {
       std::cerr << "python reader failed: " << out << "\n";
+      if (!keep) fs::remove_all(dir);  // (1.3 GB of headers)
       return 1;
     }
     py_best = std::min(py_best, py["seconds"].get<double>());
