@@ -17,6 +17,17 @@
 //   "args":  the command line after `--db URI` ({dir} is a scratch folder)
 //   "files": {"name": JSON or text} written into {dir} first
 //   "stdin": JSON or text given to the process
+//   "serve": [{"method": "GET", "path": "/v1/...", "headers": {...}, "body": JSON}...]: the command is a server
+//            (`serve --listen 127.0.0.1:0 …`): once it prints "listening on
+//            http://HOST:PORT", these requests are made in order, then it gets
+//            SIGTERM. The outcome then also has "responses": [{"status": N,
+//            "body": "...", "body_json": ...}...]; stdout and stderr are merged
+//            into "stdout". Skipped when the binary was built without `serve`.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -57,6 +68,45 @@ json parsed_or_null(const std::string& text) {
   return j.is_discarded() ? json(nullptr) : j;
 }
 
+struct HttpReply {
+  int status = 0;
+  std::string body;
+};
+
+// One HTTP/1.1 request on its own connection (Connection: close), read to EOF.
+HttpReply http_request(unsigned short port, const std::string& method, const std::string& path,
+                       const std::string& headers, const std::string& body) {
+  HttpReply reply;
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return reply;
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return reply;
+  }
+  std::string request = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + headers;
+  if (!body.empty())
+    request += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+  request += "\r\n" + body;
+  for (std::size_t sent = 0; sent < request.size();) {
+    const ssize_t n = send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    sent += static_cast<std::size_t>(n);
+  }
+  std::string response;
+  char buf[4096];
+  for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;) response.append(buf, static_cast<std::size_t>(n));
+  close(fd);
+  if (response.rfind("HTTP/1.1 ", 0) == 0) reply.status = std::atoi(response.c_str() + 9);
+  if (const auto end = response.find("\r\n\r\n"); end != std::string::npos) reply.body = response.substr(end + 4);
+  return reply;
+}
+
 class MongoBinary : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
@@ -75,6 +125,8 @@ TEST_P(MongoBinary, Case) {
   const fs::path file = kDir / "binary_cases" / (GetParam() + ".json");
   std::ifstream in(file);
   const json spec = json::parse(in);
+  if (spec.contains("serve") && run_process(inferconf_binary(), {"serve", "--help"}).exit_code != 0)
+    GTEST_SKIP() << "this build of inferconf has no `serve` command (the http layer was not built)";
   const json files = spec.value("files", json::object());
   for (const auto& [name, content] : files.items()) std::ofstream(dir_ / name, std::ios::binary) << text_of(content);
 
@@ -101,14 +153,47 @@ TEST_P(MongoBinary, Case) {
     args.push_back(arg);
   }
   const std::string stdin_text = spec.contains("stdin") ? text_of(spec["stdin"]) : std::string();
-  const auto result = run_process(inferconf_binary(), args, stdin_text,
-                                  {{"INFERCONF_CATALOG", std::string(INFERCONF_SOURCE_DIR) + "/catalog"}}, 60);
-
-  const json outcome{{"exit_code", result.exit_code},
-                     {"stdout", result.out},
-                     {"stderr", result.err},
-                     {"stdout_json", parsed_or_null(result.out)},
-                     {"stderr_json", parsed_or_null(result.err)}};
+  json outcome;
+  ProcessResult result;
+  if (spec.contains("serve")) {
+    // A server, through sh for `2>&1`: its "listening on" line is on stderr.
+    std::string shell = "exec '" + inferconf_binary() + "' --catalog '" + INFERCONF_SOURCE_DIR + "/catalog'";
+    for (const auto& a : args) shell += " '" + a + "'";
+    shell += " 2>&1";
+    PeerProcess server({"/bin/sh", "-c", shell});
+    std::string seen;
+    unsigned short http_port = 0;
+    const std::string marker = "listening on http://127.0.0.1:";
+    for (int i = 0; i < 200 && http_port == 0; ++i) {
+      const std::string line = server.read_line(std::chrono::seconds(30));
+      if (line.empty()) break;  // it exited, or said nothing for 30 s
+      seen += line + "\n";
+      if (const auto p = line.find(marker); p != std::string::npos)
+        http_port = static_cast<unsigned short>(std::atoi(line.c_str() + p + marker.size()));
+    }
+    json responses = json::array();
+    if (http_port != 0)
+      for (const auto& r : spec["serve"]) {
+        std::string headers;
+        const json fields = r.contains("headers") ? r["headers"] : json::object();
+        for (const auto& [name, value] : fields.items()) headers += name + ": " + value.get<std::string>() + "\r\n";
+        const auto reply = http_request(http_port, r.value("method", std::string("GET")), r.at("path").get<std::string>(),
+                                        headers, r.contains("body") ? r["body"].dump() : std::string());
+        responses.push_back({{"status", reply.status}, {"body", reply.body}, {"body_json", parsed_or_null(reply.body)}});
+      }
+    std::string rest;
+    result.exit_code = server.signal_and_wait(SIGTERM, std::chrono::seconds(30), &rest);
+    result.out = seen + rest;
+    outcome = json{{"exit_code", result.exit_code}, {"stdout", result.out}, {"responses", responses}};
+  } else {
+    result = run_process(inferconf_binary(), args, stdin_text,
+                         {{"INFERCONF_CATALOG", std::string(INFERCONF_SOURCE_DIR) + "/catalog"}}, 60);
+    outcome = json{{"exit_code", result.exit_code},
+                   {"stdout", result.out},
+                   {"stderr", result.err},
+                   {"stdout_json", parsed_or_null(result.out)},
+                   {"stderr_json", parsed_or_null(result.err)}};
+  }
   peer.write_line(outcome.dump(-1, ' ', false, json::error_handler_t::replace));
   const std::string verdict = peer.read_rest(std::chrono::seconds(30));
   std::string command = "inferconf";

@@ -85,6 +85,21 @@ std::string PeerProcess::read_rest(std::chrono::milliseconds timeout) {
   return out;
 }
 
+int PeerProcess::signal_and_wait(int sig, std::chrono::milliseconds timeout, std::string* rest) {
+  if (pid_ <= 0) return -1;
+  kill(pid_, sig);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (fill(deadline)) {
+  }
+  if (!eof_) kill(pid_, SIGKILL);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  if (rest != nullptr) *rest = std::move(buffer_);
+  buffer_.clear();
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 void PeerProcess::write_line(const std::string& line) {
   std::string data = line + "\n";
   const char* p = data.data();

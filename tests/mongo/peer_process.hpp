@@ -22,6 +22,9 @@ class PeerProcess {
   // Everything the child writes until it exits (or timeout), then reaps it.
   std::string read_rest(std::chrono::milliseconds timeout);
   void write_line(const std::string& line);
+  // Sends sig, reads what is left (until exit or timeout; SIGKILL then) and
+  // returns the exit code (128 + signal when killed by one). `rest` gets the output.
+  int signal_and_wait(int sig, std::chrono::milliseconds timeout, std::string* rest);
 
  private:
   pid_t pid_ = -1;

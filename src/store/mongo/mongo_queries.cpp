@@ -229,6 +229,9 @@ void MongoStore::for_each_configuration(const std::function<bool(const Inference
 }
 
 std::string MongoStore::change_cursor() {
+  // The cursor is an instant of our clock, but callers (serve's /readyz, the
+  // index reload) take a cursor to know the store answers: ask it.
+  ping();
   return fmt::format("{}{}", kPollPrefix, next_cursor_instant().time_since_epoch().count());
 }
 
