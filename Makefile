@@ -12,9 +12,8 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 DB         ?= sqlite:data/inferconf.db
 LISTEN     ?= 127.0.0.1:8080
 CMAKE_ARGS ?=
-# Test folders (CTest labels) that also run under ASan + UBSan in `make test`. The populate suite joins
-# this list once it has been run clean under the sanitizers.
-ASAN_LABELS ?= model|catalog|store|mongo|detect|cli|http|interop
+# Test folders (CTest labels) that also run under ASan + UBSan in `make test`: every suite.
+ASAN_LABELS ?= model|catalog|store|mongo|detect|cli|http|interop|populate
 
 .PHONY: run test build asan deps deps-test deps-bench test-unit test-asan fuzz bench install clean
 
