@@ -125,7 +125,8 @@ TEST_P(MongoBinary, Case) {
   const fs::path file = kDir / "binary_cases" / (GetParam() + ".json");
   std::ifstream in(file);
   const json spec = json::parse(in);
-  if (spec.contains("serve") && run_process(inferconf_binary(), {"serve", "--help"}).exit_code != 0)
+  // (Without the command, `serve --help` prints the top-level help and exits 0.)
+  if (spec.contains("serve") && run_process(inferconf_binary(), {"serve", "--help"}).out.find("--listen") == std::string::npos)
     GTEST_SKIP() << "this build of inferconf has no `serve` command (the http layer was not built)";
   const json files = spec.value("files", json::object());
   for (const auto& [name, content] : files.items()) std::ofstream(dir_ / name, std::ios::binary) << text_of(content);
