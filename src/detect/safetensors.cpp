@@ -328,7 +328,6 @@ class HeaderParser {
           parse_metadata();
         } else {
           parse_tensor(key);
-          key = std::string_view();  // (the message below has always named no key after a tensor entry)
         }
         ws();
         char c = peek();
