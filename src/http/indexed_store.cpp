@@ -7,15 +7,17 @@ namespace inferconf::http {
 namespace {
 
 // Parsing a document back costs more than the rest of a resolution, and the
-// same few models are resolved over and over: each thread keeps the parsed
-// form of the documents it used last. Holding the DocRef keeps the pointer
-// key unique; a changed configuration is a new Doc, so entries never go stale.
+// same models are resolved over and over: each thread keeps the parsed form
+// of the documents it used last. Holding the DocRef keeps the pointer key
+// unique; a changed configuration is a new Doc, so entries never go stale.
+// 4096 entries (a few MB per thread) hold the quality and speed documents of
+// 2048 models; with 1024, a rotation over 1000 models missed most of the time.
 const InferenceConfiguration& parsed(const DocRef& d) {
   struct Entry {
     DocRef doc;
     InferenceConfiguration configuration;
   };
-  constexpr std::size_t kEntries = 1024;
+  constexpr std::size_t kEntries = 4096;
   thread_local std::unordered_map<const Doc*, Entry> cache;
   if (auto it = cache.find(d.get()); it != cache.end()) return it->second.configuration;
   if (cache.size() >= kEntries) cache.clear();
