@@ -17,6 +17,11 @@
 //   "args":  the command line after `--db URI` ({dir} is a scratch folder)
 //   "files": {"name": JSON or text} written into {dir} first
 //   "stdin": JSON or text given to the process
+//   "safetensors": {"name": "LAYOUT"} sparse checkpoints written into {dir} first
+//            (header only, the data a hole), LAYOUT one of sdxl_checkpoint,
+//            sd15_checkpoint, flux_dev, flux_schnell, wan21_t2v_1_3b, vae_sd,
+//            lora_sdxl (tests/detect/layouts.hpp). Skipped when the test was
+//            built without the detect layer.
 //   "serve": [{"method": "GET", "path": "/v1/...", "headers": {...}, "body": JSON}...]: the command is a server
 //            (`serve --listen 127.0.0.1:0 …`): once it prints "listening on
 //            http://HOST:PORT", these requests are made in order, then it gets
@@ -33,12 +38,16 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "mongo/peer_process.hpp"
 #include "support/run_process.hpp"
+#ifdef INFERCONF_MONGO_SAFETENSORS
+#include "detect/layouts.hpp"
+#endif
 
 namespace inferconf::testing {
 namespace {
@@ -67,6 +76,21 @@ json parsed_or_null(const std::string& text) {
   auto j = json::parse(text, nullptr, false);
   return j.is_discarded() ? json(nullptr) : j;
 }
+
+#ifdef INFERCONF_MONGO_SAFETENSORS
+// The checkpoint layouts a case can ask for (as in tests/populate).
+detect::testing::Layout layout_named(const std::string& name) {
+  namespace dt = detect::testing;
+  if (name == "sdxl_checkpoint") return dt::sdxl_checkpoint();
+  if (name == "sd15_checkpoint") return dt::sd15_checkpoint();
+  if (name == "flux_dev") return dt::flux_dit(true);
+  if (name == "flux_schnell") return dt::flux_dit(false);
+  if (name == "wan21_t2v_1_3b") return dt::wan_dit(1536, 8960, 30, 16, 16, false, detect::Dtype::F16);
+  if (name == "vae_sd") return dt::ldm_vae(4);
+  if (name == "lora_sdxl") return dt::lora_kohya_sdxl();
+  throw std::invalid_argument("unknown safetensors layout " + name);
+}
+#endif
 
 struct HttpReply {
   int status = 0;
@@ -129,7 +153,20 @@ TEST_P(MongoBinary, Case) {
   if (spec.contains("serve") && run_process(inferconf_binary(), {"serve", "--help"}).out.find("--listen") == std::string::npos)
     GTEST_SKIP() << "this build of inferconf has no `serve` command (the http layer was not built)";
   const json files = spec.value("files", json::object());
-  for (const auto& [name, content] : files.items()) std::ofstream(dir_ / name, std::ios::binary) << text_of(content);
+  for (const auto& [name, content] : files.items()) {
+    fs::create_directories((dir_ / name).parent_path());
+    std::ofstream(dir_ / name, std::ios::binary) << text_of(content);
+  }
+  if (spec.contains("safetensors")) {
+#ifdef INFERCONF_MONGO_SAFETENSORS
+    for (const auto& [name, layout] : spec["safetensors"].items()) {
+      fs::create_directories((dir_ / name).parent_path());
+      detect::write_sparse_safetensors(dir_ / name, layout_named(layout.get<std::string>()));
+    }
+#else
+    GTEST_SKIP() << "this test was built without the detect layer: no .safetensors fixtures";
+#endif
+  }
 
   PeerProcess peer({"/usr/bin/python3", (kDir / "mock_peer.py").string(), file.string()});
   const std::string first = peer.read_line(std::chrono::seconds(20));
