@@ -227,10 +227,13 @@ std::string MongoStore::existing_id(const std::string& model_id, const std::stri
 
 void MongoStore::throw_duplicate(const std::string& model_id, const std::string& configuration_type) const {
   std::string id;
+  // The conflict is the news; failing to name the other document is not.
+  // Called from a DriverFailure handler, so a DriverFailure of the lookup
+  // must be caught here too: nothing above this would catch it.
   try {
     id = existing_id(model_id, configuration_type);
   } catch (const Error&) {
-    // The conflict is the news; failing to name the other document is not.
+  } catch (const DriverFailure&) {
   }
   throw conflict(fmt::format("Model \"{}\" already has a \"{}\" configuration{}; update that one or delete it first.",
                              model_id, configuration_type, id.empty() ? "" : fmt::format(" (id {})", id)))
