@@ -125,6 +125,7 @@ void run_import(GlobalOptions& opts, const ImportArgs& a) {
     return;
   }
   if (!store) store = open_store_for(opts);
+  store->ensure_schema();  // as `create` does: the unique index must exist before the first insert
   ConfigurationService service(*store, catalog);
   const auto written = service.create(result.dto);
   if (opts.json) {
