@@ -85,6 +85,8 @@ class Api {
 
   // nullopt when allowed; else the 401/403 answer. Sets principal.
   std::optional<Response> authorize(const Request& r, bool write, std::string& principal) const;
+  // The body of an application/json request, parsed; else the 415 or 400 answer.
+  std::variant<nlohmann::json, Response> json_body(const Request& r) const;
   // nullopt when the body's media type is one of `accepted`; else 415.
   std::optional<Response> check_media_type(const Request& r, std::initializer_list<std::string_view> accepted) const;
   // The revision If-Match asks for (nullopt: none, or `*`), or the answer

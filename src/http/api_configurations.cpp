@@ -133,13 +133,14 @@ Response Api::get_configuration(const Request& r, const std::string& id) {
   return answer_doc(&r, std::move(doc));
 }
 
+std::variant<nlohmann::json, Response> Api::json_body(const Request& r) const {
+  if (auto bad = check_media_type(r, {"application/json"})) return std::move(*bad);
+  return read_json(r.body);
+}
+
 Outcome Api::create_configuration(Request& r) {
   Outcome out;
-  if (auto bad = check_media_type(r, {"application/json"})) {
-    out.now = std::move(*bad);
-    return out;
-  }
-  auto parsed = read_json(r.body);
+  auto parsed = json_body(r);
   if (auto* resp = std::get_if<Response>(&parsed)) {
     out.now = std::move(*resp);
     return out;
@@ -480,11 +481,7 @@ Outcome Api::export_resolved(Request& r, std::string_view query) {
                                      "restart it with a catalogue that has one.");
     return out;
   }
-  if (auto bad = check_media_type(r, {"application/json"})) {
-    out.now = std::move(*bad);
-    return out;
-  }
-  auto parsed = read_json(r.body);
+  auto parsed = json_body(r);
   if (auto* resp = std::get_if<Response>(&parsed)) {
     out.now = std::move(*resp);
     return out;
