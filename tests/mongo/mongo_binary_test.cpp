@@ -65,10 +65,6 @@ std::vector<std::string> case_names() {
   return names;
 }
 
-// (Not std::regex: GCC 12 warns inside it under the sanitizer build.)
-void replace_all(std::string& text, const std::string& from, const std::string& to) {
-  for (auto p = text.find(from); p != std::string::npos; p = text.find(from, p + to.size())) text.replace(p, from.size(), to);
-}
 
 std::string text_of(const json& j) { return j.is_string() ? j.get<std::string>() : j.dump(2); }
 
@@ -168,21 +164,12 @@ TEST_P(MongoBinary, Case) {
 #endif
   }
 
-  PeerProcess peer({"/usr/bin/python3", (kDir / "mock_peer.py").string(), file.string()});
-  const std::string first = peer.read_line(std::chrono::seconds(20));
-  ASSERT_EQ(first.rfind("PORT ", 0), 0u) << "the mock peer did not start: " << first << peer.read_rest(std::chrono::seconds(2));
-  const std::string port = first.substr(5);
-
   // Short timeouts: a case that goes wrong fails in seconds instead of hanging
   // (5 s, not less: the sanitizer build on a loaded machine is slow).
-  std::string uri = spec.value(
-      "uri",
-      std::string("mongodb://127.0.0.1:{port}/testdb?serverSelectionTimeoutMS=5000&connectTimeoutMS=2000"
-                  "&socketTimeoutMS=5000&heartbeatFrequencyMS=500{options}"));
-  std::string options = spec.value("uri_options", std::string());
-  if (spec.value("topology", std::string("standalone")) == "replset") options += "&replicaSet=rs0";
-  replace_all(uri, "{port}", port);
-  replace_all(uri, "{options}", options);
+  auto mock = start_mock_peer(kDir / "mock_peer.py", file, spec, 5000, 5000);
+  ASSERT_FALSE(mock.uri.empty()) << "the mock peer did not start: " << mock.error;
+  PeerProcess& peer = *mock.process;
+  const std::string& uri = mock.uri;
 
   std::vector<std::string> args{"--db", uri};
   for (const auto& a : spec.at("args")) {

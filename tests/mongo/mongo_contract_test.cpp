@@ -165,10 +165,6 @@ json error_json(const Error& e) {
                 {"revision_mismatch", e.is_revision_mismatch()}}}};
 }
 
-// (Not std::regex: GCC 12 warns inside it under the sanitizer build.)
-void replace_all(std::string& text, const std::string& from, const std::string& to) {
-  for (auto p = text.find(from); p != std::string::npos; p = text.find(from, p + to.size())) text.replace(p, from.size(), to);
-}
 
 class MongoContract : public ::testing::TestWithParam<std::string> {};
 
@@ -176,20 +172,11 @@ TEST_P(MongoContract, Case) {
   const fs::path file = kDir / "cases" / (GetParam() + ".json");
   std::ifstream in(file);
   const json spec = json::parse(in);
-  PeerProcess peer({"/usr/bin/python3", (kDir / "mock_peer.py").string(), file.string()});
-  const std::string first = peer.read_line(std::chrono::seconds(20));
-  ASSERT_EQ(first.rfind("PORT ", 0), 0u) << "the mock peer did not start: " << first << peer.read_rest(std::chrono::seconds(2));
-  const std::string port = first.substr(5);
-
   // Small timeouts keep a case that goes wrong short.
-  std::string uri = spec.value(
-      "uri",
-      std::string("mongodb://127.0.0.1:{port}/testdb?serverSelectionTimeoutMS=3000&connectTimeoutMS=2000"
-                  "&socketTimeoutMS=2000&heartbeatFrequencyMS=500{options}"));
-  std::string options = spec.value("uri_options", std::string());
-  if (spec.value("topology", std::string("standalone")) == "replset") options += "&replicaSet=rs0";
-  replace_all(uri, "{port}", port);
-  replace_all(uri, "{options}", options);
+  auto mock = start_mock_peer(kDir / "mock_peer.py", file, spec, 3000, 2000);
+  ASSERT_FALSE(mock.uri.empty()) << "the mock peer did not start: " << mock.error;
+  PeerProcess& peer = *mock.process;
+  const std::string& uri = mock.uri;
 
   const json operation = spec.at("operation");
   json outcome;

@@ -112,4 +112,29 @@ void PeerProcess::write_line(const std::string& line) {
   }
 }
 
+void replace_all(std::string& text, const std::string& from, const std::string& to) {
+  for (auto p = text.find(from); p != std::string::npos; p = text.find(from, p + to.size())) text.replace(p, from.size(), to);
+}
+
+MockPeer start_mock_peer(const std::filesystem::path& script, const std::filesystem::path& case_file,
+                         const nlohmann::json& spec, int selection_timeout_ms, int socket_timeout_ms) {
+  MockPeer peer;
+  peer.process = std::make_unique<PeerProcess>(std::vector<std::string>{"/usr/bin/python3", script.string(),
+                                                                        case_file.string()});
+  const std::string first = peer.process->read_line(std::chrono::seconds(20));
+  if (first.rfind("PORT ", 0) != 0) {
+    peer.error = first + peer.process->read_rest(std::chrono::seconds(2));
+    return peer;
+  }
+  std::string uri = spec.value("uri", "mongodb://127.0.0.1:{port}/testdb?serverSelectionTimeoutMS=" +
+                                          std::to_string(selection_timeout_ms) + "&connectTimeoutMS=2000&socketTimeoutMS=" +
+                                          std::to_string(socket_timeout_ms) + "&heartbeatFrequencyMS=500{options}");
+  std::string options = spec.value("uri_options", std::string());
+  if (spec.value("topology", std::string("standalone")) == "replset") options += "&replicaSet=rs0";
+  replace_all(uri, "{port}", first.substr(5));
+  replace_all(uri, "{options}", options);
+  peer.uri = std::move(uri);
+  return peer;
+}
+
 }  // namespace inferconf::testing

@@ -5,8 +5,12 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 namespace inferconf::testing {
 
@@ -35,5 +39,21 @@ class PeerProcess {
 
   bool fill(std::chrono::steady_clock::time_point deadline);
 };
+
+// Replaces every `from` in text (not std::regex: GCC 12 warns inside it under
+// the sanitizer build).
+void replace_all(std::string& text, const std::string& from, const std::string& to);
+
+// mock_peer.py started on one case file, and the connection string that
+// reaches it: the case's "uri" (default: loopback, database testdb, the given
+// server-selection and socket timeouts) with {port} filled in, plus the case's
+// "uri_options" and, for "topology": "replset", replicaSet=rs0.
+struct MockPeer {
+  std::unique_ptr<PeerProcess> process;
+  std::string uri;    // empty when the peer did not start
+  std::string error;  // then: what it printed
+};
+MockPeer start_mock_peer(const std::filesystem::path& script, const std::filesystem::path& case_file,
+                         const nlohmann::json& spec, int selection_timeout_ms, int socket_timeout_ms);
 
 }  // namespace inferconf::testing
