@@ -23,12 +23,13 @@ std::string format_timestamp(Timestamp t);
 // Returns nullopt when the text is not such a date-time.
 std::optional<Timestamp> parse_timestamp(std::string_view text);
 
-// A random (version 4) UUID in its canonical 36-character lower-case form.
-std::string new_uuid_v4();
+// A time-ordered (version 7, RFC 9562) UUID in its canonical 36-character
+// lower-case form. Ids made by one thread sort in the order they were made.
+std::string new_uuid_v7();
 bool is_uuid(std::string_view text);
 
 struct InferenceConfiguration {
-  std::string id;                  // UUID v4
+  std::string id;                  // UUID v7 (documents written by others may hold any UUID)
   std::string model_id;            // indexed
   std::string base_model;          // indexed; a catalogue base model id
   std::string configuration_type;  // "quality" | "speed" (declared in the catalogue)

@@ -69,7 +69,7 @@ class Store {
   virtual std::vector<std::string> check_schema() = 0;
 
   // Stores a new configuration made from dto (which the caller has validated):
-  // assigns a new UUID v4 id, created_at = updated_at = now, revision 1, and
+  // assigns a new UUID v7 id, created_at = updated_at = now, revision 1, and
   // returns it. Throws kConflict (with existing_id()) when the model already
   // has a configuration of that type.
   virtual InferenceConfiguration create(const CreateDTO& dto) = 0;

@@ -71,7 +71,7 @@ CreateDTO test_dto(const std::string& model_id) {
 }
 
 void run_selftest(GlobalOptions& opts) {
-  const std::string model_id = "inferconf-selftest-" + new_uuid_v4();
+  const std::string model_id = "inferconf-selftest-" + new_uuid_v7();
   const CreateDTO dto = test_dto(model_id);
   const auto started = std::chrono::steady_clock::now();
   // A store that cannot be opened throws here: nothing was written, nothing to clean up.

@@ -1,4 +1,4 @@
-// Timestamps (RFC 3339, UTC, milliseconds) and UUID v4 identifiers.
+// Timestamps (RFC 3339, UTC, milliseconds) and UUID v7 identifiers.
 #include <array>
 #include <cctype>
 #include <random>
@@ -89,19 +89,42 @@ std::optional<Timestamp> parse_timestamp(std::string_view s) {
          minutes{offset_minutes};
 }
 
-std::string new_uuid_v4() {
+// Time-ordered ids keep the unique `id` index append-only: a batch of inserts
+// touches the index's right edge instead of a random page per row, which is
+// what lets the population job write at catalogue scale (docs/POPULATION.md).
+// Layout (RFC 9562 section 5.7): 48-bit Unix milliseconds, version 7, a 12-bit
+// counter (method 1 of section 6.2) so ids made by one thread in the same
+// millisecond still sort in creation order, the variant, 62 random bits that
+// keep ids from different threads and processes unique.
+std::string new_uuid_v7() {
   thread_local std::mt19937_64 rng{[] {
     std::random_device rd;
     std::seed_seq seq{rd(), rd(), rd(), rd(), rd(), rd(), rd(), rd()};
     return std::mt19937_64{seq};
   }()};
-  std::array<unsigned char, 16> b{};
-  for (std::size_t i = 0; i < 16; i += 8) {
-    const std::uint64_t r = rng();
-    for (std::size_t k = 0; k < 8; ++k) b[i + k] = static_cast<unsigned char>(r >> (8 * k));
+  thread_local std::uint64_t last_ms = 0;
+  thread_local std::uint32_t counter = 0;
+
+  auto ms = static_cast<std::uint64_t>(
+      duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+  if (ms > last_ms) {
+    last_ms = ms;
+    counter = static_cast<std::uint32_t>(rng() & 0x3FF);  // random start, room for >= 3 072 more this millisecond
+  } else if (++counter > 0xFFF) {
+    // The counter ran out (or the clock stepped back): borrow the next
+    // millisecond rather than break the order.
+    ++last_ms;
+    counter = 0;
   }
-  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);  // version 4
-  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);  // RFC 4122 variant
+  ms = last_ms;
+
+  std::array<unsigned char, 16> b{};
+  for (int i = 0; i < 6; ++i) b[static_cast<std::size_t>(i)] = static_cast<unsigned char>(ms >> (8 * (5 - i)));
+  b[6] = static_cast<unsigned char>(0x70 | (counter >> 8));  // version 7 + counter high nibble
+  b[7] = static_cast<unsigned char>(counter & 0xFF);
+  const std::uint64_t r = rng();
+  for (std::size_t k = 0; k < 8; ++k) b[8 + k] = static_cast<unsigned char>(r >> (8 * k));
+  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);  // RFC 9562 variant
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(36);

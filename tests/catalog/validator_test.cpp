@@ -13,7 +13,7 @@ const Validator& validator() {
 
 InferenceConfiguration stored(std::string sampler, std::string scheduler) {
   InferenceConfiguration c;
-  c.id = new_uuid_v4();
+  c.id = new_uuid_v7();
   c.model_id = "model-1";
   c.base_model = "sdxl";
   c.configuration_type = "quality";

@@ -61,7 +61,7 @@ TEST(OpenApi, EveryRefResolves) {
 
 TEST(OpenApi, DocumentsEveryDtoField) {
   InferenceConfiguration c;
-  c.id = new_uuid_v4();
+  c.id = new_uuid_v7();
   expect_documented(nlohmann::json(c), "InferenceConfiguration");
   EXPECT_EQ(schema("InferenceConfiguration")["properties"].size(), nlohmann::json(c).size());
 

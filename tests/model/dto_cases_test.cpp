@@ -101,7 +101,7 @@ TEST(DtoRoundTrip, CreateDtoSurvivesJson) {
 
 TEST(DtoRoundTrip, ConfigurationSurvivesJsonWithMilliseconds) {
   InferenceConfiguration c = make_configuration({"m1", "sdxl", "speed", 15, 6.0, "euler_ancestral", "normal", {{"width", 1024}}});
-  c.id = new_uuid_v4();
+  c.id = new_uuid_v7();
   c.created_at = *parse_timestamp("2024-01-01T00:00:00.123Z");
   c.updated_at = *parse_timestamp("2024-01-02T03:04:05.678Z");
   c.revision = 4;

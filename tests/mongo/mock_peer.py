@@ -47,7 +47,7 @@ from bson import json_util, ObjectId, Int64
 from bson.json_util import JSONOptions, JSONMode
 from mockupdb import MockupDB, CommandBase
 
-UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")  # UUID v7
 ORDERED_PARENTS = {"sort", "key"}
 AUTOMATIC = {"ismaster", "hello", "ping", "endsessions", "killcursors"}
 OPTIONS = JSONOptions(json_mode=JSONMode.CANONICAL, tz_aware=False)
@@ -125,7 +125,7 @@ class Matcher:
             want = expected["$$type"]
             if want == "uuid":
                 if not (isinstance(actual, str) and UUID.match(actual)):
-                    problems.append("%s: expected a UUID v4 string, got %r" % (path, actual))
+                    problems.append("%s: expected a UUID v7 string, got %r" % (path, actual))
             elif type_name(actual) != want:
                 problems.append("%s: expected type %s, got %s %r" % (path, want, type_name(actual), actual))
         elif "$$contains" in expected:

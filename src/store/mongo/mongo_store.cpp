@@ -71,7 +71,7 @@ std::int64_t reply_count(const bson_t* reply, const char* key) {
 
 InferenceConfiguration new_configuration(const CreateDTO& dto) {
   InferenceConfiguration c = make_configuration(dto);
-  c.id = new_uuid_v4();
+  c.id = new_uuid_v7();
   c.created_at = c.updated_at = now_utc();
   c.revision = 1;
   return c;

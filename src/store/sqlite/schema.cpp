@@ -230,7 +230,7 @@ void migrate(SQLite::Database& db, const StoreContext& ctx) {
   for (const char* ddl : kVersion2Tables) db.exec(ddl);
   SQLite::Statement meta(db, "INSERT OR IGNORE INTO schema_meta (key, value) VALUES (?1, ?2)");
   meta.bind(1, kMetaEpoch);
-  meta.bind(2, new_uuid_v4());
+  meta.bind(2, new_uuid_v7());
   meta.exec();
   meta.reset();
   meta.bind(1, kMetaPrunedThrough);

@@ -320,7 +320,7 @@ class SqliteStore final : public Store {
         const nlohmann::json& p = d.model_specific_params.is_object() ? d.model_specific_params : kEmptyParams;
         if (!params_of || !identical_json(*params_of, p)) params = json_text(p, "model_specific_params");
         params_of = &p;
-        id = new_uuid_v4();
+        id = new_uuid_v7();
         StatementScope s(stmt);
         s->bindNoCopy(1, id);
         s->bindNoCopy(2, d.model_id);
@@ -625,7 +625,7 @@ class SqliteStore final : public Store {
 
   static InferenceConfiguration new_configuration(const CreateDTO& dto, Timestamp now) {
     InferenceConfiguration c = make_configuration(dto);
-    c.id = new_uuid_v4();
+    c.id = new_uuid_v7();
     c.created_at = c.updated_at = now;
     c.revision = 1;
     return c;
