@@ -75,6 +75,13 @@ RegistryFieldMap parse_field_map(const json& j) {
   return map;
 }
 
+json changes_json(const ChangeSet& changes) {
+  return json{{"upserted", changes.upserted},
+              {"deleted_ids", changes.deleted_ids},
+              {"cursor", changes.cursor},
+              {"reload_required", changes.reload_required}};
+}
+
 // Makes the call a case names and returns what it returned, as JSON.
 json call(Store& store, const std::string& method, const json& args) {
   if (method == "open") return json(store.describe());
@@ -117,12 +124,20 @@ json call(Store& store, const std::string& method, const json& args) {
     return ids;
   }
   if (method == "change_cursor") return json(store.change_cursor());
-  if (method == "changes_since") {
-    auto changes = store.changes_since(args.at("cursor").get<std::string>());
-    return json{{"upserted", changes.upserted},
-                {"deleted_ids", changes.deleted_ids},
-                {"cursor", changes.cursor},
-                {"reload_required", changes.reload_required}};
+  if (method == "changes_since") return changes_json(store.changes_since(args.at("cursor").get<std::string>()));
+  if (method == "change_feed") {
+    // What the HTTP server's index does: take a cursor (or the case's), then
+    // poll with the cursor each change set returns, taking a fresh one when
+    // a reload is required.
+    std::string cursor = args.contains("cursor") ? args["cursor"].get<std::string>() : store.change_cursor();
+    json out{{"cursor", cursor}, {"polls", json::array()}};
+    for (int i = 0; i < args.value("polls", 1); ++i) {
+      json poll = changes_json(store.changes_since(cursor));
+      cursor = poll["cursor"];
+      if (poll["reload_required"].get<bool>()) cursor = poll["reload_cursor"] = store.change_cursor();
+      out["polls"].push_back(poll);
+    }
+    return out;
   }
   if (method == "upsert_models") {
     std::vector<ModelRecord> models;

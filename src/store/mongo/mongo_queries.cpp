@@ -1,7 +1,5 @@
-// The read path: lookups, the seed's repository queries, keyset pagination
-// and the change feed (polling on updated_at; see docs/MONGODB.md).
+// The read path: lookups, the seed's repository queries and keyset pagination.
 #include <charconv>
-#include <thread>
 
 #include <fmt/format.h>
 
@@ -10,14 +8,14 @@
 
 namespace inferconf::mongo {
 
-namespace {
-
 void append_sort(bson_t* opts, std::initializer_list<const char*> fields) {
   bson_t sort;
   BSON_APPEND_DOCUMENT_BEGIN(opts, "sort", &sort);
   for (const char* f : fields) BSON_APPEND_INT32(&sort, f, 1);
   bson_append_document_end(opts, &sort);
 }
+
+namespace {
 
 Bson model_filter(std::string_view field, std::string_view value, std::optional<std::string_view> type) {
   Bson filter;
@@ -51,19 +49,6 @@ std::string decode_cursor(std::string_view cursor) {
     id += static_cast<char>(value);
   }
   return id;
-}
-
-// Change cursor of the polling feed: "poll2:<ms since epoch>". Writes stamped
-// at or after that instant are reported by the next changes_since().
-constexpr std::string_view kPollPrefix = "poll2:";
-
-// A cursor instant strictly after every write already stamped: the clock is
-// read, then we wait for the next millisecond, so a write that finished
-// before the cursor was made is never reported again.
-Timestamp next_cursor_instant() {
-  const Timestamp t = now_utc() + std::chrono::milliseconds(1);
-  std::this_thread::sleep_until(std::chrono::system_clock::time_point(t));
-  return t;
 }
 
 }  // namespace
@@ -225,55 +210,6 @@ void MongoStore::for_each_configuration(const std::function<bool(const Inference
       const bson_t* doc = ref.doc; return fn(configuration_from_bson(doc)); });
   } catch (const DriverFailure& f) {
     fail(f, "read all configurations");
-  }
-}
-
-std::string MongoStore::change_cursor() {
-  // The cursor is an instant of our clock, but callers (serve's /readyz, the
-  // index reload) take a cursor to know the store answers: ask it.
-  ping();
-  return fmt::format("{}{}", kPollPrefix, next_cursor_instant().time_since_epoch().count());
-}
-
-ChangeSet MongoStore::changes_since(std::string_view cursor) {
-  std::int64_t since_ms = 0;
-  {
-    const auto digits = cursor.substr(std::min(cursor.size(), kPollPrefix.size()));
-    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), since_ms);
-    if (cursor.substr(0, kPollPrefix.size()) != kPollPrefix || digits.empty() || ec != std::errc() ||
-        end != digits.data() + digits.size())
-      throw invalid(fmt::format(
-          "The change cursor \"{}\" was not returned by this store's change_cursor(); get a fresh one.", cursor));
-  }
-  try {
-    const Timestamp since{std::chrono::milliseconds(since_ms)};
-    ChangeSet changes;
-    changes.cursor = fmt::format("{}{}", kPollPrefix, next_cursor_instant().time_since_epoch().count());
-
-    Bson updated;
-    bson_t cond;
-    BSON_APPEND_DOCUMENT_BEGIN(updated.get(), "updated_at", &cond);
-    append_timestamp(&cond, "$gte", since);
-    bson_append_document_end(updated.get(), &cond);
-    Bson opts;
-    append_sort(opts.get(), {"updated_at", "id"});
-    changes.upserted = find_configurations(updated.get(), opts.get());
-
-    Bson deleted;
-    BSON_APPEND_DOCUMENT_BEGIN(deleted.get(), "deleted_at", &cond);
-    append_timestamp(&cond, "$gte", since);
-    bson_append_document_end(deleted.get(), &cond);
-    Bson deleted_opts;
-    append_sort(deleted_opts.get(), {"deleted_at"});
-    find_each(kDeletions, deleted.get(), deleted_opts.get(), false, [&](DocRef ref) {
-      bson_iter_t it;
-      if (bson_iter_init_find(&it, ref.doc, "id") && BSON_ITER_HOLDS_UTF8(&it))
-        changes.deleted_ids.emplace_back(bson_iter_utf8(&it, nullptr));
-      return true;
-    });
-    return changes;
-  } catch (const DriverFailure& f) {
-    fail(f, "read the changes since the last poll");
   }
 }
 

@@ -5,7 +5,11 @@
 
 #include <atomic>
 #include <functional>
+#include <initializer_list>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "inferconf/store.hpp"
 #include "store/mongo/documents.hpp"
@@ -21,9 +25,18 @@ struct DriverFailure {
   Bson reply;
 };
 
+// An open change stream (change_feed.cpp) with the pooled client it runs on.
+struct HeldStream {
+  PooledClient client;  // the stream's, for its whole life
+  DatabasePtr database;
+  ChangeStreamPtr stream;
+  std::string token;  // canonical JSON of the resume token it stands at; "" if the server gave none
+};
+
 class MongoStore final : public Store {
  public:
   MongoStore(UriPtr uri, PoolPtr pool, std::string database, std::string description, RegistryFieldMap map);
+  ~MongoStore() override;
 
   std::string describe() const override { return description_; }
   void ensure_schema() override;
@@ -96,12 +109,32 @@ class MongoStore final : public Store {
   InferenceConfiguration rewrite(std::string_view id, std::optional<std::int64_t> expected_revision,
                                  const std::function<void(InferenceConfiguration&)>& change, const bson_t* session_opts);
 
+  // The change feed (change_feed.cpp): a change stream where the deployment
+  // has them, polling on updated_at and the tombstones otherwise.
+  // Whether to try a change stream: not on a standalone mongod, nor after the
+  // deployment refused one.
+  bool try_change_streams();
+  std::string poll_cursor();
+  ChangeSet poll_changes(std::string_view cursor);
+  // Opens a change stream on the database's configuration and tombstone
+  // collections, after `resume_after` when given. Throws DriverFailure.
+  std::unique_ptr<HeldStream> open_stream(const bson_t* resume_after);
+  ChangeSet stream_changes(std::string_view cursor);
+  // Reads the events available now from stream_ into out.
+  void drain(ChangeSet& out);
+
   UriPtr uri_;
   PoolPtr pool_;
   std::string database_;
   std::string description_;
   RegistryFieldMap map_;
   std::atomic<int> transactions_{-1};  // -1 unknown, 0 no, 1 yes
+  std::atomic<int> change_streams_{-1};  // -1 unknown, 0 polling, 1 change streams
+  // Declared after pool_: destroyed first, giving its client back to the pool.
+  std::mutex stream_mutex_;
+  std::unique_ptr<HeldStream> stream_;
+  // _id -> id of configurations seen in the stream: delete events name only _id.
+  std::unordered_map<std::string, std::string> object_ids_;
 };
 
 // Writes a string field equal to `value`, or `{ $in: [value, null] }` style
@@ -109,5 +142,7 @@ class MongoStore final : public Store {
 void append_revision_filter(bson_t* filter, std::int64_t revision);
 void append_str(bson_t* doc, const char* key, std::string_view value);
 void append_configuration_filter(bson_t* doc, const ConfigurationFilter& filter);
+// `sort: {field: 1, …}` in this order.
+void append_sort(bson_t* opts, std::initializer_list<const char*> fields);
 
 }  // namespace inferconf::mongo
