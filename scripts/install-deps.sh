@@ -29,6 +29,7 @@ test_pkgs=(
 )
 bench_pkgs=(
   libbenchmark-dev wrk nginx
+  libsimdjson-dev           # bench/detect: simdjson DOM/On-Demand timed on the same headers as the detect reader
 )
 
 case "$profile" in

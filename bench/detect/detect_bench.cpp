@@ -4,6 +4,9 @@
 // by bench/detect/reader.py (Python json + struct) in the same run, warm cache.
 //
 //   detect_bench [--count N] [--dir DIR] [--keep] [--python /usr/bin/python3] [--rounds R]
+//
+// Built with simdjson (DETECT_BENCH_SIMDJSON), it also times simdjson's DOM and
+// On-Demand parsers on the same headers, to keep the choice of parser measured.
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -21,6 +24,10 @@
 
 #include "detect/layouts.hpp"
 #include "inferconf/detect.hpp"
+
+#if DETECT_BENCH_SIMDJSON
+#include <simdjson.h>
+#endif
 
 namespace fs = std::filesystem;
 using namespace inferconf::detect;
@@ -74,6 +81,68 @@ double cpu_now() {
   ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
+
+#if DETECT_BENCH_SIMDJSON
+// What the reader keeps of a header, extracted with simdjson (JSON only: no
+// offset, size or duplicate-name checks, so a lower bound for a reader on it).
+struct Extracted {
+  std::vector<std::string_view> names;
+  std::vector<std::uint64_t> dims, offsets;
+  std::size_t bad = 0;  // unknown dtypes (none expected)
+  void clear() {
+    names.clear();
+    dims.clear();
+    offsets.clear();
+  }
+};
+
+void extract_dom(simdjson::dom::parser& parser, const std::string& json, Extracted& out) {
+  using namespace simdjson;
+  out.clear();
+  dom::element doc = parser.parse(json.data(), json.size(), false);
+  for (auto [key, value] : dom::object(doc)) {
+    if (key == "__metadata__") {
+      for (auto [k, v] : dom::object(value)) out.bad += std::string_view(v).empty() && k.empty();
+      continue;
+    }
+    out.names.push_back(key);
+    for (auto [field, v] : dom::object(value)) {
+      if (field == "dtype") {
+        out.bad += !parse_dtype(std::string_view(v));
+      } else if (field == "shape") {
+        for (auto d : dom::array(v)) out.dims.push_back(std::uint64_t(d));
+      } else if (field == "data_offsets") {
+        for (auto d : dom::array(v)) out.offsets.push_back(std::uint64_t(d));
+      }
+    }
+  }
+}
+
+void extract_on_demand(simdjson::ondemand::parser& parser, const std::string& json, Extracted& out) {
+  using namespace simdjson;
+  out.clear();
+  // `json` holds SIMDJSON_PADDING bytes of capacity past its size (see below).
+  ondemand::document doc = parser.iterate(padded_string_view(json.data(), json.size(), json.capacity()));
+  for (auto entry : doc.get_object()) {
+    const std::string_view key = entry.unescaped_key();
+    if (key == "__metadata__") {
+      for (auto m : entry.value().get_object()) out.bad += std::string_view(m.value().get_string()).empty();
+      continue;
+    }
+    out.names.push_back(key);
+    for (auto field : entry.value().get_object()) {
+      const ondemand::raw_json_string f = field.key();
+      if (f == "dtype") {
+        out.bad += !parse_dtype(std::string_view(field.value().get_string()));
+      } else if (f == "shape") {
+        for (auto d : field.value().get_array()) out.dims.push_back(std::uint64_t(d.get_uint64()));
+      } else if (f == "data_offsets") {
+        for (auto d : field.value().get_array()) out.offsets.push_back(std::uint64_t(d.get_uint64()));
+      }
+    }
+  }
+}
+#endif
 
 }  // namespace
 
@@ -179,6 +248,59 @@ int main(int argc, char** argv) {
     }
     fmt::print("  per header (CPU, first {} files, best of 10): read_header (read+parse+validate) {:.0f} us, classify {:.0f} us\n",
                m, read_best * 1e6, class_best * 1e6);
+
+    // The JSON parsers alone on the same headers in memory: ours (parse_header:
+    // UTF-8, parse, every check, name index) and simdjson's two APIs.
+    std::vector<std::string> whole, json;
+    std::vector<std::uint64_t> sizes;
+    for (std::size_t i = 0; i < m; ++i) {
+      FILE* f = std::fopen(files[i].c_str(), "rb");
+      std::string b(8 + headers[i].header_length, '\0');
+      if (!f || std::fread(b.data(), 1, b.size(), f) != b.size()) {
+        std::cerr << "cannot read " << files[i] << "\n";
+        return 1;
+      }
+      std::fclose(f);
+      std::string j;
+      j.reserve(b.size() + 64);  // >= SIMDJSON_PADDING readable bytes past the end
+      j.assign(b, 8);
+      whole.push_back(std::move(b));
+      json.push_back(std::move(j));
+      sizes.push_back(headers[i].file_size);
+    }
+    headers.clear();
+    double ours_best = 1e9;
+    for (int r = 0; r < 10; ++r) {
+      const double s = cpu_now();
+      for (std::size_t i = 0; i < m; ++i) (void)parse_header(whole[i], sizes[i], "mem");
+      ours_best = std::min(ours_best, (cpu_now() - s) / static_cast<double>(m));
+    }
+#if DETECT_BENCH_SIMDJSON
+    double dom_best = 1e9, od_best = 1e9;
+    simdjson::dom::parser dom;
+    simdjson::ondemand::parser od;
+    Extracted x;
+    std::size_t tensors = 0, bad = 0;
+    for (int r = 0; r < 10; ++r) {
+      double s = cpu_now();
+      for (std::size_t i = 0; i < m; ++i) extract_dom(dom, json[i], x);
+      dom_best = std::min(dom_best, (cpu_now() - s) / static_cast<double>(m));
+      s = cpu_now();
+      for (std::size_t i = 0; i < m; ++i) {
+        extract_on_demand(od, json[i], x);
+        if (r == 0) tensors += x.names.size(), bad += x.bad;
+      }
+      od_best = std::min(od_best, (cpu_now() - s) / static_cast<double>(m));
+    }
+    fmt::print("  JSON in memory, per header (CPU, same files, best of 10): inferconf parse_header (UTF-8 + parse + every check + index) {:.0f} us;\n"
+               "    simdjson {} ({}) parse + extract names/dtypes/shapes/offsets, no checks: DOM {:.0f} us, On-Demand {:.0f} us ({} tensors, {} bad)\n",
+               ours_best * 1e6, fmt::format("{}.{}.{}", int(simdjson::SIMDJSON_VERSION_MAJOR), int(simdjson::SIMDJSON_VERSION_MINOR), int(simdjson::SIMDJSON_VERSION_REVISION)),
+               simdjson::get_active_implementation()->name(), dom_best * 1e6, od_best * 1e6,
+               tensors, bad);
+#else
+    fmt::print("  JSON in memory, per header (CPU, same files, best of 10): inferconf parse_header {:.0f} us (simdjson comparison not built)\n",
+               ours_best * 1e6);
+#endif
   }
 
   // Python, same files, same run (its own timer excludes interpreter start-up).

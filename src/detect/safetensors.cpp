@@ -958,8 +958,11 @@ std::pair<std::uint64_t, const TensorInfo*> check_offsets_sorted(const Safetenso
 }
 
 // The same check without sorting, for the usual case: returns false when it
-// cannot decide (zero-size tensors, shared begins, a hole or an overlap), and
-// the sorted check then finds and names the violation.
+// cannot decide (shared begins, a hole, an overlap, a zero-size tensor that is
+// not at the start of a non-empty one), and the sorted check then finds and
+// names the violation. Zero-size tensors (ComfyUI's `scaled_fp8` marker) are
+// accepted here when they sit where a non-empty tensor begins: sorted by
+// (begin, end) they come just before it, where the sorted check accepts them.
 bool check_offsets_fast(const SafetensorsHeader& h, HeaderStorage& st, std::uint64_t& expected, const TensorInfo*& last) {
   const std::size_t n = h.tensors.size();
   expected = 0;
@@ -986,8 +989,10 @@ bool check_offsets_fast(const SafetensorsHeader& h, HeaderStorage& st, std::uint
   auto slot_of = [&](std::uint64_t begin) { return static_cast<std::size_t>((begin * 0x9E3779B97F4A7C15ULL) >> shift) & mask; };
   auto& slots = st.offset_slots;
   slots.assign(cap, {0, 0});
+  std::size_t non_empty = 0;
   for (const auto& t : h.tensors) {
-    if (t.end == t.begin) return false;
+    if (t.end == t.begin) continue;  // checked after the walk
+    ++non_empty;
     for (std::size_t s = slot_of(t.begin);; s = (s + 1) & mask) {
       if (slots[s].end == 0) {
         slots[s] = {t.begin, t.end};
@@ -996,18 +1001,28 @@ bool check_offsets_fast(const SafetensorsHeader& h, HeaderStorage& st, std::uint
       if (slots[s].begin == t.begin) return false;
     }
   }
+  auto find = [&](std::uint64_t begin) {
+    std::size_t s = slot_of(begin);
+    while (slots[s].end != 0 && slots[s].begin != begin) s = (s + 1) & mask;
+    return s;
+  };
   expected = 0;
   std::uint64_t last_begin = 0;
-  for (std::size_t k = 0; k < n; ++k) {
-    std::size_t s = slot_of(expected);
-    while (slots[s].end != 0 && slots[s].begin != expected) s = (s + 1) & mask;
+  for (std::size_t k = 0; k < non_empty; ++k) {
+    const std::size_t s = find(expected);
     if (slots[s].end == 0) return false;
     last_begin = expected;
     expected = slots[s].end;
   }
+  if (non_empty == 0) return false;
+  // A zero-size tensor at the end of the data would sort last and be the
+  // tensor the size messages name: left to the sorted check.
   for (const auto& t : h.tensors) {
-    if (t.begin == last_begin) {
-      last = &t;  // (begins are distinct)
+    if (t.end == t.begin && (t.begin == expected || slots[find(t.begin)].end == 0)) return false;
+  }
+  for (const auto& t : h.tensors) {
+    if (t.begin == last_begin && t.end != t.begin) {
+      last = &t;  // (begins of non-empty tensors are distinct)
       break;
     }
   }

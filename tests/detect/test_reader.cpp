@@ -50,6 +50,22 @@ TEST(DetectReader, AcceptsEscapesWhitespaceAndIgnoredFields) {
   EXPECT_TRUE(h.has_metadata);
 }
 
+// Zero-size tensors where a non-empty tensor begins (at 0, between two, two at
+// one offset), in a header whose order is not offset order, are accepted.
+TEST(DetectReader, AcceptsZeroSizeTensorsAtTheStartOfAnother) {
+  const std::string json =
+      R"({"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]},"z0":{"dtype":"F16","shape":[0],"data_offsets":[0,0]},)"
+      R"("a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"m1":{"dtype":"F8_E4M3","shape":[0,3],"data_offsets":[8,8]},)"
+      R"("m2":{"dtype":"F32","shape":[0],"data_offsets":[8,8]}})";
+  std::string bytes(8, '\0');
+  for (int i = 0; i < 8; ++i) bytes[static_cast<std::size_t>(i)] = static_cast<char>((json.size() >> (8 * i)) & 0xff);
+  bytes += json;
+  const auto h = parse_header(bytes, bytes.size() + 16);
+  ASSERT_EQ(h.tensors.size(), 5u);
+  EXPECT_EQ(h.find("m1")->elements(), 0u);
+  EXPECT_EQ(h.find("z0")->begin, 0u);
+}
+
 TEST(DetectReader, ErrorsNameFileRuleAndTensor) {
   try {
     (void)read_header("/nonexistent/dir/model.safetensors");
