@@ -151,9 +151,10 @@ void to_json(nlohmann::json& j, const ImportReport& r);
 
 // Streams the records of `in` into the registry in batches (upsert by id: a
 // re-import updates). A bad record or an id given twice (the first one wins)
-// is passed to on_problem and the rest goes on. Memory: a batch plus 12 bytes
-// per distinct id (a fingerprint set for the repeated-id check). A JSON array
-// is read whole; prefer JSON Lines for large registries.
+// is passed to on_problem and the rest goes on. Memory: a batch, whatever the
+// number of ids: the repeated-id check keeps the ids seen in a temporary
+// SQLite file with a 4 MiB cache. A JSON array is read whole; prefer JSON
+// Lines for large registries.
 ImportReport import_registry(Store& store, std::istream& in, const ImportOptions& options,
                              const std::function<void(const ImportProblem&)>& on_problem);
 

@@ -9,7 +9,7 @@
 
 #include "inferconf/error.hpp"
 #include "inferconf/populate.hpp"
-#include "populate/fingerprint_set.hpp"
+#include "populate/seen_ids.hpp"
 
 namespace inferconf::populate {
 namespace {
@@ -36,7 +36,7 @@ ImportReport import_registry(Store& store, std::istream& in, const ImportOptions
   report.array = in.peek() == '[';
   const char* unit = report.array ? "item" : "line";
 
-  FingerprintSet seen;
+  SeenIds seen;
   std::vector<ModelRecord> batch;
   std::size_t batch_last = 0;
   auto flush = [&] {

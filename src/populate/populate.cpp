@@ -4,6 +4,7 @@
 #include <chrono>
 #include <map>
 #include <tuple>
+#include <utility>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -38,24 +39,31 @@ class PresetTemplates {
  public:
   explicit PresetTemplates(const Catalog& catalog) : catalog_(catalog) {}
 
+  struct Template {
+    CreateDTO dto;
+    std::size_t ordinal = 0;  // 0, 1, 2… in order of first use: where its rows go in a batch
+  };
+
   // nullptr when the catalogue has no preset of this type for the base model.
-  const CreateDTO* get(const std::string& base, const std::string& variant, const std::string& type) {
+  const Template* get(const std::string& base, const std::string& variant, const std::string& type) {
     auto key = std::make_tuple(base, variant, type);
     auto it = cache_.find(key);
     if (it != cache_.end()) return it->second ? &*it->second : nullptr;
-    std::optional<CreateDTO> dto;
+    std::optional<Template> dto;
     if (const auto* spec = catalog_.find(base)) {
       if (const Preset* p = spec->preset(type, variant)) {
         dto.emplace();
-        dto->base_model = base;
-        dto->configuration_type = type;
-        dto->steps = p->steps;
-        dto->cfg_scale = p->cfg_scale;
-        dto->sampler = p->sampler;
-        dto->scheduler = p->scheduler;
-        dto->model_specific_params = p->model_specific_params;
+        dto->ordinal = count_++;
+        CreateDTO& d = dto->dto;
+        d.base_model = base;
+        d.configuration_type = type;
+        d.steps = p->steps;
+        d.cfg_scale = p->cfg_scale;
+        d.sampler = p->sampler;
+        d.scheduler = p->scheduler;
+        d.model_specific_params = p->model_specific_params;
         // The resolver reads a configuration's variant from here.
-        if (!variant.empty()) dto->model_specific_params["variant"] = variant;
+        if (!variant.empty()) d.model_specific_params["variant"] = variant;
       }
     }
     auto [pos, _] = cache_.emplace(std::move(key), std::move(dto));
@@ -64,11 +72,77 @@ class PresetTemplates {
 
  private:
   const Catalog& catalog_;
-  std::map<std::tuple<std::string, std::string, std::string>, std::optional<CreateDTO>> cache_;
+  std::map<std::tuple<std::string, std::string, std::string>, std::optional<Template>> cache_;
+  std::size_t count_ = 0;
 };
 
-// One model of the current batch: its outcome so far, and for each type the
-// index of its CreateDTO in the batch (or -1 when nothing is written).
+// The rows of a batch, laid out grouped by template (all the rows of one
+// preset next to each other) in slots that are kept from batch to batch. A
+// slot that held a row of the same template in the previous batch only gets
+// its model_id replaced: no copy of the preset's parameters (a JSON object of
+// up to a dozen members) per row, and the store, which reuses the JSON text
+// of identical consecutive parameters, finds them next to each other. The
+// order of rows inside a batch does not matter: the batch is one transaction.
+class BatchRows {
+ public:
+  using Template = PresetTemplates::Template;
+
+  // Adds a row for the model_index-th model of the batch and returns the
+  // row's number; its slot is known after layout().
+  std::size_t add(const Template* t, std::size_t model_index) {
+    rows_.push_back({t, model_index});
+    if (t->ordinal >= counts_.size()) counts_.resize(t->ordinal + 1, 0);
+    ++counts_[t->ordinal];
+    return rows_.size() - 1;
+  }
+
+  // Places the rows added since the last clear() in the slots; slot_of(i) is
+  // then the slot (index in dtos()) of row i. model_id(k) is the id of the
+  // k-th model of the batch.
+  template <class ModelId>
+  void layout(const ModelId& model_id) {
+    std::vector<std::size_t>& start = counts_;  // counts become start offsets
+    std::size_t total = 0;
+    for (auto& c : start) total += std::exchange(c, total);
+    // Grows only until the batches reach their usual size; shrinks only for
+    // a smaller (the last) batch.
+    dtos_.resize(total);
+    template_of_.resize(total, nullptr);
+    slot_of_.resize(rows_.size());
+    for (std::size_t i = 0; i < rows_.size(); ++i) {
+      const Row& r = rows_[i];
+      const std::size_t slot = start[r.t->ordinal]++;
+      slot_of_[i] = slot;
+      if (template_of_[slot] != r.t) {
+        dtos_[slot] = r.t->dto;
+        template_of_[slot] = r.t;
+      }
+      dtos_[slot].model_id = model_id(r.model_index);
+    }
+  }
+
+  const std::vector<CreateDTO>& dtos() const { return dtos_; }
+  std::size_t slot_of(std::size_t row) const { return slot_of_[row]; }
+
+  void clear() {
+    rows_.clear();
+    counts_.assign(counts_.size(), 0);
+  }
+
+ private:
+  struct Row {
+    const Template* t;
+    std::size_t model_index;
+  };
+  std::vector<Row> rows_;
+  std::vector<std::size_t> counts_;  // rows per template ordinal
+  std::vector<std::size_t> slot_of_;
+  std::vector<CreateDTO> dtos_;                // slots, kept across batches
+  std::vector<const Template*> template_of_;  // what each slot holds
+};
+
+// One model of the current batch: its outcome so far, and for each type its
+// row in the batch's BatchRows (or -1 when nothing is written).
 struct Pending {
   ModelOutcome outcome;
   std::vector<std::ptrdiff_t> dto_index;
@@ -87,7 +161,6 @@ class Job {
     report_.types = requested_types(catalog, options.types);
     // Reused batch after batch: a batch allocates nothing for its containers.
     batch_.reserve(options.batch_size);
-    dtos_.reserve(options.batch_size * report_.types.size());
     outcomes_.reserve(options.batch_size);
   }
 
@@ -163,25 +236,25 @@ class Job {
       }
     }
     for (const auto& t : report_.types) {
-      const CreateDTO* tmpl = templates_.get(spec->id, variant, t);
+      const PresetTemplates::Template* tmpl = templates_.get(spec->id, variant, t);
       if (!tmpl) {
         o.types.push_back({t, Action::kSkipped, fmt::format("no {} preset for {}", t, spec->id)});
         p.dto_index.push_back(-1);
         continue;
       }
       o.types.push_back({t, Action::kCreated, {}});
-      p.dto_index.push_back(static_cast<std::ptrdiff_t>(dtos_.size()));
-      dtos_.push_back(*tmpl);
-      dtos_.back().model_id = m.id;
+      p.dto_index.push_back(static_cast<std::ptrdiff_t>(rows_.add(tmpl, batch_.size())));
     }
     batch_.push_back(std::move(p));
   }
 
   std::vector<bool> write() {
-    if (!options_.dry_run) return store_.create_missing(dtos_, options_.overwrite);
+    rows_.layout([&](std::size_t k) -> const std::string& { return batch_[k].outcome.model_id; });
+    const std::vector<CreateDTO>& dtos = rows_.dtos();
+    if (!options_.dry_run) return store_.create_missing(dtos, options_.overwrite);
     std::vector<bool> created;
-    created.reserve(dtos_.size());
-    for (const auto& d : dtos_) created.push_back(!store_.find_by_model_and_type(d.model_id, d.configuration_type));
+    created.reserve(dtos.size());
+    for (const auto& d : dtos) created.push_back(!store_.find_by_model_and_type(d.model_id, d.configuration_type));
     return created;
   }
 
@@ -195,7 +268,7 @@ class Job {
       for (std::size_t i = 0; i < o.types.size(); ++i) {
         TypeOutcome& t = o.types[i];
         if (p.dto_index[i] >= 0) {
-          if (created[static_cast<std::size_t>(p.dto_index[i])]) {
+          if (created[rows_.slot_of(static_cast<std::size_t>(p.dto_index[i]))]) {
             t.action = Action::kCreated;
           } else if (options_.overwrite) {
             t.action = Action::kReplaced;
@@ -222,7 +295,7 @@ class Job {
     report_.models_processed += static_cast<std::int64_t>(outcomes.size());
     report_.last_model_id = outcomes.back().model_id;
     batch_.clear();
-    dtos_.clear();
+    rows_.clear();
     observer_.on_batch(outcomes, report_.models_processed, report_.models_found);
     if (options_.keep_models)
       report_.models.insert(report_.models.end(), std::make_move_iterator(outcomes.begin()),
@@ -238,7 +311,7 @@ class Job {
   PresetTemplates templates_;
   PopulationReport report_;
   std::vector<Pending> batch_;
-  std::vector<CreateDTO> dtos_;
+  BatchRows rows_;  // the configurations to write for batch_
   std::vector<ModelOutcome> outcomes_;  // the batch being reported
 };
 

@@ -45,6 +45,9 @@ constexpr const char* kStatementText[] = {
     "SELECT id FROM inference_configurations WHERE model_id = ?1 AND configuration_type = ?2",
     "SELECT coalesce(max(seq), 0) FROM configuration_changes",
     "INSERT INTO configuration_changes (id, op) VALUES (?1, ?2)",
+    "INSERT INTO configuration_changes (id, op) SELECT id, 'insert' FROM inference_configurations WHERE rowid > ?1 "
+    "ORDER BY rowid",
+    "SELECT coalesce(max(rowid), 0) FROM inference_configurations",
     "SELECT id, max(seq) AS last FROM configuration_changes WHERE seq > ?1 GROUP BY id ORDER BY last",
     "SELECT value FROM schema_meta WHERE key = ?1",
     "INSERT INTO schema_meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",

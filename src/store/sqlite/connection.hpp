@@ -43,6 +43,8 @@ enum class Sql : std::size_t {
   kIdByModelAndType,
   kChangeTop,
   kLogChange,
+  kLogInsertsAfterRowid,   // the change log of a create_missing() batch, in one statement
+  kMaxConfigurationRowid,
   kChangedIdsAfter,
   kMetaGet,
   kMetaSet,

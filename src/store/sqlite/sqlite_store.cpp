@@ -1,5 +1,7 @@
 #include "store/sqlite/sqlite_store.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <mutex>
 #include <system_error>
@@ -170,6 +172,41 @@ std::int64_t pruned_through(Connection& c) {
   return s->executeStep() ? s->getColumn(0).getInt64() : 0;
 }
 
+std::int64_t max_configuration_rowid(Connection& c) {
+  StatementScope s(c.statement(Sql::kMaxConfigurationRowid));
+  s->executeStep();
+  return s->getColumn(0).getInt64();
+}
+
+// The JSON text of the last few distinct parameter objects of a batch. A
+// cached text is reused only for an identical document (same types all the
+// way down), so what is stored is exactly what json_text() would give.
+class ParamsTextCache {
+ public:
+  const std::string& text(const nlohmann::json& params) {
+    for (std::size_t k = 0; k < used_; ++k) {
+      Entry& e = entries_[(next_ + kSize - 1 - k) % kSize];
+      if (identical_json(e.value, params)) return e.text;
+    }
+    Entry& e = entries_[next_];
+    next_ = (next_ + 1) % kSize;
+    used_ = std::min(used_ + 1, kSize);
+    e.text = json_text(params, "model_specific_params");
+    e.value = params;
+    return e.text;
+  }
+
+ private:
+  static constexpr std::size_t kSize = 8;
+  struct Entry {
+    nlohmann::json value;
+    std::string text;
+  };
+  std::array<Entry, kSize> entries_;
+  std::size_t next_ = 0;
+  std::size_t used_ = 0;
+};
+
 // Appends to the change log, inside the caller's write transaction.
 void log_change(Connection& c, const std::string& id, const char* op) {
   StatementScope s(c.statement(Sql::kLogChange));
@@ -303,23 +340,24 @@ class SqliteStore final : public Store {
     std::vector<bool> created(dtos.size(), false);
     if (dtos.empty()) return created;
     // Bound straight from the DTOs (what make_configuration() would copy): a
-    // population batch is thousands of rows sharing a handful of presets, so
-    // the parameters' JSON text is only rebuilt when it differs from the
-    // previous row's.
+    // population batch is thousands of rows sharing a handful of presets,
+    // which alternate (quality, speed, quality…), so the JSON text of the last
+    // few distinct parameter objects is kept and reused.
     static const nlohmann::json kEmptyParams = nlohmann::json::object();
     const std::int64_t millis = to_millis(now);
     with_connection([&](Connection& conn) {
       Transaction tx(*this, conn, Transaction::kWrite);
+      // Rows inserted by this transaction get rowids above the current
+      // largest (no AUTOINCREMENT: max(rowid) + 1, and the write lock is ours).
+      const std::int64_t rowid_before = replace ? 0 : max_configuration_rowid(conn);
       SQLite::Statement& stmt =
           conn.statement(replace ? Sql::kUpsertConfiguration : Sql::kInsertConfigurationIfMissing);
-      std::string params;
-      const nlohmann::json* params_of = nullptr;
+      ParamsTextCache params_text;
       std::string id;
       for (std::size_t i = 0; i < dtos.size(); ++i) {
         const CreateDTO& d = dtos[i];
-        const nlohmann::json& p = d.model_specific_params.is_object() ? d.model_specific_params : kEmptyParams;
-        if (!params_of || !identical_json(*params_of, p)) params = json_text(p, "model_specific_params");
-        params_of = &p;
+        const std::string& params =
+            params_text.text(d.model_specific_params.is_object() ? d.model_specific_params : kEmptyParams);
         id = new_uuid_v7();
         StatementScope s(stmt);
         s->bindNoCopy(1, id);
@@ -341,8 +379,16 @@ class SqliteStore final : public Store {
           log_change(conn, stored, created[i] ? "insert" : "update");
         } else {
           created[i] = s->exec() == 1;
-          if (created[i]) log_change(conn, id, "insert");
         }
+      }
+      // The change log of the new rows in one statement, in insertion order.
+      // One INSERT per row cost as much as the row itself: the log's CHECK
+      // (op IN (...)) builds a temporary b-tree on every execution of a
+      // statement, and a multi-row statement reuses it.
+      if (!replace) {
+        StatementScope s(conn.statement(Sql::kLogInsertsAfterRowid));
+        s->bind(1, rowid_before);
+        s->exec();
       }
       prune_change_log(conn);
       tx.commit();
