@@ -34,6 +34,8 @@ and a reply may use what was captured:
   {"$$captured": "doc", "$$set": {"revision": {"$numberLong": "2"}}}
                                         a copy of a captured document with these fields set
 so a scripted server can give back the document the client just wrote.
+An exchange with "repeat": true keeps answering matching requests with its
+reply after it was played (for a server polling at its refresh interval).
 """
 import copy
 import datetime
@@ -246,6 +248,14 @@ def main():
             pass
         else:
             request.replies(reply)
+        if exchange.get("repeat"):
+            # From now on every request matching this exchange gets the same
+            # reply, however many arrive (a server's periodic refresh).
+            def repeat(request, expect=exchange["expect"], reply=reply):
+                found = []
+                Matcher().match(expect, dict(request.doc), "repeat", found)
+                return False if found else request.replies(reply)
+            server.autoresponds(repeat)
 
     outcome_line = sys.stdin.readline()
     # Anything still queued after the Store was closed was not scripted.

@@ -25,7 +25,8 @@
 //   "serve": [{"method": "GET", "path": "/v1/...", "headers": {...}, "body": JSON}...]: the command is a server
 //            (`serve --listen 127.0.0.1:0 …`): once it prints "listening on
 //            http://HOST:PORT", these requests are made in order, then it gets
-//            SIGTERM. The outcome then also has "responses": [{"status": N,
+//            SIGTERM; "wait_ms": N in a request waits that long before it (to let
+//            the server's refresh run). The outcome then also has "responses": [{"status": N,
 //            "body": "...", "body_json": ...}...]; stdout and stderr are merged
 //            into "stdout". Skipped when the binary was built without `serve`.
 #include <arpa/inet.h>
@@ -39,6 +40,7 @@
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -199,6 +201,7 @@ TEST_P(MongoBinary, Case) {
     json responses = json::array();
     if (http_port != 0)
       for (const auto& r : spec["serve"]) {
+        if (r.contains("wait_ms")) std::this_thread::sleep_for(std::chrono::milliseconds(r["wait_ms"].get<int>()));
         std::string headers;
         const json fields = r.contains("headers") ? r["headers"] : json::object();
         for (const auto& [name, value] : fields.items()) headers += name + ": " + value.get<std::string>() + "\r\n";

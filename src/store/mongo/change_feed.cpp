@@ -319,6 +319,8 @@ void MongoStore::drain(ChangeSet& out) {
       const std::string id = utf8_at(event, "fullDocument.id");
       if (!id.empty()) record_delete(id);
       if (auto txn = transaction_key(event); !txn.empty()) tombstone_transactions.insert(txn);
+    } else if (collection != kConfigurations) {
+      continue;  // not ours (the server-side $match already leaves these out)
     } else if (op == "delete") {
       // Delete events carry only documentKey {_id}.
       const auto known = object_ids_.find(value_key(event, "documentKey._id"));
