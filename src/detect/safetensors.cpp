@@ -216,10 +216,7 @@ struct HeaderStorage {
   std::vector<std::uint64_t> name_slots;    // open addressing: (hash >> 32) << 32 | (index + 1); 0 = empty
   std::size_t indexed = 0;                  // number of tensors in name_slots
   std::vector<std::uint64_t> name_hash;     // per tensor (while validating)
-  struct Span {
-    std::uint64_t begin, end;
-  };
-  std::vector<Span> offset_slots;  // scratch for the offsets check, by begin; end 0 = empty
+  std::vector<std::uint64_t> offset_slots;  // scratch for the offsets check: begin + 1 of non-empty tensors; 0 = empty
 
   // Makes room for `n` bytes, keeping the first `keep`.
   char* reserve(std::size_t n, std::size_t keep = 0) {
@@ -233,7 +230,7 @@ struct HeaderStorage {
   }
   std::size_t footprint() const {
     return capacity + dims.capacity() * 8 + shape_start.capacity() * 4 + name_slots.capacity() * 8 + name_hash.capacity() * 8 +
-           offset_slots.capacity() * sizeof(Span);
+           offset_slots.capacity() * 8;
   }
 };
 
@@ -959,10 +956,11 @@ std::pair<std::uint64_t, const TensorInfo*> check_offsets_sorted(const Safetenso
 
 // The same check without sorting, for the usual case: returns false when it
 // cannot decide (shared begins, a hole, an overlap, a zero-size tensor that is
-// not at the start of a non-empty one), and the sorted check then finds and
-// names the violation. Zero-size tensors (ComfyUI's `scaled_fp8` marker) are
-// accepted here when they sit where a non-empty tensor begins: sorted by
-// (begin, end) they come just before it, where the sorted check accepts them.
+// not at the start of a non-empty one, lengths that overflow), and the sorted
+// check then finds and names the violation. Zero-size tensors (ComfyUI's
+// `scaled_fp8` marker) are accepted here when they sit where a non-empty
+// tensor begins: sorted by (begin, end) they come just before it, where the
+// sorted check accepts them.
 bool check_offsets_fast(const SafetensorsHeader& h, HeaderStorage& st, std::uint64_t& expected, const TensorInfo*& last) {
   const std::size_t n = h.tensors.size();
   expected = 0;
@@ -981,48 +979,54 @@ bool check_offsets_fast(const SafetensorsHeader& h, HeaderStorage& st, std::uint
     last = &h.tensors.back();
     return true;
   }
-  // Walk from 0 through a table of the spans by begin; needs non-empty
-  // tensors (so end 0 marks an empty slot) with distinct begins.
+  // The non-empty spans tile [0, E) (E: the largest end) exactly when their
+  // begins are distinct, one of them is 0, every end other than E is a begin,
+  // and their lengths add up to E: following the ends from the span at 0 then
+  // gives a chain of spans that tiles [0, E), whose lengths already add up to
+  // E, so no other non-empty span is left. Unlike a walk from 0, the look-ups
+  // below do not wait for one another. The table holds begin + 1 (a
+  // non-empty tensor's begin is below its end, so this cannot overflow).
   const std::size_t cap = table_size(n);
   const std::size_t mask = cap - 1;
   const int shift = 64 - std::countr_zero(cap);
   auto slot_of = [&](std::uint64_t begin) { return static_cast<std::size_t>((begin * 0x9E3779B97F4A7C15ULL) >> shift) & mask; };
   auto& slots = st.offset_slots;
-  slots.assign(cap, {0, 0});
-  std::size_t non_empty = 0;
+  slots.assign(cap, 0);
+  std::uint64_t end_max = 0, total = 0;
+  bool from_zero = false, any = false;
   for (const auto& t : h.tensors) {
-    if (t.end == t.begin) continue;  // checked after the walk
-    ++non_empty;
+    if (t.end == t.begin) continue;  // checked below
+    any = true;
+    from_zero |= t.begin == 0;
+    end_max = std::max(end_max, t.end);
+    if (__builtin_add_overflow(total, t.end - t.begin, &total)) return false;
     for (std::size_t s = slot_of(t.begin);; s = (s + 1) & mask) {
-      if (slots[s].end == 0) {
-        slots[s] = {t.begin, t.end};
+      if (slots[s] == 0) {
+        slots[s] = t.begin + 1;
         break;
       }
-      if (slots[s].begin == t.begin) return false;
+      if (slots[s] == t.begin + 1) return false;
     }
   }
-  auto find = [&](std::uint64_t begin) {
-    std::size_t s = slot_of(begin);
-    while (slots[s].end != 0 && slots[s].begin != begin) s = (s + 1) & mask;
-    return s;
+  if (!any || !from_zero || total != end_max) return false;
+  auto is_begin = [&](std::uint64_t x) {
+    std::size_t s = slot_of(x);
+    while (slots[s] != 0 && slots[s] != x + 1) s = (s + 1) & mask;
+    return slots[s] != 0;
   };
-  expected = 0;
-  std::uint64_t last_begin = 0;
-  for (std::size_t k = 0; k < non_empty; ++k) {
-    const std::size_t s = find(expected);
-    if (slots[s].end == 0) return false;
-    last_begin = expected;
-    expected = slots[s].end;
-  }
-  if (non_empty == 0) return false;
-  // A zero-size tensor at the end of the data would sort last and be the
-  // tensor the size messages name: left to the sorted check.
   for (const auto& t : h.tensors) {
-    if (t.end == t.begin && (t.begin == expected || slots[find(t.begin)].end == 0)) return false;
+    if (t.end == t.begin) {
+      // A zero-size tensor at the end of the data would sort last and be the
+      // tensor the size messages name: left to the sorted check.
+      if (t.begin == end_max || !is_begin(t.begin)) return false;
+    } else if (t.end != end_max && !is_begin(t.end)) {
+      return false;
+    }
   }
+  expected = end_max;
   for (const auto& t : h.tensors) {
-    if (t.begin == last_begin && t.end != t.begin) {
-      last = &t;  // (begins of non-empty tensors are distinct)
+    if (t.end == end_max && t.end != t.begin) {
+      last = &t;  // (one non-empty span ends at E: the last of the chain)
       break;
     }
   }
