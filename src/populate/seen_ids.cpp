@@ -29,11 +29,10 @@ Error temp_error(const SQLite::Exception& e) {
 
 SeenIds::SeenIds() {
   try {
-    // An empty file name: a private temporary database on disk (temp_store is
-    // FILE by default; set explicitly so no build default can turn it into an
-    // in-memory one), deleted when closed.
+    // An empty file name: SQLite's private temporary database, on disk (with
+    // the default temp_store, as Debian builds it: SQLITE_TEMP_STORE=1),
+    // deleted when closed. Only the cache below lives in our memory.
     db_ = std::make_unique<SQLite::Database>("", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-    db_->exec("PRAGMA temp_store = FILE");
     db_->exec(fmt::format("PRAGMA cache_size = -{}", kCacheKiB));
     // Nothing to recover: the file dies with the process.
     db_->exec("PRAGMA journal_mode = OFF");

@@ -54,29 +54,42 @@ std::string json_text(const nlohmann::json& j, std::string_view field) {
 
 // Same type and same value all the way down, so that both serialise to the
 // same text (nlohmann's operator== also equates 1 and 1.0, which do not).
+// Walks the underlying containers: it runs once per stored row.
 bool identical_json(const nlohmann::json& a, const nlohmann::json& b) {
+  using json = nlohmann::json;
   if (a.type() != b.type()) return false;
   switch (a.type()) {
-    case nlohmann::json::value_t::object: {
-      if (a.size() != b.size()) return false;
-      auto i = a.begin(), j = b.begin();
-      for (; i != a.end(); ++i, ++j) {
-        if (i.key() != j.key() || !identical_json(*i, *j)) return false;
+    case json::value_t::object: {
+      const auto& x = a.get_ref<const json::object_t&>();
+      const auto& y = b.get_ref<const json::object_t&>();
+      if (x.size() != y.size()) return false;
+      for (auto i = x.begin(), j = y.begin(); i != x.end(); ++i, ++j) {
+        if (i->first != j->first || !identical_json(i->second, j->second)) return false;
       }
       return true;
     }
-    case nlohmann::json::value_t::array: {
-      if (a.size() != b.size()) return false;
-      for (std::size_t k = 0; k < a.size(); ++k) {
-        if (!identical_json(a[k], b[k])) return false;
+    case json::value_t::array: {
+      const auto& x = a.get_ref<const json::array_t&>();
+      const auto& y = b.get_ref<const json::array_t&>();
+      if (x.size() != y.size()) return false;
+      for (std::size_t k = 0; k < x.size(); ++k) {
+        if (!identical_json(x[k], y[k])) return false;
       }
       return true;
     }
-    case nlohmann::json::value_t::number_float:
+    case json::value_t::string:
+      return a.get_ref<const json::string_t&>() == b.get_ref<const json::string_t&>();
+    case json::value_t::number_integer:
+      return a.get<json::number_integer_t>() == b.get<json::number_integer_t>();
+    case json::value_t::number_unsigned:
+      return a.get<json::number_unsigned_t>() == b.get<json::number_unsigned_t>();
+    case json::value_t::number_float: {
       // Bit patterns: -0.0 and 0.0 print differently; NaN is never stored.
-      return std::signbit(a.get<double>()) == std::signbit(b.get<double>()) && a.get<double>() == b.get<double>();
+      const double x = a.get<double>(), y = b.get<double>();
+      return std::signbit(x) == std::signbit(y) && x == y;
+    }
     default:
-      return a == b;
+      return a == b;  // null, boolean, binary
   }
 }
 
