@@ -128,10 +128,13 @@ json call(Store& store, const std::string& method, const json& args) {
   if (method == "change_feed") {
     // What the HTTP server's index does: take a cursor (or the case's), then
     // poll with the cursor each change set returns, taking a fresh one when
-    // a reload is required.
+    // a reload is required. With "probe": true, a change_cursor() call
+    // precedes each poll, as the server's /readyz does.
     std::string cursor = args.contains("cursor") ? args["cursor"].get<std::string>() : store.change_cursor();
     json out{{"cursor", cursor}, {"polls", json::array()}};
     for (int i = 0; i < args.value("polls", 1); ++i) {
+      // A probe (/readyz) takes a cursor of its own between two polls.
+      if (args.value("probe", false)) (void)store.change_cursor();
       json poll = changes_json(store.changes_since(cursor));
       cursor = poll["cursor"];
       if (poll["reload_required"].get<bool>()) cursor = poll["reload_cursor"] = store.change_cursor();
