@@ -103,6 +103,15 @@ MongoStore::~MongoStore() = default;
 
 bool MongoStore::try_change_streams() {
   if (const int known = change_streams_.load(); known >= 0) return known == 1;
+  // The open stream keeps one pooled connection for itself: with a pool of
+  // one, every other request would wait for it forever.
+  if (const int pool = mongoc_uri_get_option_as_int32(uri_.get(), MONGOC_URI_MAXPOOLSIZE, 100); pool < 2) {
+    spdlog::warn("MongoDB: the connection string sets maxPoolSize={}, which leaves no connection for a change stream "
+                 "next to the requests; polling updated_at instead (set maxPoolSize to 2 or more for change streams).",
+                 pool);
+    change_streams_.store(0);
+    return false;
+  }
   auto c = client();
   bson_error_t error;
   ServerDescriptionPtr server(mongoc_client_select_server(c.get(), false, nullptr, &error));
