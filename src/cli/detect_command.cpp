@@ -1,9 +1,13 @@
-// `inferconf detect FILE|DIR... [--json] [--recursive]`: reads the header of
-// each safetensors file (never the tensor data) and prints its base model,
-// variant, kind, key prefix, dominant dtype and parameter count. --json prints
-// one JSON object per file per line (JSON Lines). The exit code is 1 when any
-// file could not be read.
+// `inferconf detect FILE|DIR... [--json] [--recursive] [--jobs N]`: reads the
+// header of each safetensors file (never the tensor data) and prints its base
+// model, variant, kind, key prefix, dominant dtype and parameter count. --json
+// prints one JSON object per file per line (JSON Lines). Files are read on
+// --jobs worker threads (default one per core) and printed in input order, so
+// the output is the same for any --jobs. The exit code is 1 when any file
+// could not be read.
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -26,7 +30,21 @@ struct DetectOptions {
   std::vector<std::string> paths;
   bool json = false;
   bool recursive = false;
+  unsigned jobs = 0;  // 0: detect::default_jobs()
 };
+
+constexpr unsigned kMaxJobs = 256;
+
+// --jobs takes 1..kMaxJobs; the message names the option, the value and what is allowed.
+std::string check_jobs(const std::string& value) {
+  unsigned n = 0;
+  const auto* end = value.data() + value.size();
+  const auto [ptr, ec] = std::from_chars(value.data(), end, n);
+  if (ec == std::errc() && ptr == end && n >= 1 && n <= kMaxJobs) return {};
+  return fmt::format("the value \"{}\" is not allowed; --jobs takes a number of worker threads from 1 to {} "
+                     "(1 reads the files one after another; default: one per core, {} here)",
+                     value, kMaxJobs, detect::default_jobs());
+}
 
 bool is_model_file(const fs::path& p) {
   std::string ext = p.extension().string();
@@ -95,29 +113,33 @@ void run_detect(const DetectOptions& o, GlobalOptions& opts) {
   if (files.empty()) {
     *opts.err << "warning: no .safetensors files found\n";
   }
-  for (const auto& f : files) {
-    Row row{f.string(), std::nullopt, std::nullopt};
-    try {
-      const auto header = detect::read_header(f);
-      row.c = detect::classify(*rules, header, {f.filename().string()});
-    } catch (const detect::ReadError& e) {
-      row.error = e;
-      opts.exit_code = kExitFailure;
-    }
-    if (json) {
-      nlohmann::json j;
-      if (row.c) {
-        j = row.c->to_json();
-        j["file"] = row.file;
-      } else {
-        j = {{"file", row.file}, {"error", row.error->to_json()}};
-        j["error"].erase("file");
-      }
-      *opts.out << j.dump() << "\n";
-    } else {
-      rows.push_back(std::move(row));
-    }
-  }
+  // The callback runs on this thread, in input order, as each prefix of the
+  // list is done: JSON lines stream out and are identical for any --jobs.
+  detect::detect_files(
+      *rules, files,
+      [&](std::size_t, detect::FileResult&& r) {
+        Row row{r.file.string(), std::nullopt, std::nullopt};
+        if (r.ok()) {
+          row.c = std::move(std::get<detect::Classification>(r.outcome));
+        } else {
+          row.error = std::move(std::get<detect::ReadError>(r.outcome));
+          opts.exit_code = kExitFailure;
+        }
+        if (json) {
+          nlohmann::json j;
+          if (row.c) {
+            j = row.c->to_json();
+            j["file"] = row.file;
+          } else {
+            j = {{"file", row.file}, {"error", row.error->to_json()}};
+            j["error"].erase("file");
+          }
+          *opts.out << j.dump() << "\n";
+        } else {
+          rows.push_back(std::move(row));
+        }
+      },
+      {o.jobs == 0 ? detect::default_jobs() : o.jobs, 0});
   if (json) return;
 
   // Human output: one aligned line per file.
@@ -171,6 +193,12 @@ void register_detect_command(CLI::App& app, GlobalOptions& opts) {
   cmd->add_option("paths", o->paths, "Files or directories (directories: their .safetensors files)")->required();
   cmd->add_flag("--json", o->json, "One JSON object per file per line");
   cmd->add_flag("-r,--recursive", o->recursive, "Descend into subdirectories");
+  cmd->add_option("-j,--jobs", o->jobs,
+                  fmt::format("Worker threads reading the files, 1 to {} (default: one per core, {} here; 1 reads them "
+                              "one after another). The output is in input order whatever the number",
+                              kMaxJobs, detect::default_jobs()))
+      ->type_name("N")
+      ->check(CLI::Validator(check_jobs, "1.." + std::to_string(kMaxJobs), "jobs"));
   cmd->callback([o, &opts] { run_detect(*o, opts); });
 }
 
