@@ -168,6 +168,7 @@ struct ScanOptions {
   bool inactive = false;  // register every model inactive
   bool dry_run = false;
   std::size_t batch_size = 500;
+  unsigned jobs = 0;  // threads reading headers (detect::detect_files); 0 = one per core
 };
 
 struct ScanEntry {

@@ -7,7 +7,6 @@
 // could not be read.
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -18,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
+#include "cli/jobs_option.hpp"
 #include "inferconf/detect.hpp"
 
 namespace inferconf::cli {
@@ -32,19 +32,6 @@ struct DetectOptions {
   bool recursive = false;
   unsigned jobs = 0;  // 0: detect::default_jobs()
 };
-
-constexpr unsigned kMaxJobs = 256;
-
-// --jobs takes 1..kMaxJobs; the message names the option, the value and what is allowed.
-std::string check_jobs(const std::string& value) {
-  unsigned n = 0;
-  const auto* end = value.data() + value.size();
-  const auto [ptr, ec] = std::from_chars(value.data(), end, n);
-  if (ec == std::errc() && ptr == end && n >= 1 && n <= kMaxJobs) return {};
-  return fmt::format("the value \"{}\" is not allowed; --jobs takes a number of worker threads from 1 to {} "
-                     "(1 reads the files one after another; default: one per core, {} here)",
-                     value, kMaxJobs, detect::default_jobs());
-}
 
 bool is_model_file(const fs::path& p) {
   std::string ext = p.extension().string();
@@ -193,12 +180,7 @@ void register_detect_command(CLI::App& app, GlobalOptions& opts) {
   cmd->add_option("paths", o->paths, "Files or directories (directories: their .safetensors files)")->required();
   cmd->add_flag("--json", o->json, "One JSON object per file per line");
   cmd->add_flag("-r,--recursive", o->recursive, "Descend into subdirectories");
-  cmd->add_option("-j,--jobs", o->jobs,
-                  fmt::format("Worker threads reading the files, 1 to {} (default: one per core, {} here; 1 reads them "
-                              "one after another). The output is in input order whatever the number",
-                              kMaxJobs, detect::default_jobs()))
-      ->type_name("N")
-      ->check(CLI::Validator(check_jobs, "1.." + std::to_string(kMaxJobs), "jobs"));
+  add_jobs_option(*cmd, o->jobs);
   cmd->callback([o, &opts] { run_detect(*o, opts); });
 }
 

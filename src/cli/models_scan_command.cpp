@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "cli/cli_support.hpp"
+#include "cli/jobs_option.hpp"
 #include "inferconf/detect.hpp"
 #include "inferconf/populate.hpp"
 
@@ -23,6 +24,7 @@ struct ScanArgs {
   bool recursive = false;
   bool inactive = false;
   bool dry_run = false;
+  unsigned jobs = 0;  // 0: one per core
 };
 
 std::string human_size(std::uint64_t bytes) {
@@ -43,6 +45,7 @@ void run_scan(GlobalOptions& opts, const ScanArgs& args) {
   so.recursive = args.recursive;
   so.inactive = args.inactive;
   so.dry_run = args.dry_run;
+  so.jobs = args.jobs;
   nlohmann::json files = nlohmann::json::array();
   const auto report = populate::scan_models(*store, *rules, so, [&](const populate::ScanEntry& e) {
     if (opts.json) {
@@ -89,6 +92,7 @@ void register_models_scan_command(CLI::App& models, GlobalOptions& opts) {
   cmd->add_flag("--recursive,-r", args->recursive, "Also scan sub-folders");
   cmd->add_flag("--inactive", args->inactive, "Register the models as inactive (populate skips them)");
   cmd->add_flag("--dry-run", args->dry_run, "Report what would be registered; write nothing");
+  add_jobs_option(*cmd, args->jobs);
   cmd->callback([&opts, args] { run_scan(opts, *args); });
 }
 

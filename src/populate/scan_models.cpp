@@ -64,25 +64,30 @@ std::vector<Candidate> list_candidates(const ScanOptions& options, std::vector<S
   return out;
 }
 
-ScanEntry examine(const detect::Rules& rules, const ScanOptions& options, const Candidate& c) {
+ScanEntry not_safetensors(const Candidate& c) {
   ScanEntry e;
   e.file = c.rel;
-  if (!c.safetensors) {
-    e.error = fmt::format("not a safetensors file ({}); inferconf reads only .safetensors headers — convert it, or "
-                          "register it with `inferconf models import`",
-                          lower(c.path.extension().string()));
-    return e;
-  }
-  detect::SafetensorsHeader header;
-  try {
-    header = detect::read_header(c.path);
-  } catch (const detect::ReadError& err) {
+  e.error = fmt::format("not a safetensors file ({}); inferconf reads only .safetensors headers — convert it, or "
+                        "register it with `inferconf models import`",
+                        lower(c.path.extension().string()));
+  return e;
+}
+
+// The registry record of one file from its detection result (read on a worker
+// thread by detect::detect_files).
+ScanEntry examine(const ScanOptions& options, const Candidate& c, const detect::FileResult& result) {
+  ScanEntry e;
+  e.file = c.rel;
+  if (!result.ok()) {
+    const detect::ReadError& err = result.error();
     e.error = fmt::format("cannot be read as safetensors: {} [{}]", err.message(), err.rule());
     return e;
   }
-  const detect::Classification cls = detect::classify(rules, header, {c.path.filename().string()});
+  const detect::Classification& cls = result.classification();
+  std::error_code size_ec;
+  const auto size = fs::file_size(c.path, size_ec);
   e.kind = std::string(detect::to_string(cls.kind));
-  e.size = header.file_size;
+  e.size = size_ec ? 0 : static_cast<std::uint64_t>(size);
   ModelRecord& m = e.record;
   m.id = c.rel;
   m.name = c.path.stem().string();
@@ -139,11 +144,31 @@ ScanReport scan_models(Store& store, const detect::Rules& rules, const ScanOptio
     }
     pending.clear();
   };
-  for (const auto& c : candidates) {
-    ++report.files;
-    pending.push_back(examine(rules, options, c));
-    if (pending.size() >= std::max<std::size_t>(1, options.batch_size)) flush();
+  // Headers are read and classified on worker threads; entries are made and
+  // reported in the candidates' (sorted) order, the other weight formats
+  // interleaved where they sort.
+  std::vector<fs::path> readable;
+  std::vector<std::size_t> readable_at;  // index in candidates of each readable file
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    if (!candidates[i].safetensors) continue;
+    readable.push_back(candidates[i].path);
+    readable_at.push_back(i);
   }
+  std::size_t next = 0;  // first candidate not yet in `pending`
+  auto add = [&](ScanEntry e) {
+    ++report.files;
+    pending.push_back(std::move(e));
+    if (pending.size() >= std::max<std::size_t>(1, options.batch_size)) flush();
+  };
+  detect::detect_files(
+      rules, readable,
+      [&](std::size_t k, detect::FileResult&& result) {
+        for (; next < readable_at[k]; ++next) add(not_safetensors(candidates[next]));
+        add(examine(options, candidates[next], result));
+        ++next;
+      },
+      {options.jobs, 0});
+  for (; next < candidates.size(); ++next) add(not_safetensors(candidates[next]));
   flush();
   for (const auto& e : listing_errors) {
     ++report.errors;

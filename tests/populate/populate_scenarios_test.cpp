@@ -9,6 +9,7 @@
 //     "db": "sqlite:..."                 another store URI than the scenario's
 //     "exit": 0,                         expected exit code (default 0)
 //     "stdout_lines": [...],             the whole stdout, line by line
+//     "stdout_same_as_step": K,          the whole stdout equals that of step K (0-based)
 //     "stdout": [...], "not_stdout": [...], "stderr": [...]   substrings
 //     "json": {"/pointer": value},       stdout is one JSON document
 //     "json_models": {"ID": {"/pointer": value}}   entries of its "models" array
@@ -105,6 +106,7 @@ TEST_P(PopulateScenario, Runs) {
   }
 
   int index = 0;
+  std::vector<std::string> outputs;  // stdout of each step, for stdout_same_as_step
   for (const auto& step : spec["steps"]) {
     SCOPED_TRACE("step " + std::to_string(index++) + ": " + step["run"].dump());
     std::vector<std::string> args;
@@ -119,6 +121,12 @@ TEST_P(PopulateScenario, Runs) {
     if (step.contains("stdout_lines")) {
       EXPECT_EQ(r.out, substitute(joined_lines(step["stdout_lines"]), dir));
     }
+    if (step.contains("stdout_same_as_step")) {
+      const auto k = step["stdout_same_as_step"].get<std::size_t>();
+      ASSERT_LT(k, outputs.size()) << "stdout_same_as_step names a later step";
+      EXPECT_EQ(r.out, outputs[k]);
+    }
+    outputs.push_back(r.out);
     for (const auto& s : step.value("stdout", json::array()))
       EXPECT_NE(r.out.find(substitute(s.get<std::string>(), dir)), std::string::npos) << s << " not in:\n" << r.out;
     for (const auto& s : step.value("not_stdout", json::array()))
