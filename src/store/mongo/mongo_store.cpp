@@ -30,8 +30,11 @@ namespace mongo {
 void ensure_driver_initialised() {
   static std::once_flag once;
   std::call_once(once, [] {
-    mongoc_init();
+    // The handler goes in first: mongoc_init() itself can warn (it falls back
+    // to malloc when its shared-memory counters cannot be created), and that
+    // line on stderr would break the JSON that `--json` promises there.
     if (std::getenv("INFERCONF_MONGO_LOG") == nullptr) mongoc_log_set_handler(quiet_log_handler, nullptr);
+    mongoc_init();
     std::atexit([] { mongoc_cleanup(); });
   });
 }
