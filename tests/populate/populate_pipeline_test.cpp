@@ -1,0 +1,251 @@
+// populate() writes each batch on a writer thread while the calling thread
+// infers the next one. These tests pin what that must not change: the report
+// in registry order whatever the batch size, a failed write stopping the run
+// with exactly the earlier batches committed and reported, and a cancelled
+// run committing exactly what it reported.
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "inferconf/catalog.hpp"
+#include "inferconf/detect.hpp"
+#include "inferconf/error.hpp"
+#include "inferconf/populate.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+
+namespace inferconf {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Forwards to a real store; the n-th create_missing() call (1-based) throws
+// kUnavailable instead of writing. Records the thread of each write.
+class FailingWriteStore final : public Store {
+ public:
+  FailingWriteStore(Store& inner, int fail_on_call) : inner_(inner), fail_on_call_(fail_on_call) {}
+
+  std::vector<bool> create_missing(const std::vector<CreateDTO>& dtos, bool replace) override {
+    write_threads.push_back(std::this_thread::get_id());
+    if (++calls_ == fail_on_call_) throw unavailable("the test store refuses this batch");
+    return inner_.create_missing(dtos, replace);
+  }
+
+  std::string describe() const override { return inner_.describe(); }
+  void ensure_schema() override { inner_.ensure_schema(); }
+  std::vector<std::string> check_schema() override { return inner_.check_schema(); }
+  InferenceConfiguration create(const CreateDTO& dto) override { return inner_.create(dto); }
+  std::vector<InferenceConfiguration> create_many(const std::vector<CreateDTO>& dtos) override {
+    return inner_.create_many(dtos);
+  }
+  std::optional<InferenceConfiguration> get(std::string_view id) override { return inner_.get(id); }
+  InferenceConfiguration update(std::string_view id, const UpdateDTO& u, std::optional<std::int64_t> rev) override {
+    return inner_.update(id, u, rev);
+  }
+  InferenceConfiguration replace(std::string_view id, const CreateDTO& r, std::optional<std::int64_t> rev) override {
+    return inner_.replace(id, r, rev);
+  }
+  void remove(std::string_view id, std::optional<std::int64_t> rev) override { inner_.remove(id, rev); }
+  std::vector<InferenceConfiguration> find_by_model_id(std::string_view model_id,
+                                                       std::optional<std::string_view> type) override {
+    return inner_.find_by_model_id(model_id, type);
+  }
+  std::vector<InferenceConfiguration> find_by_base_model(std::string_view base_model,
+                                                         std::optional<std::string_view> type) override {
+    return inner_.find_by_base_model(base_model, type);
+  }
+  std::optional<InferenceConfiguration> find_by_model_and_type(std::string_view model_id,
+                                                               std::string_view type) override {
+    return inner_.find_by_model_and_type(model_id, type);
+  }
+  std::optional<InferenceConfiguration> find_by_base_model_and_type(std::string_view base_model,
+                                                                    std::string_view type) override {
+    return inner_.find_by_base_model_and_type(base_model, type);
+  }
+  ConfigurationPage list(const ConfigurationFilter& f, std::size_t limit,
+                         std::optional<std::string_view> after) override {
+    return inner_.list(f, limit, after);
+  }
+  std::int64_t count(const ConfigurationFilter& f) override { return inner_.count(f); }
+  void for_each_configuration(const std::function<bool(const InferenceConfiguration&)>& fn) override {
+    inner_.for_each_configuration(fn);
+  }
+  std::string change_cursor() override { return inner_.change_cursor(); }
+  ChangeSet changes_since(std::string_view cursor) override { return inner_.changes_since(cursor); }
+  void upsert_models(const std::vector<ModelRecord>& models) override { inner_.upsert_models(models); }
+  std::optional<ModelRecord> get_model(std::string_view id) override { return inner_.get_model(id); }
+  void for_each_model(bool active_only, const std::function<bool(const ModelRecord&)>& fn) override {
+    inner_.for_each_model(active_only, fn);
+  }
+  std::int64_t count_models(bool active_only) override { return inner_.count_models(active_only); }
+
+  std::vector<std::thread::id> write_threads;
+
+ private:
+  Store& inner_;
+  int fail_on_call_;
+  int calls_ = 0;
+};
+
+// Remembers every reported model, in order, and can raise the cancel flag
+// when the n-th batch is reported.
+class RecordingObserver final : public populate::Observer {
+ public:
+  void on_batch(const std::vector<populate::ModelOutcome>& batch, std::int64_t done, std::int64_t) override {
+    for (const auto& m : batch) reported.push_back(m.model_id);
+    batch_ends.push_back(done);
+    if (cancel_after_batch > 0 && static_cast<int>(batch_ends.size()) == cancel_after_batch) cancel->store(true);
+  }
+  std::vector<std::string> reported;
+  std::vector<std::int64_t> batch_ends;
+  int cancel_after_batch = 0;
+  std::atomic<bool>* cancel = nullptr;
+};
+
+class PopulatePipeline : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           fmt::format("inferconf-populate-pipeline-{}-{}", getpid(), ::testing::UnitTest::GetInstance()->random_seed());
+    fs::create_directories(dir_);
+    store_ = open_sqlite_store(dir_ / "store.db");
+    store_->ensure_schema();
+    // Every eleventh model inactive, every seventh unknown to every source.
+    std::vector<ModelRecord> models;
+    const char* bases[] = {"sdxl", "flux_dev", "pony", "sd_1_5", "wan_2_2", "hidream"};
+    for (int i = 1; i <= kModels; ++i) {
+      ModelRecord m;
+      m.id = fmt::format("m{:05}", i);
+      m.name = fmt::format("model {}", i);
+      m.is_active = i % 11 != 0;
+      if (i % 7 != 0) m.base_model = bases[i % 6];
+      models.push_back(std::move(m));
+    }
+    for (const auto& m : models)
+      if (m.is_active) active_.push_back(m.id);
+    store_->upsert_models(models);
+  }
+  void TearDown() override {
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+
+  // model_id -> configuration types stored for it.
+  std::map<std::string, std::vector<std::string>> stored() {
+    std::map<std::string, std::vector<std::string>> out;
+    store_->for_each_configuration([&](const InferenceConfiguration& c) {
+      out[c.model_id].push_back(c.configuration_type);
+      return true;
+    });
+    return out;
+  }
+
+  static constexpr int kModels = 300;
+  const Catalog catalog_ = Catalog::load(fs::path(INFERCONF_SOURCE_DIR) / "catalog");
+  const std::shared_ptr<const detect::Rules> rules_ = detect::default_rules();
+  fs::path dir_;
+  std::unique_ptr<Store> store_;
+  std::vector<std::string> active_;  // in id order
+};
+
+TEST_F(PopulatePipeline, ReportIsInRegistryOrderForEveryBatchSize) {
+  std::map<std::string, std::vector<std::string>> first_state;
+  for (std::size_t batch_size : {1, 2, 7, 64, 299, 5000}) {
+    SCOPED_TRACE(fmt::format("batch size {}", batch_size));
+    store_ = open_sqlite_store(dir_ / fmt::format("store-{}.db", batch_size));
+    store_->ensure_schema();
+    // The same registry in this store.
+    std::vector<ModelRecord> models;
+    open_sqlite_store(dir_ / "store.db")->for_each_model(false, [&](const ModelRecord& m) {
+      models.push_back(m);
+      return true;
+    });
+    store_->upsert_models(models);
+
+    populate::PopulateOptions options;
+    options.batch_size = batch_size;
+    RecordingObserver observer;
+    const auto report = populate::populate(*store_, catalog_, *rules_, options, observer);
+    EXPECT_EQ(observer.reported, active_);
+    ASSERT_FALSE(observer.batch_ends.empty());
+    EXPECT_EQ(observer.batch_ends.back(), static_cast<std::int64_t>(active_.size()));
+    EXPECT_EQ(report.models_processed, static_cast<std::int64_t>(active_.size()));
+    EXPECT_EQ(report.last_model_id, active_.back());
+    EXPECT_FALSE(report.interrupted);
+    EXPECT_GT(report.unknown_models, 0);
+    EXPECT_EQ(report.created + report.failed + report.skipped, 2 * static_cast<std::int64_t>(active_.size()));
+    const auto state = stored();
+    if (first_state.empty()) first_state = state;
+    EXPECT_EQ(state, first_state) << "the store differs from the run with batch size 1";
+  }
+}
+
+TEST_F(PopulatePipeline, AFailedWriteStopsTheRunWithTheEarlierBatchesCommittedAndReported) {
+  FailingWriteStore failing(*store_, 3);
+  populate::PopulateOptions options;
+  options.batch_size = 10;
+  RecordingObserver observer;
+  try {
+    populate::populate(failing, catalog_, *rules_, options, observer);
+    FAIL() << "populate returned although the third batch could not be written";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kUnavailable);
+    EXPECT_NE(std::string(e.what()).find("refuses this batch"), std::string::npos) << e.what();
+  }
+  // Batches 1 and 2 (20 models) were written and reported; nothing after.
+  const std::vector<std::string> first_twenty(active_.begin(), active_.begin() + 20);
+  EXPECT_EQ(observer.reported, first_twenty);
+  std::vector<std::string> committed;
+  for (const auto& [model, types] : stored()) committed.push_back(model);
+  std::vector<std::string> reported_with_presets;
+  for (const auto& id : first_twenty)
+    if (std::stoi(id.substr(1)) % 7 != 0) reported_with_presets.push_back(id);
+  EXPECT_EQ(committed, reported_with_presets);
+  // The writes ran off the calling thread, one thread at a time (3 calls).
+  ASSERT_EQ(failing.write_threads.size(), 3u);
+  for (const auto& t : failing.write_threads) EXPECT_NE(t, std::this_thread::get_id());
+}
+
+TEST_F(PopulatePipeline, CancelCommitsExactlyWhatItReports) {
+  std::atomic<bool> cancel{false};
+  populate::PopulateOptions options;
+  options.batch_size = 10;
+  options.cancel = &cancel;
+  RecordingObserver observer;
+  observer.cancel = &cancel;
+  observer.cancel_after_batch = 2;
+  const auto report = populate::populate(*store_, catalog_, *rules_, options, observer);
+  EXPECT_TRUE(report.interrupted);
+  EXPECT_LT(report.models_processed, static_cast<std::int64_t>(active_.size()));
+  EXPECT_EQ(report.models_processed, static_cast<std::int64_t>(observer.reported.size()));
+  ASSERT_FALSE(observer.reported.empty());
+  EXPECT_EQ(report.last_model_id, observer.reported.back());
+  std::vector<std::string> committed;
+  for (const auto& [model, types] : stored()) committed.push_back(model);
+  std::vector<std::string> reported_with_presets;
+  for (const auto& id : observer.reported)
+    if (std::stoi(id.substr(1)) % 7 != 0) reported_with_presets.push_back(id);
+  EXPECT_EQ(committed, reported_with_presets);
+
+  // A re-run continues: everything reported is skipped, the rest created.
+  RecordingObserver again;
+  const auto rest = populate::populate(*store_, catalog_, *rules_, populate::PopulateOptions{}, again);
+  EXPECT_FALSE(rest.interrupted);
+  EXPECT_EQ(again.reported, active_);
+  std::vector<std::string> all_with_presets;
+  for (const auto& id : active_)
+    if (std::stoi(id.substr(1)) % 7 != 0) all_with_presets.push_back(id);
+  committed.clear();
+  for (const auto& [model, types] : stored()) committed.push_back(model);
+  EXPECT_EQ(committed, all_with_presets);
+}
+
+}  // namespace
+}  // namespace inferconf
