@@ -161,8 +161,8 @@ struct Batch {
 // calling thread, batch after batch in registry order, so the output is the
 // same as a sequential run's. A batch is written only after the previous
 // one's transaction ended, so the store sees the same writes in the same
-// order; two threads only overlap the inference with the inserts, about a
-// third of the work each on a two-core machine.
+// order. The writer is the critical path: at 200 000 models a batch took
+// ~20 ms to write and ~9 ms to prepare.
 class Job {
  public:
   Job(Store& store, const Catalog& catalog, const detect::Rules& rules, const PopulateOptions& options,

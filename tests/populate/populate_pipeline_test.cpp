@@ -118,7 +118,6 @@ class PopulatePipeline : public ::testing::Test {
     store_ = open_sqlite_store(dir_ / "store.db");
     store_->ensure_schema();
     // Every eleventh model inactive, every seventh unknown to every source.
-    std::vector<ModelRecord> models;
     const char* bases[] = {"sdxl", "flux_dev", "pony", "sd_1_5", "wan_2_2", "hidream"};
     for (int i = 1; i <= kModels; ++i) {
       ModelRecord m;
@@ -126,11 +125,11 @@ class PopulatePipeline : public ::testing::Test {
       m.name = fmt::format("model {}", i);
       m.is_active = i % 11 != 0;
       if (i % 7 != 0) m.base_model = bases[i % 6];
-      models.push_back(std::move(m));
+      registry_.push_back(std::move(m));
     }
-    for (const auto& m : models)
+    for (const auto& m : registry_)
       if (m.is_active) active_.push_back(m.id);
-    store_->upsert_models(models);
+    store_->upsert_models(registry_);
   }
   void TearDown() override {
     store_.reset();
@@ -147,11 +146,26 @@ class PopulatePipeline : public ::testing::Test {
     return out;
   }
 
+  // The models stored configurations are expected for: every seventh model
+  // has no base model in any source, so nothing is written for it.
+  static std::vector<std::string> with_presets(const std::vector<std::string>& ids) {
+    std::vector<std::string> out;
+    for (const auto& id : ids)
+      if (std::stoi(id.substr(1)) % 7 != 0) out.push_back(id);
+    return out;
+  }
+  std::vector<std::string> committed() {
+    std::vector<std::string> out;
+    for (const auto& [model, types] : stored()) out.push_back(model);
+    return out;
+  }
+
   static constexpr int kModels = 300;
   const Catalog catalog_ = Catalog::load(fs::path(INFERCONF_SOURCE_DIR) / "catalog");
   const std::shared_ptr<const detect::Rules> rules_ = detect::default_rules();
   fs::path dir_;
   std::unique_ptr<Store> store_;
+  std::vector<ModelRecord> registry_;
   std::vector<std::string> active_;  // in id order
 };
 
@@ -161,13 +175,7 @@ TEST_F(PopulatePipeline, ReportIsInRegistryOrderForEveryBatchSize) {
     SCOPED_TRACE(fmt::format("batch size {}", batch_size));
     store_ = open_sqlite_store(dir_ / fmt::format("store-{}.db", batch_size));
     store_->ensure_schema();
-    // The same registry in this store.
-    std::vector<ModelRecord> models;
-    open_sqlite_store(dir_ / "store.db")->for_each_model(false, [&](const ModelRecord& m) {
-      models.push_back(m);
-      return true;
-    });
-    store_->upsert_models(models);
+    store_->upsert_models(registry_);
 
     populate::PopulateOptions options;
     options.batch_size = batch_size;
@@ -182,6 +190,8 @@ TEST_F(PopulatePipeline, ReportIsInRegistryOrderForEveryBatchSize) {
     EXPECT_GT(report.unknown_models, 0);
     EXPECT_EQ(report.created + report.failed + report.skipped, 2 * static_cast<std::int64_t>(active_.size()));
     const auto state = stored();
+    EXPECT_EQ(committed(), with_presets(active_));
+    for (const auto& [model, types] : state) EXPECT_EQ(types.size(), 2u) << model;
     if (first_state.empty()) first_state = state;
     EXPECT_EQ(state, first_state) << "the store differs from the run with batch size 1";
   }
@@ -202,13 +212,8 @@ TEST_F(PopulatePipeline, AFailedWriteStopsTheRunWithTheEarlierBatchesCommittedAn
   // Batches 1 and 2 (20 models) were written and reported; nothing after.
   const std::vector<std::string> first_twenty(active_.begin(), active_.begin() + 20);
   EXPECT_EQ(observer.reported, first_twenty);
-  std::vector<std::string> committed;
-  for (const auto& [model, types] : stored()) committed.push_back(model);
-  std::vector<std::string> reported_with_presets;
-  for (const auto& id : first_twenty)
-    if (std::stoi(id.substr(1)) % 7 != 0) reported_with_presets.push_back(id);
-  EXPECT_EQ(committed, reported_with_presets);
-  // The writes ran off the calling thread, one thread at a time (3 calls).
+  EXPECT_EQ(committed(), with_presets(first_twenty));
+  // Three writes (none after the failed one), all off the calling thread.
   ASSERT_EQ(failing.write_threads.size(), 3u);
   for (const auto& t : failing.write_threads) EXPECT_NE(t, std::this_thread::get_id());
 }
@@ -227,24 +232,14 @@ TEST_F(PopulatePipeline, CancelCommitsExactlyWhatItReports) {
   EXPECT_EQ(report.models_processed, static_cast<std::int64_t>(observer.reported.size()));
   ASSERT_FALSE(observer.reported.empty());
   EXPECT_EQ(report.last_model_id, observer.reported.back());
-  std::vector<std::string> committed;
-  for (const auto& [model, types] : stored()) committed.push_back(model);
-  std::vector<std::string> reported_with_presets;
-  for (const auto& id : observer.reported)
-    if (std::stoi(id.substr(1)) % 7 != 0) reported_with_presets.push_back(id);
-  EXPECT_EQ(committed, reported_with_presets);
+  EXPECT_EQ(committed(), with_presets(observer.reported));
 
   // A re-run continues: everything reported is skipped, the rest created.
   RecordingObserver again;
   const auto rest = populate::populate(*store_, catalog_, *rules_, populate::PopulateOptions{}, again);
   EXPECT_FALSE(rest.interrupted);
   EXPECT_EQ(again.reported, active_);
-  std::vector<std::string> all_with_presets;
-  for (const auto& id : active_)
-    if (std::stoi(id.substr(1)) % 7 != 0) all_with_presets.push_back(id);
-  committed.clear();
-  for (const auto& [model, types] : stored()) committed.push_back(model);
-  EXPECT_EQ(committed, all_with_presets);
+  EXPECT_EQ(committed(), with_presets(active_));
 }
 
 }  // namespace

@@ -30,9 +30,10 @@ namespace mongo {
 void ensure_driver_initialised() {
   static std::once_flag once;
   std::call_once(once, [] {
-    // The handler goes in first: mongoc_init() itself can warn (it falls back
-    // to malloc when its shared-memory counters cannot be created), and that
-    // line on stderr would break the JSON that `--json` promises there.
+    // The handler goes in first, so that nothing the driver logs while it
+    // initialises reaches stderr, where `--json` promises one JSON document.
+    // (Debian's libmongoc initialises itself as the binary loads, before this
+    // runs; see main.cpp for the one warning that can come from there.)
     if (std::getenv("INFERCONF_MONGO_LOG") == nullptr) mongoc_log_set_handler(quiet_log_handler, nullptr);
     mongoc_init();
     std::atexit([] { mongoc_cleanup(); });

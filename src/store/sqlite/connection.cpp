@@ -119,7 +119,8 @@ Connection::Connection(const StoreContext& ctx, bool read_only)
   // models with 4 KiB pages: 75 s with a 64 MiB WAL, 55 s with 256 MiB, 61 s
   // with 1 GiB (same machine, same minutes).
   const std::int64_t page_size = db_.execAndGet("PRAGMA page_size").getInt64();
-  db_.exec(fmt::format("PRAGMA wal_autocheckpoint = {}", (std::int64_t{256} << 20) / std::max<std::int64_t>(page_size, 512)));
+  const std::int64_t wal_pages = (std::int64_t{256} << 20) / std::max<std::int64_t>(page_size, 512);
+  db_.exec(fmt::format("PRAGMA wal_autocheckpoint = {}", wal_pages));
   // Statement journals (kept by multi-row statements) and temporary b-trees in
   // memory: on disk a journal costs a dozen pwrite() calls per row.
   db_.exec("PRAGMA temp_store = MEMORY");
