@@ -36,6 +36,15 @@ struct ConfigurationFilter {
   std::optional<std::string> configuration_type;
 };
 
+// One preset to create for many models, as population does: the
+// configurations *preset with its model_id replaced by each of model_ids.
+// Both point into the caller's memory, which must stay as it is for the call;
+// a group without models is skipped (its preset is not read, and may be null).
+struct PresetForModels {
+  const CreateDTO* preset;  // its model_id is not used
+  std::vector<std::reference_wrapper<const std::string>> model_ids;
+};
+
 struct ConfigurationPage {
   std::vector<InferenceConfiguration> items;
   std::optional<std::string> next_cursor;  // absent on the last page
@@ -84,6 +93,22 @@ class Store {
   // duplicates: the unique index decides. With replace = true, existing ones
   // are overwritten instead (revision + 1) and reported as false.
   virtual std::vector<bool> create_missing(const std::vector<CreateDTO>& dtos, bool replace) = 0;
+
+  // create_missing() of the configurations of every group (see PresetForModels),
+  // in one transaction; returns whether each was created, group after group,
+  // model after model. Same errors and concurrency as create_missing(). A store
+  // may bind each preset once for all its models; this default expands the
+  // groups into DTOs and calls create_missing().
+  virtual std::vector<bool> create_missing_for_models(const std::vector<PresetForModels>& groups, bool replace) {
+    std::vector<CreateDTO> dtos;
+    for (const auto& g : groups) {
+      for (const std::string& id : g.model_ids) {
+        dtos.push_back(*g.preset);
+        dtos.back().model_id = id;
+      }
+    }
+    return create_missing(dtos, replace);
+  }
 
   // Returns the configuration with this id, or nullopt.
   virtual std::optional<InferenceConfiguration> get(std::string_view id) = 0;

@@ -22,6 +22,9 @@ class IndexedStore final : public Store {
   std::vector<bool> create_missing(const std::vector<CreateDTO>& dtos, bool replace) override {
     return store_.create_missing(dtos, replace);
   }
+  std::vector<bool> create_missing_for_models(const std::vector<PresetForModels>& groups, bool replace) override {
+    return store_.create_missing_for_models(groups, replace);
+  }
   std::optional<InferenceConfiguration> get(std::string_view id) override;
   InferenceConfiguration update(std::string_view id, const UpdateDTO& u,
                                 std::optional<std::int64_t> expected_revision) override {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <tuple>
 
 #include <fstream>
@@ -11,6 +12,7 @@
 
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
+#include <fmt/format.h>
 
 #include "store/scratch_dir.hpp"
 #include "store/sqlite/sqlite_store.hpp"
@@ -375,6 +377,44 @@ TEST_F(SqliteStoreTest, TheFileIsInWalModeAtTheCurrentVersion) {
   EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), 2);
 }
 
+// Writers leave checkpoints to the store's own thread: the rows reach the
+// database file while the store stays open, long before the WAL would reach
+// the size at which a committing thread checkpoints (256 MiB). Before that
+// thread existed, the file stayed at its empty size until the store closed.
+TEST_F(SqliteStoreTest, TheWalIsCheckpointedInTheBackgroundWhileTheStoreStaysOpen) {
+  const auto p = dir_.file("checkpoint.db");
+  SqliteStoreOptions options;
+  options.wal_checkpoint_bytes = 256 << 10;
+  auto s = open_ready(p, options);
+  const auto empty_size = fs::file_size(p);
+  auto preset = make_dto("unused", "quality", "sdxl");
+  preset.model_specific_params = {{"prompt_prefix", std::string(300, 'p')}};
+  std::vector<std::string> ids;
+  for (int i = 0; i < 10000; ++i) ids.push_back(fmt::format("model-{:05}", i));
+  for (std::size_t from = 0; from < ids.size(); from += 500) {
+    PresetForModels group{&preset, {}};
+    for (std::size_t i = from; i < from + 500; ++i) group.model_ids.push_back(std::cref(ids[i]));
+    ASSERT_EQ(s->create_missing_for_models({group}, false), std::vector<bool>(500, true));
+  }
+  // The thread works on its own time: wait for it (generously, on a busy machine).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (fs::file_size(p) < empty_size + (std::uintmax_t{3} << 20) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_GE(fs::file_size(p), empty_size + (std::uintmax_t{3} << 20)) << "the rows are still only in the WAL";
+  EXPECT_EQ(s->count({}), 10000);
+  s.reset();
+  EXPECT_FALSE(fs::exists(fs::path(p.string() + "-wal"))) << "the last connection to close removes the WAL";
+  EXPECT_EQ(open_ready(p)->count({}), 10000);
+}
+
+TEST_F(SqliteStoreTest, AWalCheckpointSizeThatIsNotPositiveIsInvalid) {
+  SqliteStoreOptions options;
+  options.wal_checkpoint_bytes = 0;
+  const Error e = expect_error(ErrorCode::kInvalid, [&] { open_sqlite_store(dir_.file("zero.db"), options); });
+  EXPECT_NE(std::string(e.what()).find("wal_checkpoint_bytes is 0"), std::string::npos) << e.what();
+  EXPECT_FALSE(fs::exists(dir_.file("zero.db")));
+}
+
 TEST_F(SqliteStoreTest, DataPersistsAcrossReopen) {
   const auto p = dir_.file("persist.db");
   InferenceConfiguration c;
@@ -469,6 +509,11 @@ TEST_F(SqliteStoreTest, ParamsWithInvalidUtf8AreInvalidAndNothingIsWritten) {
   const Error e = expect_error(ErrorCode::kInvalid, [&] { s->create(dto); });
   EXPECT_NE(std::string(e.what()).find("model_specific_params"), std::string::npos) << e.what();
   expect_error(ErrorCode::kInvalid, [&] { s->create_many({make_dto("m0"), dto}); });
+  expect_error(ErrorCode::kInvalid, [&] { s->create_missing({make_dto("m0"), dto}, false); });
+  const std::string m0 = "m0", m3 = "m3";
+  const auto fine = make_dto("m0");
+  expect_error(ErrorCode::kInvalid,
+               [&] { s->create_missing_for_models({{&fine, {std::cref(m0)}}, {&dto, {std::cref(m3)}}}, false); });
   EXPECT_EQ(s->count({}), 0);
   const auto good = s->create(make_dto("m2"));
   UpdateDTO u;

@@ -157,6 +157,50 @@ TEST_P(StoreConformance, CreateMissingWithReplaceOverwritesExistingOnes) {
   EXPECT_EQ(store().find_by_model_and_type("m2", "quality")->revision, 1);
 }
 
+TEST_P(StoreConformance, CreateMissingForModelsGivesEachModelItsGroupsPreset) {
+  const auto existing = store().create(make_dto("m2", "quality", "sdxl", 33));
+  auto quality = make_dto("ignored", "quality", "sdxl", 30);
+  quality.model_specific_params = {{"width", 1024}, {"clip_skip", -1}};
+  const auto speed = make_dto("ignored", "speed", "flux_dev", 8);
+  const std::string m1 = "m1", m2 = "m2", m3 = "m3";
+  const std::vector<PresetForModels> groups = {
+      {&quality, {std::cref(m1), std::cref(m2), std::cref(m3)}},
+      {nullptr, {}},  // a group without models: skipped, its preset never read
+      {&speed, {std::cref(m3), std::cref(m1)}},
+  };
+  EXPECT_EQ(store().create_missing_for_models(groups, false), (std::vector<bool>{true, false, true, true, true}))
+      << "group after group, model after model";
+  EXPECT_EQ(*store().find_by_model_and_type("m2", "quality"), existing) << "an existing one is left untouched";
+  EXPECT_EQ(store().count({}), 5);
+  for (const auto& id : {m1, m3}) {
+    const auto q = *store().find_by_model_and_type(id, "quality");
+    EXPECT_EQ(q.model_id, id);
+    EXPECT_EQ(q.base_model, "sdxl");
+    EXPECT_EQ(q.steps, 30);
+    EXPECT_EQ(q.model_specific_params, quality.model_specific_params);
+    const auto s = *store().find_by_model_and_type(id, "speed");
+    EXPECT_EQ(s.base_model, "flux_dev");
+    EXPECT_EQ(s.steps, 8);
+    EXPECT_NE(q.id, s.id);
+  }
+  EXPECT_EQ(store().create_missing_for_models(groups, false), std::vector<bool>(5, false));
+  EXPECT_EQ(store().count({}), 5);
+  EXPECT_TRUE(store().create_missing_for_models({}, false).empty());
+  EXPECT_TRUE(store().create_missing_for_models({{nullptr, {}}}, false).empty());
+
+  let_the_clock_tick();
+  auto replacement = make_dto("ignored", "quality", "sdxl", 25);
+  const std::string m4 = "m4";
+  EXPECT_EQ(store().create_missing_for_models({{&replacement, {std::cref(m2), std::cref(m4)}}}, true),
+            (std::vector<bool>{false, true}));
+  const auto replaced = *store().find_by_model_and_type("m2", "quality");
+  EXPECT_EQ(replaced.id, existing.id);
+  EXPECT_EQ(replaced.revision, 2);
+  EXPECT_EQ(replaced.steps, 25);
+  EXPECT_EQ(replaced.created_at, existing.created_at);
+  EXPECT_EQ(store().find_by_model_and_type("m4", "quality")->revision, 1);
+}
+
 // RFC 7396 merge patch on model_specific_params, case by case (tests/store/cases/update_merge_patch.json).
 TEST_P(StoreConformance, UpdateMergesModelSpecificParamsPerRfc7396) {
   const nlohmann::json cases = read_cases("update_merge_patch.json");

@@ -4,9 +4,12 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <mutex>
 
 #include <SQLiteCpp/Exception.h>
 #include <fmt/format.h>
+
+#include "store/sqlite/checkpointer.hpp"
 
 namespace inferconf::sqlite {
 namespace {
@@ -78,6 +81,16 @@ static_assert(std::size(kStatementText) == static_cast<std::size_t>(Sql::kCount_
 
 constexpr std::size_t kMaxIdleConnections = 16;
 
+// Before SQLite's first use in the process: no memory statistics. Otherwise
+// every allocation takes a global mutex to count itself; nothing of ours reads
+// the counts (sqlite3_memory_used, a soft heap limit), and populate's writer
+// spent 4 % of its time there. Fails harmlessly (SQLITE_MISUSE) when something
+// else in the process initialised SQLite first.
+void configure_sqlite_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
+}
+
 int open_flags(bool read_only) {
   // NOMUTEX: a connection is only ever used by the thread that leased it.
   return (read_only ? SQLite::OPEN_READONLY : SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE) | SQLite::OPEN_NOMUTEX;
@@ -85,7 +98,7 @@ int open_flags(bool read_only) {
 
 }  // namespace
 
-Connection::Connection(const StoreContext& ctx, bool read_only)
+Connection::Connection(const StoreContext& ctx, bool read_only, Checkpointer* checkpointer)
     : db_(ctx.path, open_flags(read_only), static_cast<int>(ctx.busy_timeout.count())) {
   // Reading the journal mode reads the file header: "not a database" fails here.
   SQLite::Statement mode(db_, "PRAGMA journal_mode");
@@ -112,15 +125,13 @@ Connection::Connection(const StoreContext& ctx, bool read_only)
   // not ours, holds the rest). With 32 MiB each, 1M models peaked at 82 MB
   // (98 MB with --registry) for the same speed.
   db_.exec("PRAGMA cache_size = -16384");
-  // Checkpoint when the WAL reaches 256 MiB (on disk, not in memory) instead
-  // of 1000 pages: a bulk write of a few thousand rows per transaction would
-  // otherwise checkpoint (two fsyncs) after every commit, and pages rewritten
-  // by many transactions are copied back once per checkpoint. populate at 1M
-  // models with 4 KiB pages: 75 s with a 64 MiB WAL, 55 s with 256 MiB, 61 s
-  // with 1 GiB (same machine, same minutes).
   const std::int64_t page_size = db_.execAndGet("PRAGMA page_size").getInt64();
-  const std::int64_t wal_pages = (std::int64_t{256} << 20) / std::max<std::int64_t>(page_size, 512);
-  db_.exec(fmt::format("PRAGMA wal_autocheckpoint = {}", wal_pages));
+  if (checkpointer != nullptr && !read_only) {
+    checkpointer->watch(db_.getHandle(), page_size);
+  } else {
+    const std::int64_t wal_pages = kWalFallbackBytes / std::max<std::int64_t>(page_size, 512);
+    db_.exec(fmt::format("PRAGMA wal_autocheckpoint = {}", wal_pages));
+  }
   // Statement journals (kept by multi-row statements) and temporary b-trees in
   // memory: on disk a journal costs a dozen pwrite() calls per row.
   db_.exec("PRAGMA temp_store = MEMORY");
@@ -150,7 +161,10 @@ StatementScope::~StatementScope() {
   }
 }
 
-ConnectionPool::ConnectionPool(StoreContext ctx, bool read_only) : ctx_(std::move(ctx)), read_only_(read_only) {}
+ConnectionPool::ConnectionPool(StoreContext ctx, bool read_only, Checkpointer* checkpointer)
+    : ctx_(std::move(ctx)), read_only_(read_only), checkpointer_(checkpointer) {
+  configure_sqlite_once();
+}
 
 ConnectionPool::Lease ConnectionPool::acquire() {
   {
@@ -161,7 +175,7 @@ ConnectionPool::Lease ConnectionPool::acquire() {
       return Lease(*this, std::move(c));
     }
   }
-  return Lease(*this, std::make_unique<Connection>(ctx_, read_only_));
+  return Lease(*this, std::make_unique<Connection>(ctx_, read_only_, checkpointer_));
 }
 
 void ConnectionPool::release(std::unique_ptr<Connection> c) {

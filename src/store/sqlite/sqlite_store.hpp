@@ -17,7 +17,9 @@
 //                             how far the change log has been pruned.
 // The connection runs in WAL mode with synchronous=NORMAL (a commit survives a
 // crash of the process; the last commits may be lost on power loss), foreign
-// keys on and a busy timeout.
+// keys on and a busy timeout. A thread of the store copies the WAL back into
+// the file (checkpoints) once it passes wal_checkpoint_bytes, so that writers
+// do not; it is started by the first commit that needs it.
 #pragma once
 
 #include <chrono>
@@ -39,6 +41,10 @@ struct SqliteStoreOptions {
   // How many change-log rows are kept; changes_since() with an older cursor
   // answers reload_required.
   std::int64_t change_log_keep = 10000;
+  // The WAL size from which a commit wakes the store's checkpoint thread.
+  // Committing threads checkpoint themselves only past 256 MiB, when that
+  // thread cannot keep up.
+  std::int64_t wal_checkpoint_bytes = std::int64_t{64} << 20;
 };
 
 // Opens (creating the file and its missing parent directories unless
