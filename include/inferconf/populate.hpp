@@ -4,10 +4,11 @@
 // preset of each configuration type, skipping what exists.
 //
 // Streaming and crash safety: models are read with Store::for_each_model and
-// written in batches with Store::create_missing, one transaction per batch, so
-// memory does not grow with the registry, a killed run leaves only whole
-// batches behind, and a re-run (or a concurrent run) reaches the same end
-// state: the unique (model_id, configuration_type) index decides what exists.
+// written in batches with Store::create_missing_for_models, one transaction
+// per batch, so memory does not grow with the registry, a killed run leaves
+// only whole batches behind, and a re-run (or a concurrent run) reaches the
+// same end state: the unique (model_id, configuration_type) index decides
+// what exists.
 //
 // The registry can also be filled here: import_registry() streams a platform's
 // JSON Lines export into the store, and scan_models() registers a folder of
