@@ -1,10 +1,9 @@
 #include "store/sqlite/checkpointer.hpp"
 
+#include <exception>
 #include <utility>
 
 #include <sqlite3.h>
-
-#include <SQLiteCpp/Exception.h>
 
 #include "store/sqlite/connection.hpp"
 
@@ -74,7 +73,7 @@ void Checkpointer::run() {
             copied >= wal_frames)
           break;
       }
-    } catch (const SQLite::Exception&) {
+    } catch (const std::exception&) {
       connection_.reset();
     }
   }
