@@ -25,6 +25,7 @@
 
 #include "inferconf/configuration.hpp"
 #include "inferconf/dto.hpp"
+#include "inferconf/error.hpp"
 #include "inferconf/registry.hpp"
 
 namespace inferconf {
@@ -44,6 +45,18 @@ struct PresetForModels {
   const CreateDTO* preset;  // its model_id is not used
   std::vector<std::reference_wrapper<const std::string>> model_ids;
 };
+
+// Throws kInvalid, naming the group, when a group has models but no preset.
+inline void check_presets(const std::vector<PresetForModels>& groups) {
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    if (groups[i].preset == nullptr && !groups[i].model_ids.empty()) {
+      const std::string first = groups[i].model_ids.front();
+      throw invalid("Group " + std::to_string(i) + " of the batch names " + std::to_string(groups[i].model_ids.size()) +
+                        " model(s) (the first \"" + first + "\") but no preset; give the preset to create for them.",
+                    {{"preset", "received none for group " + std::to_string(i) + "; allowed: a configuration"}});
+    }
+  }
+}
 
 struct ConfigurationPage {
   std::vector<InferenceConfiguration> items;
@@ -96,10 +109,12 @@ class Store {
 
   // create_missing() of the configurations of every group (see PresetForModels),
   // in one transaction; returns whether each was created, group after group,
-  // model after model. Same errors and concurrency as create_missing(). A store
+  // model after model. Same errors and concurrency as create_missing(), and
+  // kInvalid, with nothing written, for a group with models but no preset. A store
   // may bind each preset once for all its models; this default expands the
   // groups into DTOs and calls create_missing().
   virtual std::vector<bool> create_missing_for_models(const std::vector<PresetForModels>& groups, bool replace) {
+    check_presets(groups);
     std::vector<CreateDTO> dtos;
     for (const auto& g : groups) {
       for (const std::string& id : g.model_ids) {

@@ -187,6 +187,14 @@ TEST_P(StoreConformance, CreateMissingForModelsGivesEachModelItsGroupsPreset) {
   EXPECT_EQ(store().count({}), 5);
   EXPECT_TRUE(store().create_missing_for_models({}, false).empty());
   EXPECT_TRUE(store().create_missing_for_models({{nullptr, {}}}, false).empty());
+  const std::string m9 = "m9";
+  const Error e = expect_error(ErrorCode::kInvalid, [&] {
+    store().create_missing_for_models({{&speed, {std::cref(m9)}}, {nullptr, {std::cref(m9)}}}, false);
+  });
+  EXPECT_NE(std::string(e.what()).find("Group 1 of the batch names 1 model(s) (the first \"m9\") but no preset"),
+            std::string::npos)
+      << e.what();
+  EXPECT_FALSE(store().find_by_model_and_type("m9", "speed").has_value()) << "nothing written";
 
   let_the_clock_tick();
   auto replacement = make_dto("ignored", "quality", "sdxl", 25);

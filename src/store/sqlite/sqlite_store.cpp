@@ -302,6 +302,7 @@ class SqliteStore final : public Store {
   // presets: comparing each row's parameters with the previous row's, to reuse
   // their JSON text, took 8 % of the writer's time.
   std::vector<bool> create_missing_for_models(const std::vector<PresetForModels>& groups, bool replace) override {
+    check_presets(groups);
     std::vector<bool> created;
     for (const auto& g : groups) created.resize(created.size() + g.model_ids.size(), false);
     if (created.empty()) return created;
