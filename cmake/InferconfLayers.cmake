@@ -12,7 +12,6 @@ function(inferconf_layer name)
     $<INSTALL_INTERFACE:include>
     PRIVATE ${PROJECT_SOURCE_DIR}/src)
   target_link_libraries(${name} PUBLIC ${L_DEPENDS} ${L_LIBS})
-  target_compile_definitions(${name} PRIVATE INFERCONF_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   set_property(GLOBAL APPEND PROPERTY INFERCONF_LAYERS ${name})
   set_property(GLOBAL APPEND PROPERTY INFERCONF_EXTERNAL_LIBS ${L_LIBS})
   set_property(TARGET ${name} PROPERTY INFERCONF_LAYER_DEPS ${L_DEPENDS})
@@ -20,6 +19,13 @@ endfunction()
 
 # Collects a layer and, transitively, every layer it depends on (objects are
 # not propagated between OBJECT libraries, so executables must list them all).
+# inferconf_source_dir_users(FILES...): the layer sources that read INFERCONF_SOURCE_DIR (the checkout's
+# catalogue and examples, found from a build tree). Only these get the definition, so every other object's
+# compile command is the same in any checkout and ccache can share it between clones and worktrees.
+function(inferconf_source_dir_users)
+  set_property(SOURCE ${ARGN} APPEND PROPERTY COMPILE_DEFINITIONS INFERCONF_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+endfunction()
+
 function(_inferconf_collect out)
   set(result)
   set(queue ${ARGN})

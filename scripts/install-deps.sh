@@ -11,7 +11,7 @@ set -euo pipefail
 profile=${1:-build}
 
 build_pkgs=(
-  g++ cmake ninja-build pkg-config
+  g++ cmake ninja-build pkg-config ccache
   nlohmann-json3-dev        # DTOs and JSON mapping
   libsqlite3-dev sqlite3 libsqlitecpp-dev # the embedded store (SQLiteCpp: RAII over the C API)
   libboost-dev              # Boost.Asio / Boost.Beast (HTTP)
