@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -21,7 +22,12 @@
 
 #include "inferconf/catalog.hpp"
 #include "inferconf/dto.hpp"
+#include "inferconf/registry.hpp"
 #include "inferconf/service.hpp"
+
+namespace inferconf::detect {
+class Rules;
+}
 
 namespace inferconf {
 
@@ -205,12 +211,40 @@ bool looks_like_png(std::string_view bytes);
 // Import.
 
 struct ImportOptions {
-  std::string model_id;            // empty: the infotext's "Model"
-  std::string base_model;          // required (the caller may take it from the registry)
+  std::string model_id;            // empty: the registry model the infotext names, else its "Model"
+  std::string base_model;          // empty: decided from the registry or the "Model" name (infotext)
   std::string variant;             // a catalogue variant whose presets complete the import
   std::string configuration_type = "quality";
   bool allow_substitute = false;
+  // The registry, for an infotext import without base_model or model_id:
+  // calls its argument on every model until it returns false. Empty: no registry.
+  std::function<void(const std::function<bool(const ModelRecord&)>&)> registry;
+  std::optional<ModelRecord> model_record;  // the registry record of model_id, when the caller has it
+  const detect::Rules* rules = nullptr;  // name rules; nullptr: detect::default_rules()
 };
+
+// How an import decided the base model it was not given.
+struct BaseModelDecision {
+  std::string base_model;
+  std::optional<std::string> variant;
+  std::string source;       // "registry" (the model the infotext names) or "name" (the name rules on "Model")
+  std::string confidence;   // high, medium, low
+  std::string evidence;     // what decided, in words
+  std::optional<std::string> model_id;  // the registry model matched, if any
+};
+void to_json(nlohmann::json& j, const BaseModelDecision& d);
+
+// The registry model an infotext names: by "Model hash" (A1111's short hash, or
+// a full one) among the hashes of a record's metadata ("hashes" object,
+// "sha256", "model_hash", "hash"), else by "Model" (a record's id, file name
+// without extension, or name; case ignored). `how` says which matched.
+struct RegistryMatch {
+  ModelRecord record;
+  std::string how;  // e.g. Model hash "4496b36d48"
+};
+std::optional<RegistryMatch> match_registry_model(
+    const std::function<void(const std::function<bool(const ModelRecord&)>&)>& registry, std::string_view model,
+    std::string_view model_hash);
 
 // A value of the source that did not become part of the preset as given.
 struct ImportNote {
@@ -226,6 +260,7 @@ struct ImportResult {
   std::string source;  // "infotext" | "comfyui"
   std::string prompt, negative_prompt;
   std::vector<ImportNote> notes;
+  std::optional<BaseModelDecision> decided;  // when options.base_model was empty
 };
 void to_json(nlohmann::json& j, const ImportResult& r);
 

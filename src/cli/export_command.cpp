@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "cli/cli_support.hpp"
+#include "inferconf/detect.hpp"
 #include "inferconf/interop.hpp"
 #include "inferconf/service.hpp"
 
@@ -17,6 +18,15 @@ namespace {
 
 std::filesystem::path catalog_dir_for(const GlobalOptions& opts) {
   return opts.catalog_dir.empty() ? Catalog::default_dir() : std::filesystem::path(opts.catalog_dir);
+}
+
+// Whether the store can be read without creating it: a SQLite file that does
+// not exist yet holds no registry, and a dry import must not create one.
+bool store_exists(const GlobalOptions& opts) {
+  std::string_view uri = opts.db_uri.empty() ? std::string_view("sqlite:data/inferconf.db") : opts.db_uri;
+  if (uri.starts_with("sqlite://")) return std::filesystem::exists(std::string(uri.substr(9)));
+  if (uri.starts_with("sqlite:")) return std::filesystem::exists(std::string(uri.substr(7)));
+  return true;
 }
 
 struct ExportArgs {
@@ -96,13 +106,37 @@ void run_import(GlobalOptions& opts, const ImportArgs& a) {
   if (options.base_model.empty() && !options.model_id.empty()) {
     // The registry may know the model's architecture.
     store = open_store_for(opts);
-    if (auto record = store->get_model(options.model_id); record && record->base_model) {
-      if (const auto* spec = catalog.find(*record->base_model)) options.base_model = spec->id;
+    if (auto record = store->get_model(options.model_id)) {
+      if (record->base_model)
+        if (const auto* spec = catalog.find(*record->base_model)) options.base_model = spec->id;
+      options.model_record = std::move(record);  // else infotext decides from its label, file or name
     }
   }
+  // Without --base-model or --model-id, infotext looks the model it names up in
+  // the registry (by Model hash or Model), as populate would decide it.
+  std::string registry_error;
+  if ((options.base_model.empty() || options.model_id.empty()) && !options.model_record && store_exists(opts)) {
+    options.registry = [&](const std::function<bool(const ModelRecord&)>& fn) {
+      try {
+        if (!store) store = open_store_for(opts);
+        store->for_each_model(false, fn);
+      } catch (const Error& e) {
+        registry_error = e.what();
+      }
+    };
+  }
+  const auto rules = opts.catalog_dir.empty() ? detect::default_rules() : detect::load_rules(opts.catalog_dir);
+  options.rules = rules.get();
   const auto bytes = read_input(a.input);
   const auto what = a.input == "-" ? std::string("standard input") : a.input;
   auto result = import_preset(bytes, what, options, catalog, vocabulary);
+  if (!registry_error.empty())
+    *opts.err << fmt::format("note: the registry was not searched for the infotext's model: {}\n", registry_error);
+  if (result.decided)
+    *opts.err << fmt::format("note: base model {}{} decided by {} ({} confidence): {}\n", result.decided->base_model,
+                             result.decided->variant ? " (variant " + *result.decided->variant + ")" : std::string(),
+                             result.decided->source == "registry" ? "the registry" : "the name rules",
+                             result.decided->confidence, result.decided->evidence);
 
   // Say now what a write would refuse.
   Validator validator(catalog);
@@ -110,6 +144,7 @@ void run_import(GlobalOptions& opts, const ImportArgs& a) {
   const auto report = validator.validate(checked, options.variant);
   if (opts.json) {
     nlohmann::json j = result;
+    if (result.decided) j["base_model_decision"] = *result.decided;
     auto& problems = j["problems"] = nlohmann::json::array();
     for (const auto& e : report.errors) problems.push_back({{"field", e.field}, {"message", e.message}});
     if (!a.apply) print_json(*opts.out, j);
@@ -164,8 +199,12 @@ void register_export_commands(CLI::App& app, GlobalOptions& opts) {
       "Read a preset from A1111/Forge infotext or a PNG's metadata (its \"parameters\" chunk, or a ComfyUI \"prompt\" "
       "graph) and print it as a create document; --apply stores it");
   imp->add_option("input", i->input, "FILE.png, FILE.txt, or - for standard input")->required();
-  imp->add_option("--model-id", i->model_id, "The model the preset is for (default: the infotext's Model)");
-  imp->add_option("--base-model", i->base_model, "Base model (default: the registry's, for --model-id)");
+  imp->add_option("--model-id", i->model_id,
+                  "The model the preset is for (default: the registry model the infotext's Model hash or Model "
+                  "names, else the Model name)");
+  imp->add_option("--base-model", i->base_model,
+                  "Base model (default: decided as populate does, from the registry model of --model-id or the one "
+                  "the infotext names, else from the Model name; the answer says which evidence decided)");
   imp->add_option("--variant", i->variant, "Catalogue variant whose preset completes absent settings");
   imp->add_option("--type", i->type, "Configuration type: quality or speed")->capture_default_str();
   imp->add_flag("--apply", i->apply, "Store the preset (validated) instead of printing it");

@@ -93,7 +93,9 @@ void serve(const GlobalOptions& opts, const ServeArgs& args) {
     spdlog::warn("Listening on {}, which is not a loopback address: other machines can reach this server.",
                  args.listen);
   if (!options.api.tokens || options.api.tokens->empty())
-    spdlog::info("No --tokens-file: the API is read-only (every write answers 401).");
+    spdlog::info("No --tokens-file: the API is read-only (every write answers 401). To write, create a token with "
+                 "`inferconf token new NAME` and put the line it prints in a file (e.g. data/tokens.txt), then restart "
+                 "with `inferconf serve --tokens-file data/tokens.txt` and send \"Authorization: Bearer TOKEN\".");
   spdlog::info("inferconf serving {} configurations from {} (loaded in {} ms), {} threads",
                server.startup().configurations, store->describe(), server.startup().load_time.count(),
                options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency()));

@@ -1,7 +1,12 @@
 // A1111/Forge infotext -> CreateDTO, and the content dispatch of import_preset.
+#include <algorithm>
+#include <cctype>
 #include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "inferconf/detect.hpp"
 
 #include "interop/export_support.hpp"
 #include "interop/import_support.hpp"
@@ -41,19 +46,156 @@ double number(const std::string& key, const std::string& value) {
   return *v;
 }
 
+
+std::string lowercase(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+bool is_hex(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isxdigit(c) != 0; });
+}
+
+// A1111 writes the first 10 hex digits of the file's SHA-256 ("AutoV2"); older
+// versions an 8-digit hash of their own, which only an equal stored hash matches.
+bool hash_matches(std::string_view stored, const std::string& given) {
+  const std::string s = lowercase(stored);
+  if (s == given) return true;
+  return given.size() == 10 && s.size() == 64 && is_hex(s) && s.compare(0, 10, given) == 0;
+}
+
+bool record_has_hash(const ModelRecord& m, const std::string& given) {
+  if (!m.metadata.is_object()) return false;
+  for (const char* key : {"sha256", "model_hash", "hash"})
+    if (auto it = m.metadata.find(key); it != m.metadata.end() && it->is_string() && hash_matches(it->get<std::string>(), given))
+      return true;
+  if (auto it = m.metadata.find("hashes"); it != m.metadata.end() && it->is_object())
+    for (const auto& [k, v] : it->items())
+      if (v.is_string() && hash_matches(v.get<std::string>(), given)) return true;
+  return false;
+}
+
+bool record_has_name(const ModelRecord& m, const std::string& given) {
+  if (lowercase(m.id) == given || lowercase(m.name) == given) return true;
+  return m.file_path && lowercase(std::filesystem::path(*m.file_path).stem().string()) == given;
+}
+
+std::string known_base_models(const Catalog& catalog) {
+  std::vector<std::string> ids;
+  for (const auto& b : catalog.base_models()) ids.push_back(b.id);
+  return fmt::format("{}", fmt::join(ids, ", "));
+}
+
+// The base model an infotext without --base-model is for, decided as populate
+// decides a registry model's: the registry model the infotext names (its own
+// evidence: label, metadata, file header, name), else the name rules on the
+// checkpoint name. Throws, asking for --base-model, when nothing decides.
+BaseModelDecision decide_base_model(const ParsedInfotext& t, const ImportOptions& options, const Catalog& catalog,
+                                    std::optional<RegistryMatch>& match) {
+  const detect::Rules& rules = options.rules ? *options.rules : *detect::default_rules();
+  const auto* model = t.find("Model");
+  const auto* hash = t.find("Model hash");
+  const std::string name = model ? *model : std::string();
+  auto usable = [&](const std::string& base, const std::optional<std::string>& variant) {
+    BaseModelDecision d;
+    d.base_model = base;
+    if (const auto* spec = catalog.find(base); spec && variant && spec->find_variant(*variant)) d.variant = variant;
+    return d;
+  };
+  std::string registry_said;
+  if (match) {
+    const auto inf = detect::infer_base_model_for(rules, match->record);
+    if (inf.base_model != "unknown" && catalog.find(inf.base_model)) {
+      auto d = usable(inf.base_model, inf.variant);
+      d.source = "registry";
+      d.confidence = std::string(detect::to_string(inf.confidence));
+      d.model_id = match->record.id;
+      d.evidence = fmt::format("the registry model \"{}\" (matched by {}); its base model from {}: {}",
+                               match->record.id, match->how, detect::to_string(inf.source), inf.detail);
+      return d;
+    }
+    registry_said = fmt::format("; the registry model \"{}\" it names has no known base model ({})", match->record.id,
+                                inf.reason.empty() ? "no source names one" : inf.reason);
+  }
+  if (!name.empty()) {
+    const auto v = detect::infer_from_name(rules, name);
+    if (v.matched() && catalog.find(v.base_model)) {
+      auto d = usable(v.base_model, v.variant);
+      d.source = "name";
+      d.confidence = std::string(detect::to_string(v.confidence));
+      d.evidence = fmt::format("the checkpoint name \"{}\" (Model): {}", name, v.reason);
+      return d;
+    }
+    throw invalid(fmt::format(
+        "Which base model is this image for? The infotext's checkpoint \"{}\"{} is {}{}; give --base-model (one of: {}).",
+        name, hash ? fmt::format(" (Model hash {})", *hash) : std::string(),
+        v.known_other ? fmt::format("not a supported base model: {}", v.reason)
+                      : std::string(options.registry ? "in neither the registry nor the name rules"
+                                                     : "not one the name rules recognise"),
+        registry_said, known_base_models(catalog)));
+  }
+  throw invalid(fmt::format("Which base model is this image for? The infotext names no checkpoint (no \"Model\"){}; give "
+                            "--base-model (one of: {}).",
+                            registry_said, known_base_models(catalog)));
+}
+
 }  // namespace
+
+void to_json(nlohmann::json& j, const BaseModelDecision& d) {
+  j = {{"base_model", d.base_model}, {"source", d.source}, {"confidence", d.confidence}, {"evidence", d.evidence}};
+  if (d.variant) j["variant"] = *d.variant;
+  if (d.model_id) j["model_id"] = *d.model_id;
+}
+
+std::optional<RegistryMatch> match_registry_model(
+    const std::function<void(const std::function<bool(const ModelRecord&)>&)>& registry, std::string_view model,
+    std::string_view model_hash) {
+  if (!registry || (model.empty() && model_hash.empty())) return std::nullopt;
+  const std::string name = lowercase(model), hash = lowercase(model_hash);
+  std::optional<RegistryMatch> by_name;
+  std::optional<RegistryMatch> by_hash;
+  registry([&](const ModelRecord& m) {
+    if (!hash.empty() && record_has_hash(m, hash)) {
+      by_hash = RegistryMatch{m, fmt::format("Model hash \"{}\"", model_hash)};
+      return false;  // a hash names one file: nothing better can follow
+    }
+    if (!by_name && !name.empty() && record_has_name(m, name))
+      by_name = RegistryMatch{m, fmt::format("Model \"{}\"", model)};
+    return true;
+  });
+  return by_hash ? by_hash : by_name;
+}
 
 ImportResult preset_from_infotext(const ParsedInfotext& t, const ImportOptions& options, const Catalog& catalog,
                                   const EngineVocabulary& vocabulary) {
   if (!t.has_parameters)
     throw invalid("The text holds no A1111 parameters: its last line must hold at least 3 \"Key: value\" pairs "
                   "(e.g. \"Steps: 30, Sampler: DPM++ 2M, CFG scale: 7\").");
-  PresetBuilder b(options, catalog, vocabulary, "infotext");
   const auto* model = t.find("Model");
-  b.set_model_id(model ? *model : std::string(), "infotext (no \"Model\" key)");
+  const auto* hash = t.find("Model hash");
+  ImportOptions decided = options;
+  std::optional<RegistryMatch> match;
+  if (options.model_record)
+    match = RegistryMatch{*options.model_record, fmt::format("its id \"{}\"", options.model_record->id)};
+  else if (options.base_model.empty() || options.model_id.empty())
+    match = match_registry_model(options.registry, model ? *model : std::string(), hash ? *hash : std::string());
+  std::optional<BaseModelDecision> decision;
+  if (options.base_model.empty()) {
+    decision = decide_base_model(t, options, catalog, match);
+    decided.base_model = decision->base_model;
+    if (decided.variant.empty() && decision->variant) decided.variant = *decision->variant;
+  }
+  PresetBuilder b(decided, catalog, vocabulary, "infotext");
+  b.set_model_id(match ? match->record.id : model ? *model : std::string(), "infotext (no \"Model\" key)");
+  b.result().decided = std::move(decision);
   b.take_prompt(t.prompt, t.negative_prompt);
 
   std::set<std::string, std::less<>> used;
+  // What decided the base model or the model is not noted as ignored.
+  if (match && match->how.starts_with("Model hash")) used.insert("Model hash");
+  if ((match && match->how.starts_with("Model \"")) || (b.result().decided && b.result().decided->source == "name"))
+    used.insert("Model");
   auto get = [&](std::string_view key) -> const std::string* {
     const auto* v = t.find(key);
     if (v) used.insert(std::string(key));

@@ -60,6 +60,14 @@ TEST_P(InfotextCase, ParsesAndImportsAsExpected) {
   options.configuration_type = imp.value("type", "quality");
   options.model_id = imp.value("model_id", "");
   options.allow_substitute = imp.value("allow_substitute", false);
+  // "registry": the models an import without base_model or model_id looks the infotext's Model up in.
+  std::vector<ModelRecord> registry;
+  for (const auto& r : imp.value("registry", json::array())) registry.push_back(parse_model_record(r));
+  if (imp.contains("registry"))
+    options.registry = [&registry](const std::function<bool(const ModelRecord&)>& fn) {
+      for (const auto& m : registry)
+        if (!fn(m)) return;
+    };
   if (imp.contains("error")) {
     try {
       preset_from_infotext(parsed, options, shipped_catalog(), shipped_engine_vocabulary());
@@ -76,6 +84,21 @@ TEST_P(InfotextCase, ParsesAndImportsAsExpected) {
   for (const auto& [k, v] : expected.items()) EXPECT_EQ(dto[k], v) << k;
   if (imp.contains("prompt")) {
     EXPECT_EQ(result.prompt, imp["prompt"].get<std::string>());
+  }
+  // "decided": how a base model the options did not give was decided (fields compared when present).
+  if (imp.contains("decided")) {
+    ASSERT_TRUE(result.decided.has_value()) << "the base model was not decided by the import";
+    const json decided = *result.decided;
+    for (const auto& [k, v] : imp["decided"].items()) {
+      if (k == "evidence_contains") {
+        EXPECT_NE(decided["evidence"].get<std::string>().find(v.get<std::string>()), std::string::npos)
+            << decided["evidence"];
+      } else {
+        EXPECT_EQ(decided[k], v) << k;
+      }
+    }
+  } else {
+    EXPECT_FALSE(result.decided.has_value()) << json(*result.decided).dump();
   }
   for (const auto& n : imp.value("notes", json::array())) {
     const bool found = std::any_of(result.notes.begin(), result.notes.end(), [&](const ImportNote& x) {
