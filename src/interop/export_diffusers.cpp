@@ -30,7 +30,7 @@ json file_components(ExportContext& ctx, const json& files, const std::vector<st
   if (experts.empty()) {
     if (!o.checkpoint_2.empty())
       throw invalid(fmt::format("A second file ({}) was given, but {} is a single model ({} loads one file into {}); "
-                                "drop --file-2.",
+                                "drop --file-2 (HTTP: export.checkpoint_2).",
                                 o.checkpoint_2, ctx.who(), p, files.begin().key()));
     file_of[""] = o.checkpoint;
   } else {
@@ -46,8 +46,9 @@ json file_components(ExportContext& ctx, const json& files, const std::vector<st
           where.push_back(fmt::format("{} ({})", f.value("expert", ""), component));
       throw invalid(fmt::format(
           "{} has {} experts, each its own file ({}), but the file of {} is missing ({} given: {}). Give the {} "
-          "expert with --file and the {} expert with --file-2, or record both in the registry (file_path and "
-          "metadata.expert_files), or give neither to load both from {}.",
+          "expert with --file and the {} expert with --file-2 (HTTP: export.checkpoint and export.checkpoint_2), "
+          "or record both in the registry (file_path and metadata.expert_files), or give neither to load both "
+          "from {}.",
           ctx.who(), experts.size(), detail::join(experts), detail::join(where), have.size(),
           have.empty() ? std::string("none") : detail::join(have), experts[0], experts.size() > 1 ? experts[1] : experts[0],
           repo));
@@ -96,7 +97,8 @@ json export_diffusers(ExportContext& ctx) {
   } else if (files.empty()) {
     // The pipeline loads the single checkpoint itself; the repo supplies the configuration.
     if (!ctx.options.checkpoint_2.empty())
-      throw invalid(fmt::format("A second file ({}) was given, but {} is a single checkpoint; drop --file-2.",
+      throw invalid(fmt::format("A second file ({}) was given, but {} is a single checkpoint; drop --file-2 (HTTP: "
+                                "export.checkpoint_2).",
                                 ctx.options.checkpoint_2, ctx.who()));
     body["from_single_file"] = ctx.options.checkpoint;
     body["config"] = repo;
