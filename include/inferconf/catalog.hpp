@@ -56,6 +56,8 @@ struct Variant {
   std::string description;
   std::optional<Constraints> constraints;      // when the variant's rules differ
   std::map<std::string, Preset> presets;       // overrides of the base's, by type
+  // When present, replaces the base's experts ([] for a single model).
+  std::optional<std::vector<std::string>> experts;
 };
 
 struct BaseModelSpec {
@@ -68,8 +70,13 @@ struct BaseModelSpec {
   std::map<std::string, Preset> presets;  // by configuration type
   std::vector<Variant> variants;
   std::string notes;  // e.g. why the official recommendation beats the seed's guideline
+  // The denoising experts in the order they run, when the model is several
+  // (Wan 2.2 A14B: high_noise, then low_noise); empty for a single model.
+  std::vector<std::string> experts;
 
   const Variant* find_variant(std::string_view id) const;
+  // The experts of the variant (its override) or of the base.
+  const std::vector<std::string>& experts_for(std::string_view variant = {}) const;
   // The preset for a type, with the variant's override when it has one.
   const Preset* preset(std::string_view type, std::string_view variant = {}) const;
   const Constraints& constraints_for(std::string_view variant = {}) const;

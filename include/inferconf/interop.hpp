@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -74,7 +75,42 @@ struct EngineArchitecture {
   bool a1111_supported = false;
   bool a1111_distilled_cfg = false;
   std::string a1111_reason;
-  nlohmann::json diffusers = nlohmann::json::object();  // pipeline, repo, prediction, ...
+  // pipeline, repo, prediction, components (from transformers), files (the
+  // components loaded from checkpoint files: class, expert), needs_image.
+  nlohmann::json diffusers = nlohmann::json::object();
+};
+
+// A class of the diffusers library (or of transformers, for the components a
+// diffusers pipeline takes from it) as the diffusers export relies on it.
+struct DiffusersClass {
+  std::string name;
+  std::string kind;                // pipeline | model | scheduler | transformers
+  std::vector<std::string> bases;  // base classes and mixins, each listed in DiffusersLibrary::mixins
+  std::set<std::string> components;  // pipelines: the modules __init__ registers
+  std::set<std::string> init;        // pipelines: __init__ parameters that are not components
+  std::set<std::string> call;        // pipelines: __call__ parameters
+  std::set<std::string> config;      // schedulers: config keys
+  std::map<std::string, std::set<std::string>> methods;  // transformers classes: method -> keyword arguments
+  bool single_file_loadable = false;  // models: in diffusers' single-file mapping
+  std::string default_subfolder;      // models: their folder in a diffusers repository
+  std::string source;                 // path in huggingface/diffusers
+};
+
+// The facts of the diffusers source the diffusers export relies on
+// (catalog/engine_vocabulary.json, diffusers_library), with what they were
+// checked against.
+struct DiffusersLibrary {
+  nlohmann::json checked_against = nlohmann::json::object();
+  // Base class or mixin -> the loading methods it provides -> keyword arguments the export may pass.
+  std::map<std::string, std::map<std::string, std::set<std::string>>, std::less<>> mixins;
+  std::map<std::string, DiffusersClass, std::less<>> classes;
+
+  const DiffusersClass* find(std::string_view name) const;
+  // The keyword arguments `method` of class `name` accepts (through its bases;
+  // a pipeline's from_pretrained and from_single_file also take its components
+  // and __init__ parameters), or nullopt when the class has no such method. A
+  // model's from_single_file needs its class in diffusers' single-file mapping.
+  std::optional<std::set<std::string>> method(std::string_view name, std::string_view method) const;
 };
 
 class EngineVocabulary {
@@ -99,6 +135,7 @@ class EngineVocabulary {
   const ForeignName* a1111_only_sampler(std::string_view label) const;
   const ForeignName* a1111_only_scheduler(std::string_view label) const;
   const std::string& flow_substitute() const { return flow_substitute_; }
+  const DiffusersLibrary& diffusers_library() const { return diffusers_library_; }
 
  private:
   std::map<std::string, EngineSampler, std::less<>> samplers_;
@@ -106,6 +143,7 @@ class EngineVocabulary {
   std::map<std::string, ForeignName, std::less<>> a1111_samplers_, a1111_schedulers_;  // lower-case keys
   std::map<std::string, EngineArchitecture, std::less<>> architectures_;
   std::string flow_substitute_;
+  DiffusersLibrary diffusers_library_;
 };
 
 // ---------------------------------------------------------------------------
@@ -121,6 +159,9 @@ struct ExportOptions {
   std::string negative_prompt;
   std::optional<std::uint64_t> seed;  // absent: random where the engine has it, else 0 (reported)
   std::string checkpoint;             // model file; absent: the architecture's usual file name
+  // The second expert's file (Wan 2.2 A14B: low noise) of a multi-expert
+  // model, whose first expert is `checkpoint`. Read by the diffusers export.
+  std::string checkpoint_2;
   bool allow_substitute = false;      // use the documented nearest name when the engine lacks one
 };
 
@@ -149,6 +190,14 @@ struct ExportResult {
 // parameter the target needs is missing or of the wrong type.
 ExportResult export_request(const ResolvedParameters& resolved, ExportFormat format, const ExportOptions& options,
                             const Catalog& catalog, const EngineVocabulary& vocabulary);
+
+// Fills the files `options` lacks from the model's registry record: its
+// file_path (file name only); for a multi-expert model (catalogue experts),
+// file_path is the expert metadata.expert names (the first expert when absent)
+// and metadata.expert_files (expert -> path) may give every expert's file.
+// The first expert goes to checkpoint, the second to checkpoint_2.
+void export_files_from_registry(const ModelRecord& record, const ResolvedParameters& resolved, const Catalog& catalog,
+                                ExportOptions& options);
 
 // The diffusers export rendered as a runnable Python snippet.
 std::string render_diffusers_python(const nlohmann::json& diffusers_body);

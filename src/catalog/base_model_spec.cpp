@@ -29,6 +29,11 @@ const Constraints& BaseModelSpec::constraints_for(std::string_view variant) cons
   return constraints;
 }
 
+const std::vector<std::string>& BaseModelSpec::experts_for(std::string_view variant) const {
+  if (const auto* v = variant.empty() ? nullptr : find_variant(variant); v && v->experts) return *v->experts;
+  return experts;
+}
+
 const BaseModelSpec* Catalog::find(std::string_view base_model) const {
   for (const auto& b : base_models_)
     if (b.id == base_model) return &b;

@@ -91,6 +91,7 @@ nlohmann::json Catalog::to_json(const BaseModelSpec& b) const {
       nlohmann::json vj = {{"id", v.id}, {"display_name", v.display_name}};
       if (!v.description.empty()) vj["description"] = v.description;
       if (v.constraints) vj["constraints"] = detail::constraint_override(*v.constraints, b.constraints);
+      if (v.experts) vj["experts"] = *v.experts;
       if (!v.presets.empty()) {
         auto& vp = vj["presets"] = nlohmann::json::object();
         for (const auto& [type, p] : v.presets) vp[type] = detail::to_json(p);
@@ -99,6 +100,7 @@ nlohmann::json Catalog::to_json(const BaseModelSpec& b) const {
     }
   }
   if (!b.notes.empty()) j["notes"] = b.notes;
+  if (!b.experts.empty()) j["experts"] = b.experts;
   return j;
 }
 

@@ -50,6 +50,39 @@ void check_name(FieldReader& r, std::string_view key, const std::string& name, s
     r.error(key, fmt::format("is the alias \"{}\"; presets must use the canonical name {}.", name, *canonical));
 }
 
+// "experts": the ids of the denoising experts in the order they run. One
+// expert is no split, so the list is empty (a single model) or has two or more.
+std::optional<std::vector<std::string>> read_experts(FieldReader& r, const nlohmann::json& j) {
+  if (!r.has("experts")) return std::nullopt;
+  const auto& e = j["experts"];
+  std::vector<std::string> out;
+  if (!e.is_array()) {
+    r.error("experts", fmt::format("must be an array of expert ids (e.g. [\"high_noise\", \"low_noise\"]), but it is {}.",
+                                   detail::json_type_name(e)));
+    return std::nullopt;
+  }
+  for (std::size_t i = 0; i < e.size(); ++i) {
+    const auto key = fmt::format("experts[{}]", i);
+    if (!e[i].is_string() || !is_id(e[i].get<std::string>())) {
+      r.error(key, fmt::format("is {}, but an expert id is a string of lower-case letters, digits and _ starting with "
+                               "a letter.", e[i].dump()));
+      return std::nullopt;
+    }
+    const auto id = e[i].get<std::string>();
+    if (std::find(out.begin(), out.end(), id) != out.end()) {
+      r.error(key, fmt::format("is \"{}\" again; each expert is listed once.", id));
+      return std::nullopt;
+    }
+    out.push_back(id);
+  }
+  if (out.size() == 1) {
+    r.error("experts", fmt::format("lists one expert (\"{}\"); a single model has no experts, so give [] or two or "
+                                   "more.", out[0]));
+    return std::nullopt;
+  }
+  return out;
+}
+
 // c is null when the constraints themselves are broken: the preset is then
 // only read, since checking it against half-read rules would report noise.
 std::optional<Preset> read_preset(const nlohmann::json& j, const std::string& path, const Constraints* c,
@@ -155,10 +188,11 @@ std::optional<Variant> read_variant(const nlohmann::json& j, const std::string& 
                                     const Vocabulary* vocabulary, Errors& errors) {
   const auto before = errors.size();
   FieldReader r(j, path, errors);
-  r.reject_unknown({"id", "display_name", "description", "constraints", "presets"});
+  r.reject_unknown({"id", "display_name", "description", "constraints", "presets", "experts"});
   if (!r.is_object()) return std::nullopt;
   Variant v;
   if (auto id = read_id(r, "variant")) v.id = *id;
+  v.experts = read_experts(r, j);
   if (auto s = r.string("display_name", true)) v.display_name = *s;
   if (auto s = r.string("description", false, kLongText)) v.description = *s;
   const auto who = fmt::format("{}/{}", base.id, v.id);
@@ -181,9 +215,10 @@ std::optional<BaseModelSpec> read_base_model(const nlohmann::json& j, const std:
   const auto before = errors.size();
   FieldReader r(j, path, errors);
   r.reject_unknown({"id", "display_name", "family", "modality", "native_resolutions", "constraints", "presets",
-                    "variants", "notes"});
+                    "variants", "notes", "experts"});
   if (!r.is_object()) return std::nullopt;
   BaseModelSpec b;
+  if (auto e = read_experts(r, j)) b.experts = std::move(*e);
   if (auto id = read_id(r, "base model")) b.id = *id;
   if (auto s = r.string("display_name", true)) b.display_name = *s;
   if (auto s = r.string("family", true)) b.family = *s;

@@ -2,6 +2,7 @@
 // `inferconf import-infotext` (a preset from A1111 infotext or a PNG's metadata).
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <memory>
 
 #include <CLI/CLI.hpp>
@@ -31,7 +32,7 @@ bool store_exists(const GlobalOptions& opts) {
 
 struct ExportArgs {
   std::string model_id, base_model, variant, type = "quality", format = "comfyui";
-  std::string prompt, negative_prompt, checkpoint;
+  std::string prompt, negative_prompt, checkpoint, checkpoint_2;
   std::optional<std::uint64_t> seed;
   bool python = false, allow_substitute = false;
 };
@@ -53,6 +54,10 @@ void run_export(GlobalOptions& opts, const ExportArgs& a) {
     throw invalid(fmt::format("--format \"{}\" is not known; use comfyui, a1111, diffusers or infotext.", a.format));
   if (a.python && *format != ExportFormat::kDiffusers)
     throw invalid("--python renders the diffusers export; use it with --format diffusers.");
+  if (!a.checkpoint_2.empty() && *format != ExportFormat::kDiffusers)
+    throw invalid(fmt::format("--file-2 \"{}\" (a multi-expert model's second expert) is read by --format diffusers "
+                              "only; drop it for --format {}.",
+                              a.checkpoint_2, a.format));
   auto store = open_store_for(opts);
   const auto catalog = load_catalog_for(opts);
   const auto vocabulary = EngineVocabulary::load(EngineVocabulary::file_in(catalog_dir_for(opts)), catalog);
@@ -70,9 +75,9 @@ void run_export(GlobalOptions& opts, const ExportArgs& a) {
   options.seed = a.seed;
   options.allow_substitute = a.allow_substitute;
   options.checkpoint = a.checkpoint;
-  if (options.checkpoint.empty())  // the registry's file for this model, when it knows one
-    if (auto record = store->get_model(a.model_id); record && record->file_path && !record->file_path->empty())
-      options.checkpoint = std::filesystem::path(*record->file_path).filename().string();
+  options.checkpoint_2 = a.checkpoint_2;
+  if (options.checkpoint.empty() || options.checkpoint_2.empty())
+    if (auto record = store->get_model(a.model_id)) export_files_from_registry(*record, resolved, catalog, options);
 
   const auto result = export_request(resolved, *format, options, catalog, vocabulary);
   if (opts.json) {
@@ -187,7 +192,12 @@ void register_export_commands(CLI::App& app, GlobalOptions& opts) {
   exp->add_option("--prompt", e->prompt, "Prompt text (a preset's prompt_prefix is put in front)");
   exp->add_option("--negative-prompt", e->negative_prompt, "Negative prompt text");
   exp->add_option("--seed", e->seed, "Seed (default: random in A1111, 0 in ComfyUI)");
-  exp->add_option("--checkpoint", e->checkpoint, "Model file name (default: the registry's file, else the usual one)");
+  exp->add_option("--checkpoint,--file", e->checkpoint,
+                  "Model file name (default: the registry's file, else the usual one); for a two-expert model "
+                  "(Wan 2.2 A14B) the high-noise expert");
+  exp->add_option("--file-2", e->checkpoint_2,
+                  "With --format diffusers: the second expert's file of a two-expert model (Wan 2.2 A14B: the "
+                  "low-noise expert; default: the registry's metadata.expert_files)");
   exp->add_flag("--python", e->python, "With --format diffusers: print a runnable Python snippet instead of JSON");
   exp->add_flag("--allow-substitute", e->allow_substitute,
                 "Use the documented nearest sampler/scheduler when the engine lacks one (reported on stderr)");

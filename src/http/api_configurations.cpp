@@ -278,15 +278,16 @@ void parse_export_options(const nlohmann::json& j, ExportOptions& options, std::
       out = it->get<std::string>();
   };
   for (const auto& [key, value] : j.items()) {
-    if (key == "prompt" || key == "negative_prompt" || key == "checkpoint" || key == "seed" ||
+    if (key == "prompt" || key == "negative_prompt" || key == "checkpoint" || key == "checkpoint_2" || key == "seed" ||
         key == "allow_substitute")
       continue;
     errors.push_back({"export." + key, "is not an export option; allowed: prompt, negative_prompt, seed, checkpoint, "
-                                       "allow_substitute."});
+                                       "checkpoint_2, allow_substitute."});
   }
   text("prompt", options.prompt, 16 * 1024);
   text("negative_prompt", options.negative_prompt, 16 * 1024);
   text("checkpoint", options.checkpoint, kMaxKeyBytes);
+  text("checkpoint_2", options.checkpoint_2, kMaxKeyBytes);
   if (auto it = j.find("seed"); it != j.end() && !it->is_null()) {
     if (!it->is_number_unsigned() && !(it->is_number_integer() && it->get<std::int64_t>() >= 0))
       errors.push_back({"export.seed", fmt::format("must be an integer from 0 to 18446744073709551615, but it is {}.",
@@ -505,10 +506,9 @@ Outcome Api::export_resolved(Request& r, std::string_view query) {
                                    problems.size(), resolved.base_model),
                        std::move(problems), nlohmann::json{{"resolved", resolved}});
       }
-      if (options.checkpoint.empty())  // the registry's file for this model, when it knows one
-        if (auto record = indexed_store_.get_model(req.model_id); record && record->file_path &&
-                                                                    !record->file_path->empty())
-          options.checkpoint = std::filesystem::path(*record->file_path).filename().string();
+      if (options.checkpoint.empty() || options.checkpoint_2.empty())  // the registry's files for this model
+        if (auto record = indexed_store_.get_model(req.model_id))
+          export_files_from_registry(*record, resolved, catalog_, options);
       ExportResult result;
       try {
         result = export_request(resolved, format, options, catalog_, *options_.vocabulary);

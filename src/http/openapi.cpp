@@ -326,7 +326,8 @@ constexpr const char* kDocument = R"json({
           "prompt": {"type": "string", "maxLength": 16384, "description": "A preset's prompt_prefix is put in front."},
           "negative_prompt": {"type": "string", "maxLength": 16384},
           "seed": {"type": "integer", "minimum": 0, "maximum": 18446744073709551615, "description": "Default: random in A1111, 0 in ComfyUI."},
-          "checkpoint": {"type": "string", "description": "Model file name; default: the registry's file of the model, else the architecture's usual file."},
+          "checkpoint": {"type": "string", "description": "Model file name; default: the registry's file of the model, else the architecture's usual file. For a two-expert model (Wan 2.2 A14B) the high-noise expert."},
+          "checkpoint_2": {"type": "string", "description": "diffusers only: the second expert's file of a two-expert model (Wan 2.2 A14B: low noise); default: the registry record's metadata.expert_files."},
           "allow_substitute": {"type": "boolean", "description": "Use the documented nearest sampler/scheduler when the engine lacks one (listed in substitutions)."}
         }
       },
@@ -418,8 +419,10 @@ constexpr const char* kDocument = R"json({
           "presets": {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/Preset"}},
           "variants": {"type": "array", "items": {"type": "object", "properties": {
             "id": {"type": "string"}, "display_name": {"type": "string"}, "description": {"type": "string"},
-            "constraints": {"type": "object"}, "presets": {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/Preset"}}}}},
-          "notes": {"type": "string"}
+            "constraints": {"type": "object"}, "presets": {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/Preset"}},
+            "experts": {"type": "array", "items": {"type": "string"}, "description": "Replaces the base's experts; [] for a single model."}}}},
+          "notes": {"type": "string"},
+          "experts": {"type": "array", "items": {"type": "string"}, "description": "The denoising experts in the order they run (Wan 2.2 A14B: high_noise, low_noise); absent for a single model."}
         }
       },
       "Health": {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}},

@@ -133,6 +133,245 @@ std::string settle(const Map& map, std::string name, Has has) {
   return {};
 }
 
+// A list of distinct non-empty strings; errors name each bad item.
+std::vector<std::string> read_names(Reader& r, const nlohmann::json& obj, const std::string& path, std::string_view key,
+                                    bool required) {
+  std::vector<std::string> out;
+  auto it = obj.find(key);
+  const std::string p = path + "." + std::string(key);
+  if (it == obj.end()) {
+    if (required) r.error(p, "is missing; give an array of names ([] when there is none).");
+    return out;
+  }
+  if (!it->is_array()) {
+    r.error(p, fmt::format("is {}, but must be an array of names.", detail::describe_value(*it)));
+    return out;
+  }
+  for (std::size_t i = 0; i < it->size(); ++i) {
+    const auto& v = (*it)[i];
+    if (!v.is_string() || v.get<std::string>().empty())
+      r.error(fmt::format("{}[{}]", p, i), fmt::format("is {}, but must be a non-empty name.", detail::describe_value(v)));
+    else if (std::find(out.begin(), out.end(), v.get<std::string>()) != out.end())
+      r.error(fmt::format("{}[{}]", p, i), fmt::format("is \"{}\" again; list each name once.", v.get<std::string>()));
+    else
+      out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+std::set<std::string> as_set(const std::vector<std::string>& v) { return {v.begin(), v.end()}; }
+
+DiffusersLibrary read_library(Reader& r, const nlohmann::json& j) {
+  DiffusersLibrary lib;
+  const std::string root = "diffusers_library";
+  auto it = j.find(root);
+  if (it == j.end() || !it->is_object()) {
+    r.error(root, "is missing or not an object; it lists the diffusers classes, mixins and parameters the diffusers "
+                  "export relies on.");
+    return lib;
+  }
+  const auto& d = *it;
+  r.reject_unknown(d, root, {"description", "checked_against", "mixins", "pipelines", "models", "schedulers",
+                             "transformers"});
+  const auto checked = d.value("checked_against", nlohmann::json());
+  if (!checked.is_object() || !checked.value("repository", nlohmann::json()).is_string() ||
+      !checked.value("version", nlohmann::json()).is_string() || !checked.value("files", nlohmann::json()).is_array() ||
+      checked["files"].empty())
+    r.error(root + ".checked_against", "must be an object with repository, version and the files (path, commit) the "
+                                       "facts were read from.");
+  else
+    lib.checked_against = checked;
+
+  const auto mixins = d.value("mixins", nlohmann::json::object());
+  for (const auto& [name, methods] : mixins.items()) {
+    const std::string path = root + ".mixins." + name;
+    if (!methods.is_object()) {
+      r.error(path, "must be an object of the loading methods it provides and their keyword arguments.");
+      continue;
+    }
+    auto& out = lib.mixins[name];
+    for (const auto& [method, args] : methods.items()) out[method] = as_set(read_names(r, methods, path, method, true));
+  }
+  auto read_bases = [&](DiffusersClass& c, const nlohmann::json& e, const std::string& path) {
+    c.bases = read_names(r, e, path, "bases", true);
+    for (std::size_t i = 0; i < c.bases.size(); ++i)
+      if (!lib.mixins.count(c.bases[i]))
+        r.error(fmt::format("{}.bases[{}]", path, i),
+                fmt::format("is \"{}\", which {}.mixins does not list; add it there with the methods it provides.",
+                            c.bases[i], root));
+  };
+  auto section = [&](std::string_view key, std::string_view kind, const std::set<std::string>& fields, auto&& read) {
+    const auto sec = d.value(std::string(key), nlohmann::json::object());
+    for (const auto& [name, e] : sec.items()) {
+      const std::string path = fmt::format("{}.{}.{}", root, key, name);
+      if (!e.is_object()) {
+        r.error(path, "must be an object.");
+        continue;
+      }
+      r.reject_unknown(e, path, fields);
+      DiffusersClass c;
+      c.name = name;
+      c.kind = std::string(kind);
+      c.source = r.string(e, path, "source");
+      read(c, e, path);
+      if (lib.classes.count(name))
+        r.error(path, fmt::format("\"{}\" is listed in two sections; a class has one kind.", name));
+      else
+        lib.classes.emplace(name, std::move(c));
+    }
+  };
+  section("pipelines", "pipeline", {"bases", "components", "init", "call", "source"},
+          [&](DiffusersClass& c, const nlohmann::json& e, const std::string& path) {
+            read_bases(c, e, path);
+            c.components = as_set(read_names(r, e, path, "components", true));
+            c.init = as_set(read_names(r, e, path, "init", true));
+            c.call = as_set(read_names(r, e, path, "call", true));
+          });
+  section("models", "model", {"bases", "single_file_loadable", "default_subfolder", "source"},
+          [&](DiffusersClass& c, const nlohmann::json& e, const std::string& path) {
+            read_bases(c, e, path);
+            c.single_file_loadable = e.value("single_file_loadable", false);
+            c.default_subfolder = r.string(e, path, "default_subfolder");
+          });
+  section("schedulers", "scheduler", {"bases", "config", "source"},
+          [&](DiffusersClass& c, const nlohmann::json& e, const std::string& path) {
+            read_bases(c, e, path);
+            c.config = as_set(read_names(r, e, path, "config", true));
+          });
+  section("transformers", "transformers", {"methods", "source"},
+          [&](DiffusersClass& c, const nlohmann::json& e, const std::string& path) {
+            const auto methods = e.value("methods", nlohmann::json::object());
+            for (const auto& [method, args] : methods.items())
+              c.methods[method] = as_set(read_names(r, methods, path + ".methods", method, true));
+          });
+  return lib;
+}
+
+// The diffusers section of an architecture, against the library and the
+// catalogue's experts: every class, component and argument it names exists.
+void check_diffusers_architecture(Reader& r, const std::string& path, const nlohmann::json& d,
+                                  const DiffusersLibrary& lib, const std::vector<std::string>& experts) {
+  const auto pipeline_name = d.value("pipeline", std::string());
+  const auto* pipeline = lib.find(pipeline_name);
+  if (!pipeline || pipeline->kind != "pipeline") {
+    r.error(path + ".pipeline", fmt::format("is \"{}\", which diffusers_library.pipelines does not list.", pipeline_name));
+    return;
+  }
+  r.reject_unknown(d, path, {"pipeline", "repo", "prediction", "components", "files", "needs_image", "note"});
+  const auto components = d.value("components", nlohmann::json::object());
+  for (const auto& [name, c] : components.items()) {
+    const std::string p = path + ".components." + name;
+    if (!pipeline->components.count(name))
+      r.error(p, fmt::format("\"{}\" is not a component of {}; its components: {}.", name, pipeline_name,
+                             detail::join({pipeline->components.begin(), pipeline->components.end()})));
+    const auto cls = c.value("class", std::string());
+    const auto* k = lib.find(cls);
+    const auto args = k ? lib.method(cls, "from_pretrained") : std::nullopt;
+    if (!k || k->kind != "transformers" || !args) {
+      r.error(p + ".class", fmt::format("is \"{}\", which diffusers_library.transformers does not list with "
+                                        "from_pretrained.", cls));
+      continue;
+    }
+    if (!c.value("repo", nlohmann::json()).is_string()) r.error(p + ".repo", "must name the repository to load it from.");
+    const auto kwargs = c.value("kwargs", nlohmann::json::object());
+    for (const auto& [kw, v] : kwargs.items())
+      if (!args->count(kw))
+        r.error(p + ".kwargs." + kw, fmt::format("is not a from_pretrained argument of {} that diffusers_library lists.", cls));
+  }
+  const auto files = d.value("files", nlohmann::json::object());
+  if (!files.is_object()) {
+    r.error(path + ".files", "must be an object of component -> {class, expert}.");
+    return;
+  }
+  if (files.empty()) {
+    if (!lib.method(pipeline_name, "from_single_file"))
+      r.error(path + ".files",
+              fmt::format("is missing, but {} cannot load a single file (none of its bases provides "
+                          "from_single_file); name the component a checkpoint file holds.", pipeline_name));
+    if (!experts.empty())
+      r.error(path + ".files", fmt::format("is missing, but the catalogue gives this model experts ({}); name the "
+                                           "component each expert's file is loaded into.", detail::join(experts)));
+    return;
+  }
+  std::set<std::string> seen_experts;
+  for (const auto& [name, f] : files.items()) {
+    const std::string p = path + ".files." + name;
+    if (!f.is_object()) {
+      r.error(p, "must be an object with class (and expert for a multi-expert model).");
+      continue;
+    }
+    r.reject_unknown(f, p, {"class", "expert", "subfolder"});
+    if (!pipeline->components.count(name))
+      r.error(p, fmt::format("\"{}\" is not a component of {}; its components: {}.", name, pipeline_name,
+                             detail::join({pipeline->components.begin(), pipeline->components.end()})));
+    const auto cls = f.value("class", std::string());
+    const auto args = lib.method(cls, "from_single_file");
+    const auto* k = lib.find(cls);
+    if (!k || k->kind != "model" || !args)
+      r.error(p + ".class", fmt::format("is \"{}\", which diffusers_library.models does not list as loading a single "
+                                        "file (a from_single_file mixin and single_file_loadable).", cls));
+    else
+      for (const char* kw : {"config", "subfolder", "torch_dtype"})
+        if (!args->count(kw))
+          r.error(p + ".class", fmt::format("{}.from_single_file does not take {} per diffusers_library.mixins.", cls, kw));
+    const auto expert = f.value("expert", std::string());
+    if (experts.empty() && !expert.empty())
+      r.error(p + ".expert", fmt::format("is \"{}\", but the catalogue gives this model no experts.", expert));
+    if (!experts.empty()) {
+      if (std::find(experts.begin(), experts.end(), expert) == experts.end())
+        r.error(p + ".expert", fmt::format("is \"{}\"; the catalogue's experts of this model: {}.", expert,
+                                           detail::join(experts)));
+      else if (!seen_experts.insert(expert).second)
+        r.error(p + ".expert", fmt::format("is \"{}\" again; each expert loads into one component.", expert));
+    }
+  }
+  if (experts.empty() && files.size() != 1)
+    r.error(path + ".files", "names several components, but the model is one file; list the one it is loaded into.");
+  for (const auto& e : experts)
+    if (!seen_experts.count(e))
+      r.error(path + ".files", fmt::format("names no component for the catalogue's expert \"{}\".", e));
+  if (!experts.empty() && !pipeline->init.count("boundary_ratio"))
+    r.error(path + ".pipeline", fmt::format("is {}, whose __init__ has no boundary_ratio to hand over between experts.",
+                                            pipeline_name));
+}
+
+}  // namespace
+
+const DiffusersClass* DiffusersLibrary::find(std::string_view name) const {
+  auto it = classes.find(name);
+  return it == classes.end() ? nullptr : &it->second;
+}
+
+std::optional<std::set<std::string>> DiffusersLibrary::method(std::string_view name, std::string_view method) const {
+  const auto* c = find(name);
+  if (!c) return std::nullopt;
+  if (c->kind == "transformers") {
+    auto it = c->methods.find(std::string(method));
+    if (it == c->methods.end()) return std::nullopt;
+    return it->second;
+  }
+  std::optional<std::set<std::string>> args;
+  for (const auto& base : c->bases) {
+    auto m = mixins.find(base);
+    if (m == mixins.end()) continue;
+    if (auto it = m->second.find(std::string(method)); it != m->second.end()) {
+      if (!args) args.emplace();
+      args->insert(it->second.begin(), it->second.end());
+    }
+  }
+  if (!args) return std::nullopt;
+  // FromOriginalModelMixin refuses a class missing from the single-file mapping.
+  if (c->kind == "model" && method == "from_single_file" && !c->single_file_loadable) return std::nullopt;
+  // DiffusionPipeline hands keyword arguments named after components or
+  // __init__ parameters to __init__.
+  if (c->kind == "pipeline" && (method == "from_pretrained" || method == "from_single_file")) {
+    args->insert(c->components.begin(), c->components.end());
+    args->insert(c->init.begin(), c->init.end());
+  }
+  return args;
+}
+
+namespace {
 }  // namespace
 
 std::filesystem::path EngineVocabulary::file_in(const std::filesystem::path& catalog_dir) {
@@ -157,9 +396,12 @@ EngineVocabulary EngineVocabulary::from_json(const nlohmann::json& j, const Cata
     throw invalid(fmt::format("The engine vocabulary {} must be a JSON object.", origin),
                   {{std::string(origin), "must be a JSON object with samplers, schedulers and architectures."}});
   r.reject_unknown(j, "$", {"schema_version", "description", "samplers", "flow_substitute", "schedulers", "a1111_only",
-                            "architectures"});
+                            "diffusers_library", "architectures"});
   if (j.value("schema_version", nlohmann::json()) != 1)
     r.error("schema_version", "must be 1, the version this inferconf reads.");
+
+  v.diffusers_library_ = read_library(r, j);
+  const auto& lib = v.diffusers_library_;
 
   const auto& vocab = catalog.vocabulary();
   const std::set<std::string> canonical_samplers(vocab.samplers().begin(), vocab.samplers().end());
@@ -260,6 +502,32 @@ EngineVocabulary EngineVocabulary::from_json(const nlohmann::json& j, const Cata
       r.error("schedulers." + name + ".substitute", "leads to no diffusers schedule (or loops).");
   }
 
+  // Every scheduler class and config key the translations use is one diffusers has.
+  for (const auto& [name, s] : v.samplers_)
+    for (const auto* d : {s.diffusers ? &*s.diffusers : nullptr, s.diffusers_flow ? &*s.diffusers_flow : nullptr}) {
+      if (!d) continue;
+      const bool flow = d == (s.diffusers_flow ? &*s.diffusers_flow : nullptr);
+      const std::string path = fmt::format("samplers.{}.{}", name, flow ? "diffusers_flow" : "diffusers");
+      const auto* cls = lib.find(d->class_name);
+      if (!cls || cls->kind != "scheduler") {
+        r.error(path + ".class", fmt::format("is \"{}\", which diffusers_library.schedulers does not list.", d->class_name));
+        continue;
+      }
+      auto check_key = [&](const std::string& key, const std::string& where) {
+        if (!cls->config.count(key))
+          r.error(where, fmt::format("uses the config key {}, which diffusers_library.schedulers.{}.config does not list.",
+                                     key, d->class_name));
+      };
+      for (const auto& [key, value] : d->config.items()) check_key(key, path + ".config");
+      if (!d->shift_key.empty()) check_key(d->shift_key, path + ".shift_key");
+      for (const auto& schedule : d->schedules)
+        if (auto it = v.schedulers_.find(schedule); it != v.schedulers_.end()) {
+          const auto& config = flow ? it->second.diffusers_flow : it->second.diffusers;
+          if (config)
+            for (const auto& [key, value] : config->items()) check_key(key, path + ".schedules (" + schedule + ")");
+        }
+    }
+
   // A1111-only labels.
   const auto only = j.value("a1111_only", nlohmann::json::object());
   r.reject_unknown(only, "a1111_only", {"samplers", "schedulers"});
@@ -327,10 +595,14 @@ EngineVocabulary EngineVocabulary::from_json(const nlohmann::json& j, const Cata
       r.error(path + ".a1111.reason", "is missing; say why A1111 export is refused and what to do instead.");
     a.diffusers = e.value("diffusers", nlohmann::json::object());
     if (!a.diffusers.is_object() || !a.diffusers.value("pipeline", nlohmann::json()).is_string() ||
-        !a.diffusers.value("repo", nlohmann::json()).is_string())
+        !a.diffusers.value("repo", nlohmann::json()).is_string()) {
       r.error(path + ".diffusers", "must be an object with pipeline and repo strings.");
-    else if (const auto p = a.diffusers.value("prediction", std::string()); p != "epsilon" && p != "flow")
-      r.error(path + ".diffusers.prediction", fmt::format("is \"{}\"; allowed: epsilon, flow.", p));
+    } else {
+      if (const auto p = a.diffusers.value("prediction", std::string()); p != "epsilon" && p != "flow")
+        r.error(path + ".diffusers.prediction", fmt::format("is \"{}\"; allowed: epsilon, flow.", p));
+      check_diffusers_architecture(r, path + ".diffusers", a.diffusers, lib,
+                                   base->experts_for(slash == std::string::npos ? "" : key.substr(slash + 1)));
+    }
     v.architectures_.emplace(key, std::move(a));
   }
   for (const auto& b : catalog.base_models())

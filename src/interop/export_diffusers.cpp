@@ -1,34 +1,117 @@
 // diffusers: pipeline, scheduler class + config overrides, and the call's
 // keyword arguments, as JSON; and the same rendered as a Python snippet.
+#include <algorithm>
 #include <cctype>
+#include <filesystem>
+#include <map>
 #include <sstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include "catalog/checks.hpp"
+#include "inferconf/registry.hpp"
 #include "interop/export_support.hpp"
 
 namespace inferconf::interop {
 
 using json = nlohmann::json;
 
+namespace {
+
+// The components loaded from checkpoint files, for a pipeline that cannot load
+// one file itself: each file goes into its component with the model class's
+// from_single_file, the repository supplying the configuration (and the rest).
+json file_components(ExportContext& ctx, const json& files, const std::vector<std::string>& experts,
+                     const std::string& repo, const std::string& dtype) {
+  const auto& o = ctx.options;
+  const auto& p = ctx.architecture.diffusers.at("pipeline").get_ref<const std::string&>();
+  std::map<std::string, std::string> file_of;  // expert ("" for a single model) -> file
+  if (experts.empty()) {
+    if (!o.checkpoint_2.empty())
+      throw invalid(fmt::format("A second file ({}) was given, but {} is a single model ({} loads one file into {}); "
+                                "drop --file-2 (HTTP: export.checkpoint_2).",
+                                o.checkpoint_2, ctx.who(), p, files.begin().key()));
+    file_of[""] = o.checkpoint;
+  } else {
+    // The first expert's file is `checkpoint`, the second's `checkpoint_2`.
+    const std::vector<const std::string*> given = {&o.checkpoint, &o.checkpoint_2};
+    for (std::size_t i = 0; i < experts.size(); ++i) file_of[experts[i]] = i < given.size() ? *given[i] : "";
+    std::vector<std::string> missing, have;
+    for (const auto& e : experts) (file_of[e].empty() ? missing : have).push_back(e);
+    if (!missing.empty()) {
+      std::vector<std::string> where;
+      for (const auto& [component, f] : files.items())
+        if (std::find(missing.begin(), missing.end(), f.value("expert", "")) != missing.end())
+          where.push_back(fmt::format("{} ({})", f.value("expert", ""), component));
+      throw invalid(fmt::format(
+          "{} has {} experts, each its own file ({}), but the file of {} is missing ({} given: {}). Give the {} "
+          "expert with --file and the {} expert with --file-2 (HTTP: export.checkpoint and export.checkpoint_2), "
+          "or record both in the registry (file_path and metadata.expert_files), or give neither to load both "
+          "from {}.",
+          ctx.who(), experts.size(), detail::join(experts), detail::join(where), have.size(),
+          have.empty() ? std::string("none") : detail::join(have), experts[0], experts.size() > 1 ? experts[1] : experts[0],
+          repo));
+    }
+  }
+  json out = json::object();
+  for (const auto& [component, f] : files.items()) {
+    const auto expert = f.value("expert", std::string());
+    json c;
+    c["class"] = f.at("class");
+    c["library"] = "diffusers";
+    c["method"] = "from_single_file";
+    c["file"] = file_of.at(expert);
+    c["config"] = repo;
+    c["subfolder"] = f.value("subfolder", component);
+    c["torch_dtype"] = dtype;
+    if (!expert.empty()) c["expert"] = expert;
+    out[component] = std::move(c);
+  }
+  return out;
+}
+
+}  // namespace
+
 json export_diffusers(ExportContext& ctx) {
   const auto& arch = ctx.architecture.diffusers;
   const auto& p = ctx.params;
   const bool flow = arch.value("prediction", "") == "flow";
+  const auto* base = ctx.catalog.find(ctx.resolved.base_model);
+  const auto& experts = base ? base->experts_for(ctx.resolved.variant) : std::vector<std::string>{};
+  const auto repo = arch.at("repo").get<std::string>();
+  // The flow transformers (Flux, Wan, HiDream) are published and run in bfloat16.
+  const std::string dtype = flow ? "bfloat16" : "float16";
+  const auto files = arch.value("files", json::object());
   json body;
   body["pipeline"] = arch.at("pipeline");
-  if (ctx.options.checkpoint.empty()) {
-    body["from_pretrained"] = arch.at("repo");
-  } else {
-    // A single checkpoint file: the repo still supplies the configuration.
-    body["from_single_file"] = ctx.options.checkpoint;
-    body["config"] = arch.at("repo");
+  json components = json::object();
+  const auto from_transformers = arch.value("components", json::object());
+  for (const auto& [name, c] : from_transformers.items()) {
+    components[name] = c;
+    components[name]["library"] = "transformers";
+    components[name]["method"] = "from_pretrained";
   }
-  if (arch.contains("components")) body["components"] = arch["components"];
-  // The flow transformers (Flux, Wan, HiDream) are published and run in bfloat16.
-  body["torch_dtype"] = flow ? "bfloat16" : "float16";
+  if (ctx.options.checkpoint.empty() && ctx.options.checkpoint_2.empty()) {
+    body["from_pretrained"] = repo;
+  } else if (files.empty()) {
+    // The pipeline loads the single checkpoint itself; the repo supplies the configuration.
+    if (!ctx.options.checkpoint_2.empty())
+      throw invalid(fmt::format("A second file ({}) was given, but {} is a single checkpoint; drop --file-2 (HTTP: "
+                                "export.checkpoint_2).",
+                                ctx.options.checkpoint_2, ctx.who()));
+    body["from_single_file"] = ctx.options.checkpoint;
+    body["config"] = repo;
+  } else {
+    // The repo supplies the configuration and every component not loaded from a file.
+    body["from_pretrained"] = repo;
+    const auto from_files = file_components(ctx, files, experts, repo, dtype);
+    for (const auto& [name, c] : from_files.items()) components[name] = c;
+  }
+  if (!components.empty()) body["components"] = components;
+  body["torch_dtype"] = dtype;
   auto pipeline_kwargs = json::object();
-  if (arch.value("two_experts", false)) pipeline_kwargs["boundary_ratio"] = p.require_number("boundary", "diffusers");
+  if (!experts.empty()) pipeline_kwargs["boundary_ratio"] = p.require_number("boundary", "diffusers");
   if (!pipeline_kwargs.empty()) body["pipeline_kwargs"] = pipeline_kwargs;
 
   auto choice = diffusers_scheduler(ctx, flow);
@@ -64,7 +147,7 @@ json export_diffusers(ExportContext& ctx) {
   } else {
     call["guidance_scale"] = cfg;
   }
-  if (p.has("guidance_low_noise") && arch.value("two_experts", false))
+  if (p.has("guidance_low_noise") && !experts.empty())
     call["guidance_scale_2"] = p.require_number("guidance_low_noise", "diffusers");
   call["width"] = p.require_integer("width", "diffusers");
   call["height"] = p.require_integer("height", "diffusers");
@@ -141,33 +224,54 @@ std::string render_diffusers_python(const nlohmann::json& body) {
   const auto pipeline = body.at("pipeline").get<std::string>();
   const auto& scheduler = body.at("scheduler");
   const auto scheduler_class = scheduler.at("class").get<std::string>();
-  for (const auto& name : {pipeline, scheduler_class})
+  auto identifier = [](const std::string& name, std::string_view what) {
     if (!interop::is_python_identifier(name))
-      throw invalid(fmt::format("\"{}\" is not a Python class name; the diffusers export is malformed.", name));
+      throw invalid(fmt::format("\"{}\" is not a Python {}; the diffusers export is malformed.", name, what));
+    return name;
+  };
+  identifier(pipeline, "class name");
+  identifier(scheduler_class, "class name");
+  auto dtype_of = [&](const json& obj) {
+    return "torch." + identifier(obj.value("torch_dtype", std::string("float16")), "torch dtype");
+  };
   const bool video = body.value("output", json::object()).value("type", "") == "video";
+  const auto components = body.value("components", json::object());
+  // Classes to import, each once, in the order they are first used.
+  std::vector<std::string> diffusers_imports = {pipeline};
+  std::vector<std::string> transformers_imports;
+  for (const auto& [name, c] : components.items()) {
+    identifier(name, "component name");
+    auto& list = c.value("library", std::string("transformers")) == "diffusers" ? diffusers_imports : transformers_imports;
+    const auto cls = identifier(c.at("class").get<std::string>(), "class name");
+    if (std::find(list.begin(), list.end(), cls) == list.end()) list.push_back(cls);
+  }
+  if (std::find(diffusers_imports.begin(), diffusers_imports.end(), scheduler_class) == diffusers_imports.end())
+    diffusers_imports.push_back(scheduler_class);
   std::ostringstream out;
   out << "# Generated by inferconf: the resolved preset as a diffusers pipeline call.\n"
       << "import torch\n"
-      << fmt::format("from diffusers import {}, {}\n", pipeline, scheduler_class);
+      << fmt::format("from diffusers import {}\n", fmt::join(diffusers_imports, ", "));
   if (video) out << "from diffusers.utils import export_to_video\n";
-  const auto components = body.value("components", json::object());
-  for (const auto& [name, c] : components.items())
-    out << fmt::format("from transformers import {}\n", c.at("class").get<std::string>());
+  for (const auto& cls : transformers_imports) out << fmt::format("from transformers import {}\n", cls);
   out << "\n";
   std::string extra;
   for (const auto& [name, c] : components.items()) {
-    std::string kwargs_text;
-    const auto kwargs = c.value("kwargs", json::object());
-    for (const auto& [k, v] : kwargs.items()) kwargs_text += ", " + k + "=" + py(v);
-    out << fmt::format("{} = {}.from_pretrained({}{})\n", name, c.at("class").get<std::string>(), py(c.at("repo")),
-                       kwargs_text);
+    const auto cls = c.at("class").get<std::string>();
+    if (c.value("method", std::string("from_pretrained")) == "from_single_file") {
+      // A model class loading one checkpoint file; the repo gives its config.
+      out << fmt::format("{} = {}.from_single_file(\n    {},\n    config={},\n    subfolder={},\n    torch_dtype={},\n)\n",
+                         name, cls, py(c.at("file")), py(c.at("config")), py(c.at("subfolder")), dtype_of(c));
+    } else {
+      std::string kwargs_text;
+      const auto kwargs = c.value("kwargs", json::object());
+      for (const auto& [k, v] : kwargs.items()) kwargs_text += ", " + k + "=" + py(v);
+      out << fmt::format("{} = {}.from_pretrained({}{})\n", name, cls, py(c.at("repo")), kwargs_text);
+    }
     extra += fmt::format("    {}={},\n", name, name);
   }
   const auto pipeline_kwargs = body.value("pipeline_kwargs", json::object());
   for (const auto& [k, v] : pipeline_kwargs.items()) extra += fmt::format("    {}={},\n", k, py(v));
-  const auto dtype = "torch." + body.value("torch_dtype", std::string("float16"));
-  if (!interop::is_python_identifier(dtype.substr(6)))
-    throw invalid(fmt::format("\"{}\" is not a torch dtype; the diffusers export is malformed.", dtype));
+  const auto dtype = dtype_of(body);
   if (body.contains("from_single_file"))
     out << fmt::format("pipe = {}.from_single_file(\n    {},\n    config={},\n{}    torch_dtype={},\n)\n", pipeline,
                        py(body["from_single_file"]), py(body["config"]), extra, dtype);
@@ -190,6 +294,36 @@ std::string render_diffusers_python(const nlohmann::json& body) {
   else
     out << "result.images[0].save(\"inferconf.png\")\n";
   return out.str();
+}
+
+namespace {
+std::string file_name(const std::string& path) { return std::filesystem::path(path).filename().string(); }
+}  // namespace
+
+void export_files_from_registry(const ModelRecord& record, const ResolvedParameters& resolved, const Catalog& catalog,
+                              ExportOptions& options) {
+  const auto* base = catalog.find(resolved.base_model);
+  const auto& experts = base ? base->experts_for(resolved.variant) : std::vector<std::string>{};
+  const bool has_path = record.file_path && !record.file_path->empty();
+  if (experts.empty()) {
+    if (options.checkpoint.empty() && has_path) options.checkpoint = file_name(*record.file_path);
+    return;
+  }
+  std::map<std::string, std::string> by_expert;
+  if (const auto files = record.metadata.find("expert_files");
+      files != record.metadata.end() && files->is_object())
+    for (const auto& [expert, path] : files->items())
+      if (path.is_string() && !path.get<std::string>().empty()) by_expert[expert] = file_name(path.get<std::string>());
+  if (has_path) {
+    std::string expert = experts[0];
+    if (const auto e = record.metadata.find("expert"); e != record.metadata.end() && e->is_string())
+      expert = e->get<std::string>();
+    by_expert.emplace(expert, file_name(*record.file_path));
+  }
+  std::string* slots[] = {&options.checkpoint, &options.checkpoint_2};
+  for (std::size_t i = 0; i < experts.size() && i < 2; ++i)
+    if (slots[i]->empty())
+      if (auto it = by_expert.find(experts[i]); it != by_expert.end()) *slots[i] = it->second;
 }
 
 }  // namespace inferconf

@@ -41,6 +41,7 @@ class ExportCase : public ::testing::TestWithParam<std::size_t> {
       r.name = m["name"];
       r.base_model = m["base_model"].get<std::string>();
       if (m.contains("file_path")) r.file_path = m["file_path"].get<std::string>();
+      if (m.contains("metadata")) r.metadata = m["metadata"];
       models.push_back(r);
     }
     server_->store().upsert_models(models);

@@ -108,5 +108,59 @@ TEST_F(ExportCli, DiffusersPythonSnippet) {
   EXPECT_NE(r.out.find("max_sequence_length=256,"), std::string::npos);
 }
 
+TEST_F(ExportCli, WanTwoExpertsTakeFileAndFile2AndSayWhatIsMissing) {
+  auto r = cli({"export", "--model-id", "m5", "--base-model", "wan_2_2", "--format", "diffusers", "--python", "--file",
+                "high.safetensors", "--file-2", "low.safetensors"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("transformer = WanTransformer3DModel.from_single_file(\n    \"high.safetensors\","),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("transformer_2 = WanTransformer3DModel.from_single_file(\n    \"low.safetensors\","),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("pipe = WanPipeline.from_pretrained(\n    \"Wan-AI/Wan2.2-T2V-A14B-Diffusers\",\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("WanPipeline.from_single_file"), std::string::npos) << r.out;
+
+  r = cli({"export", "--model-id", "m5", "--base-model", "wan_2_2", "--format", "diffusers", "--checkpoint",
+           "high.safetensors"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("the file of low_noise (transformer_2) is missing"), std::string::npos) << r.err;
+
+  r = cli({"export", "--model-id", "m5", "--base-model", "wan_2_2", "--format", "comfyui", "--file-2", "low.safetensors"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--file-2 \"low.safetensors\""), std::string::npos) << r.err;
+}
+
+TEST_F(ExportCli, RegistryRecordSuppliesBothExpertFiles) {
+  const auto registry = dir_ / "models.jsonl";
+  write_file(registry,
+             json{{"id", "wan22-a14b"}, {"name", "Wan 2.2 A14B"}, {"is_active", true}, {"base_model", "wan_2_2"},
+                  {"file_path", "/models/wan2.2_t2v_high_noise_14B_fp8_scaled.safetensors"},
+                  {"metadata", {{"expert", "high_noise"},
+                                {"expert_files", {{"low_noise", "/models/wan2.2_t2v_low_noise_14B_fp8_scaled.safetensors"}}}}}}
+                     .dump() +
+                 "\n" +
+                 json{{"id", "wan22-high-only"}, {"name", "Wan 2.2 high only"}, {"is_active", true},
+                      {"base_model", "wan_2_2"}, {"file_path", "/models/wan2.2_t2v_high_noise_14B_fp8_scaled.safetensors"},
+                      {"metadata", json::object()}}
+                     .dump() +
+                 "\n");
+  ASSERT_EQ(cli({"models", "import", registry.string()}).exit_code, 0);
+  auto r = cli({"export", "--model-id", "wan22-a14b", "--format", "diffusers"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto body = json::parse(r.out);
+  EXPECT_EQ(body["components"]["transformer"]["file"], "wan2.2_t2v_high_noise_14B_fp8_scaled.safetensors");
+  EXPECT_EQ(body["components"]["transformer_2"]["file"], "wan2.2_t2v_low_noise_14B_fp8_scaled.safetensors");
+  r = cli({"export", "--model-id", "wan22-high-only", "--format", "diffusers"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("the file of low_noise (transformer_2) is missing (1 given: high_noise)"), std::string::npos)
+      << r.err;
+  r = cli({"export", "--model-id", "wan22-high-only", "--format", "diffusers", "--file-2", "low.safetensors"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["components"]["transformer_2"]["file"], "low.safetensors");
+}
+
 }  // namespace
 }  // namespace inferconf::testing

@@ -1,5 +1,6 @@
 // Golden files: for every base model x type, the ComfyUI graph, A1111 body,
-// diffusers JSON (and its Python rendering) and infotext, compared with the
+// diffusers JSON (and its Python rendering, from the repository and from the
+// architecture's usual checkpoint files) and infotext, compared with the
 // checked-in files under golden/. INFERCONF_UPDATE_GOLDEN=1 rewrites them.
 // Every ComfyUI graph also passes the structural checker.
 #include <cstdlib>
@@ -25,10 +26,22 @@ bool updating() {
   return v && std::string(v) == "1";
 }
 
+// golden_options with the architecture's usual files as the model's files
+// (a multi-expert model's first and second expert), as a registry gives them.
+ExportOptions golden_file_options(const ResolvedParameters& r) {
+  auto o = golden_options();
+  const auto& files = shipped_engine_vocabulary().architecture(r.base_model, r.variant)->comfyui_files;
+  for (const char* role : {"checkpoint", "unet", "unet_high_noise"})
+    if (auto it = files.find(role); it != files.end() && o.checkpoint.empty()) o.checkpoint = it->second;
+  if (auto it = files.find("unet_low_noise"); it != files.end()) o.checkpoint_2 = it->second;
+  return o;
+}
+
 // The export's file text: the body, or the refusal as {"error": ...}.
-std::string render(const ResolvedParameters& r, ExportFormat f, std::string* python = nullptr) {
+std::string render(const ResolvedParameters& r, ExportFormat f, std::string* python = nullptr,
+                   const ExportOptions& options = golden_options()) {
   try {
-    auto result = export_request(r, f, golden_options(), shipped_catalog(), shipped_engine_vocabulary());
+    auto result = export_request(r, f, options, shipped_catalog(), shipped_engine_vocabulary());
     if (f == ExportFormat::kInfotext) return result.text + "\n";
     if (python) *python = render_diffusers_python(result.body);
     return result.body.dump(2) + "\n";
@@ -60,6 +73,10 @@ TEST_P(Golden, ExportsMatchTheCheckedInFiles) {
   std::string python;
   compare_or_update(stem + ".diffusers.json", render(r, ExportFormat::kDiffusers, &python));
   compare_or_update(stem + ".diffusers.py", python);
+  std::string python_files;
+  compare_or_update(stem + ".diffusers_files.json",
+                    render(r, ExportFormat::kDiffusers, &python_files, golden_file_options(r)));
+  compare_or_update(stem + ".diffusers_files.py", python_files);
   compare_or_update(stem + ".infotext.txt", render(r, ExportFormat::kInfotext));
 }
 
