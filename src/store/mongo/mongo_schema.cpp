@@ -23,6 +23,8 @@ const std::vector<IndexSpec>& required_indexes() {
       {"base_model_1", {"base_model"}, false},
       {"model_id_1_configuration_type_1", {"model_id", "configuration_type"}, true},
       {"id_1", {"id"}, true},
+      // The change feed's polling reads by updated_at every second.
+      {"updated_at_1", {"updated_at"}, false},
   };
   return specs;
 }
