@@ -141,6 +141,10 @@ bool MongoStore::try_change_streams() {
 std::unique_ptr<HeldStream> MongoStore::open_stream(const bson_t* resume_after) {
   auto held = std::make_unique<HeldStream>(HeldStream{client(), nullptr, nullptr, {}});
   held->database.reset(mongoc_client_get_database(held->client.get(), database_.c_str()));
+  // On the primary, like the full reload (for_each_configuration): a stream
+  // and a reload read on different members could leave a gap between them.
+  ReadPrefsPtr primary(mongoc_read_prefs_new(MONGOC_READ_PRIMARY));
+  mongoc_database_set_read_prefs(held->database.get(), primary.get());
   // Only our two collections: other collections of a shared database are
   // none of the index's business. invalidate and dropDatabase end the stream.
   Bson pipeline;
@@ -225,8 +229,32 @@ std::string MongoStore::change_cursor() {
 }
 
 ChangeSet MongoStore::changes_since(std::string_view cursor) {
-  if (cursor.substr(0, kStreamPrefix.size()) == kStreamPrefix) return stream_changes(cursor);
-  return poll_changes(cursor);
+  // The feed runs on the server's refresh thread: an unexpected exception
+  // (not an inferconf::Error, which the caller reports and retries) must not
+  // end it. It is logged with its context, the stream is dropped and the
+  // caller told to reload, which starts the feed over.
+  try {
+    if (cursor.substr(0, kStreamPrefix.size()) == kStreamPrefix) return stream_changes(cursor);
+    return poll_changes(cursor);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    spdlog::error("MongoDB at {}: the change feed failed unexpectedly while reading the changes after cursor \"{}\" "
+                  "({}); starting it over with a full reload.",
+                  description_, cursor.substr(0, 200), e.what());
+  } catch (...) {
+    spdlog::error("MongoDB at {}: the change feed failed with an unknown exception while reading the changes after "
+                  "cursor \"{}\"; starting it over with a full reload.",
+                  description_, cursor.substr(0, 200));
+  }
+  {
+    std::lock_guard lock(stream_mutex_);
+    stream_.reset();
+  }
+  ChangeSet out;
+  out.cursor = std::string(cursor);
+  out.reload_required = true;
+  return out;
 }
 
 ChangeSet MongoStore::poll_changes(std::string_view cursor) {
@@ -272,6 +300,7 @@ ChangeSet MongoStore::poll_changes(std::string_view cursor) {
     bson_append_document_end(updated.get(), &cond);
     Bson opts;
     append_sort(opts.get(), {"updated_at", "id"});
+    BSON_APPEND_INT64(opts.get(), "maxTimeMS", kReadMaxTimeMs);
     std::vector<InferenceConfiguration> upserted = find_configurations(updated.get(), opts.get());
 
     std::vector<std::pair<std::string, std::int64_t>> deleted;
@@ -281,6 +310,7 @@ ChangeSet MongoStore::poll_changes(std::string_view cursor) {
     bson_append_document_end(deleted_filter.get(), &cond);
     Bson deleted_opts;
     append_sort(deleted_opts.get(), {"deleted_at"});
+    BSON_APPEND_INT64(deleted_opts.get(), "maxTimeMS", kReadMaxTimeMs);
     find_each(kDeletions, deleted_filter.get(), deleted_opts.get(), false, [&](DocRef ref) {
       bson_iter_t it;
       std::int64_t at = 0;

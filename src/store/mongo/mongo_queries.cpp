@@ -105,6 +105,7 @@ std::optional<InferenceConfiguration> MongoStore::find_one(const bson_t* filter,
                                                            bool primary) const {
   Bson with_limit = opts != nullptr ? Bson::copy_of(opts) : Bson();
   BSON_APPEND_INT64(with_limit.get(), "limit", 1);
+  BSON_APPEND_INT64(with_limit.get(), "maxTimeMS", kReadMaxTimeMs);
   // One document asked for by name: a malformed one is an error naming
   // its field, not a silent "not found".
   std::optional<InferenceConfiguration> found;
@@ -120,7 +121,9 @@ std::int64_t MongoStore::count_documents(const char* collection, const bson_t* f
   auto coll = cl.collection(database_, collection);
   Reply reply;
   bson_error_t error;
-  const std::int64_t n = mongoc_collection_count_documents(coll.get(), filter, nullptr, nullptr, reply.get(), &error);
+  Bson opts;
+  BSON_APPEND_INT64(opts.get(), "maxTimeMS", kReadMaxTimeMs);
+  const std::int64_t n = mongoc_collection_count_documents(coll.get(), filter, opts.get(), nullptr, reply.get(), &error);
   if (n < 0) throw DriverFailure{error, Bson::copy_of(reply.get())};
   return n;
 }
@@ -141,6 +144,7 @@ std::vector<InferenceConfiguration> MongoStore::find_by_model_id(std::string_vie
     Bson filter = model_filter("model_id", model_id, type);
     Bson opts;
     append_sort(opts.get(), {"configuration_type", "id"});
+    BSON_APPEND_INT64(opts.get(), "maxTimeMS", kReadMaxTimeMs);
     return find_configurations(filter.get(), opts.get());
   } catch (const DriverFailure& f) {
     fail(f, fmt::format("read the configurations of model \"{}\"", model_id));
@@ -153,6 +157,7 @@ std::vector<InferenceConfiguration> MongoStore::find_by_base_model(std::string_v
     Bson filter = model_filter("base_model", base_model, type);
     Bson opts;
     append_sort(opts.get(), {"model_id", "configuration_type"});
+    BSON_APPEND_INT64(opts.get(), "maxTimeMS", kReadMaxTimeMs);
     return find_configurations(filter.get(), opts.get());
   } catch (const DriverFailure& f) {
     fail(f, fmt::format("read the configurations of base model \"{}\"", base_model));
@@ -199,6 +204,7 @@ ConfigurationPage MongoStore::list(const ConfigurationFilter& filter, std::size_
     append_sort(opts.get(), {"id"});
     // One more than asked tells whether there is a next page.
     BSON_APPEND_INT64(opts.get(), "limit", static_cast<std::int64_t>(limit) + 1);
+    BSON_APPEND_INT64(opts.get(), "maxTimeMS", kReadMaxTimeMs);
     ConfigurationPage page;
     // Pages count stored documents, so a quarantined one (skipped) neither
     // shortens the walk nor ends it early.

@@ -27,6 +27,14 @@ void quiet_log_handler(mongoc_log_level_t level, const char* domain, const char*
 
 namespace mongo {
 
+void apply_uri_defaults(mongoc_uri_t* uri) {
+  if (!mongoc_uri_has_option(uri, MONGOC_URI_RETRYWRITES)) mongoc_uri_set_option_as_bool(uri, MONGOC_URI_RETRYWRITES, true);
+  // libmongoc waits 300 s on a silent socket: a black-holed connection would
+  // hold a request (and whatever waits for it) for five minutes.
+  if (!mongoc_uri_has_option(uri, MONGOC_URI_SOCKETTIMEOUTMS))
+    mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SOCKETTIMEOUTMS, kDefaultSocketTimeoutMs);
+}
+
 void ensure_driver_initialised() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -659,8 +667,7 @@ std::unique_ptr<Store> open_mongo_store(std::string_view uri, const RegistryFiel
         "The MongoDB connection string \"{}\" sets w=0 (unacknowledged writes); inferconf must know that a write "
         "was applied. Remove w=0 or use w=1 or w=majority.",
         shown));
-  if (!mongoc_uri_has_option(parsed.get(), MONGOC_URI_RETRYWRITES))
-    mongoc_uri_set_option_as_bool(parsed.get(), MONGOC_URI_RETRYWRITES, true);
+  mongo::apply_uri_defaults(parsed.get());
   if (mongoc_uri_get_appname(parsed.get()) == nullptr) mongoc_uri_set_appname(parsed.get(), "inferconf");
   mongo::PoolPtr pool(mongoc_client_pool_new_with_error(parsed.get(), &error));
   if (!pool)

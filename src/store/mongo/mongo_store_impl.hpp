@@ -153,6 +153,15 @@ class MongoStore final : public Store {
   mutable std::set<std::string> quarantined_;
 };
 
+// Timeouts (docs/MONGODB.md, "Timeouts"): socketTimeoutMS when the
+// connection string sets none, and the server-side limit of every bounded
+// read (lookups, pages, counts, polls; not the full scan of a reload).
+inline constexpr std::int32_t kDefaultSocketTimeoutMs = 60000;
+inline constexpr std::int64_t kReadMaxTimeMs = 20000;
+// Sets the defaults inferconf adds to a connection string that does not set
+// them: retryWrites=true, socketTimeoutMS=kDefaultSocketTimeoutMs.
+void apply_uri_defaults(mongoc_uri_t* uri);
+
 // Writes a string field equal to `value`, or `{ $in: [value, null] }` style
 // revision filters; small helpers shared by the .cpp files.
 void append_revision_filter(bson_t* filter, std::int64_t revision);
