@@ -100,6 +100,9 @@ class MongoStore final : public Store {
   // per document and problem, so that the valid ones go on being served.
   std::optional<InferenceConfiguration> scanned(const bson_t* doc) const;
 
+  // On a sharded cluster (mongos), a sentence saying inference_configurations
+  // is sharded when collStats says so; nullopt otherwise or when unknown.
+  std::optional<std::string> sharded_problem() const;
   // The id of the configuration holding (model_id, configuration_type), if any.
   std::string existing_id(const std::string& model_id, const std::string& configuration_type) const;
   [[noreturn]] void throw_duplicate(const std::string& model_id, const std::string& configuration_type) const;
