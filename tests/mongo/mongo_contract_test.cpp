@@ -231,6 +231,19 @@ TEST(MongoUriDefaults, SocketTimeoutDefaultsToOneMinuteUnlessTheUriSetsIt) {
   EXPECT_FALSE(mongoc_uri_get_option_as_bool(own.get(), MONGOC_URI_RETRYWRITES, true));
 }
 
+// Option names are case-insensitive in a connection string, so a secret
+// must be hidden however its option is spelt; the AWS session token travels
+// in authMechanismProperties.
+TEST(MongoRedaction, SecretOptionsAreHiddenWhateverTheirCase) {
+  const std::string shown = redact_mongo_uri(
+      "mongodb://user:pa55@h1:27017/db?TLSCERTIFICATEKEYFILEPASSWORD=keypass&tls=true&"
+      "authMechanism=MONGODB-AWS&authmechanismproperties=AWS_SESSION_TOKEN:sessiontoken");
+  for (const char* secret : {"pa55", "keypass", "sessiontoken", "user"})
+    EXPECT_EQ(shown.find(secret), std::string::npos) << secret << " in " << shown;
+  EXPECT_NE(shown.find("tls=true"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("h1:27017/db"), std::string::npos) << shown;
+}
+
 INSTANTIATE_TEST_SUITE_P(Cases, MongoContract, ::testing::ValuesIn(case_names()),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 

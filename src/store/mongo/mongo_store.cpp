@@ -3,6 +3,7 @@
 #include "store/mongo/mongo_store.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -613,12 +614,22 @@ std::string redact_mongo_uri(std::string_view uri) {
   const auto hosts_end = out.find_first_of("/?", hosts_begin);
   const auto at = out.rfind('@', hosts_end == std::string::npos ? std::string::npos : hosts_end);
   if (at != std::string::npos && at >= hosts_begin) out.erase(hosts_begin, at + 1 - hosts_begin);
-  // The only secret an option can carry.
-  const std::string secret = "tlsCertificateKeyFilePassword=";
-  if (auto p = out.find(secret); p != std::string::npos) {
-    const auto value = p + secret.size();
-    const auto end = out.find('&', value);
-    out.replace(value, end == std::string::npos ? std::string::npos : end - value, "***");
+  // Options that can carry a secret: a key file's password, and the AWS
+  // session token among authMechanismProperties. Option names are
+  // case-insensitive in a connection string, so they are matched so.
+  const auto query = out.find('?');
+  if (query == std::string::npos) return out;
+  std::string lower = out;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  for (const std::string secret : {"tlscertificatekeyfilepassword=", "authmechanismproperties="}) {
+    for (auto p = lower.find(secret, query); p != std::string::npos; p = lower.find(secret, p + secret.size())) {
+      if (lower[p - 1] != '?' && lower[p - 1] != '&') continue;
+      const auto value = p + secret.size();
+      const auto end = out.find('&', value);
+      const auto length = (end == std::string::npos ? out.size() : end) - value;
+      out.replace(value, length, "***");
+      lower.replace(value, length, "***");
+    }
   }
   return out;
 }
