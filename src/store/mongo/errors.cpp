@@ -113,10 +113,12 @@ Error driver_error(const bson_error_t& e, std::string_view what, std::string_vie
         where, what, message, e.domain, e.code));
   }
   if (e.domain == MONGOC_ERROR_COMMAND && e.code == MONGOC_ERROR_COMMAND_INVALID_ARG) {
-    // The driver refused the request before sending it, mostly because of an
-    // option of the connection string (a read preference a command cannot use…).
+    // The driver refused the request before sending it: a document key it
+    // will not send (empty, with a dot, starting with $) or an option of the
+    // connection string a command cannot use.
     return invalid(fmt::format(
-        "The MongoDB driver refused to {} at {}: {}. Check the options of the connection string against "
+        "The MongoDB driver refused to {} at {}: {}. Keys of model_specific_params must not be empty, contain "
+        "\".\" or start with \"$\"; otherwise check the options of the connection string against "
         "docs/MONGODB.md.",
         what, where, message));
   }
