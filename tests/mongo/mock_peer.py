@@ -24,6 +24,7 @@ the key order must match too; lists match element by element. Operators:
   {"$$any": true}                anything
   {"$$contains": ["a", "b"]}     a string containing every fragment
     (with "$$excludes": ["c"]: and none of these)
+  {"$$before_now_ms": [lo, hi]}  a date between hi and lo milliseconds before now
   {"$$capture": "name"}          anything, remembered as name
   {"$$same": "name"}             equal to what was captured as name
 
@@ -142,6 +143,15 @@ class Matcher:
             for fragment in expected.get("$$excludes", []):
                 if isinstance(actual, str) and fragment in actual:
                     problems.append("%s: %r must not contain %r" % (path, actual, fragment))
+        elif "$$before_now_ms" in expected:
+            lo, hi = expected["$$before_now_ms"]
+            if not isinstance(actual, datetime.datetime):
+                problems.append("%s: expected a date, got %s %r" % (path, type_name(actual), actual))
+            else:
+                ago = (datetime.datetime.utcnow() - actual).total_seconds() * 1000
+                if not lo <= ago <= hi:
+                    problems.append("%s: expected a date %d to %d ms before now, got %r (%d ms before)" %
+                                    (path, lo, hi, actual, ago))
         elif "$$capture" in expected:
             self.captured[expected["$$capture"]] = actual
         elif "$$same" in expected:

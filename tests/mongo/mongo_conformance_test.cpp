@@ -9,8 +9,13 @@
 #include <mutex>
 #include <stdexcept>
 
+#include <chrono>
+#include <thread>
+
 #include <mongoc/mongoc.h>
 
+#include "inferconf/dto.hpp"
+#include "inferconf/error.hpp"
 #include "store/mongo/mongo_store.hpp"
 #include "store/store_conformance.hpp"
 
@@ -124,6 +129,225 @@ TEST(MongoConformance, Availability) {
   }
   auto store = open_mongo_store(mongodb_uri());
   EXPECT_FALSE(store->describe().empty());
+}
+
+// --- The MongoDB contract cases against a real server ---
+// The same situations as tests/mongo/cases/ (the transaction's read
+// preference, malformed documents, foreign writes, BSON types, late writes
+// under polling, error mapping), on a real deployment. Cases that need a
+// fail point skip themselves on a server started without
+// --setParameter enableTestCommands=1.
+
+// A fresh database of its own, the store on it (with extra URI options) and
+// a plain driver client for writing as the Python platform would.
+struct RealServer {
+  std::string uri;
+  std::unique_ptr<Store> store;
+  mongoc_client_t* client = nullptr;
+  mongoc_collection_t* configurations = nullptr;
+
+  ~RealServer() {
+    if (configurations != nullptr) mongoc_collection_destroy(configurations);
+    if (client != nullptr) mongoc_client_destroy(client);
+  }
+
+  static std::unique_ptr<RealServer> open(const std::string& options = "") {
+    const char* base = mongodb_uri();
+    if (base == nullptr || *base == '\0') return nullptr;
+    static std::atomic<int> n{0};
+    auto out = std::make_unique<RealServer>();
+    out->uri = with_database(base, "inferconf_real_" + std::to_string(getpid()) + "_" + std::to_string(n++));
+    {
+      std::lock_guard lock(databases_mutex);
+      databases.push_back(out->uri);
+    }
+    static ::testing::Environment* const cleanup = ::testing::AddGlobalTestEnvironment(new DropDatabases);
+    (void)cleanup;
+    const std::string with_options =
+        options.empty() ? out->uri : out->uri + (out->uri.find('?') == std::string::npos ? "?" : "&") + options;
+    out->store = open_mongo_store(with_options);
+    out->store->ensure_schema();
+    bson_error_t error;
+    mongoc_uri_t* parsed = mongoc_uri_new_with_error(out->uri.c_str(), &error);
+    out->client = mongoc_client_new_from_uri(parsed);
+    out->configurations = mongoc_client_get_collection(out->client, mongoc_uri_get_database(parsed),
+                                                       "inference_configurations");
+    mongoc_uri_destroy(parsed);
+    return out;
+  }
+
+  // Inserts a document given as canonical extended JSON.
+  void insert(const std::string& json) {
+    bson_error_t error;
+    bson_t* doc = bson_new_from_json(reinterpret_cast<const std::uint8_t*>(json.data()), -1, &error);
+    ASSERT_NE(doc, nullptr) << error.message;
+    ASSERT_TRUE(mongoc_collection_insert_one(configurations, doc, nullptr, nullptr, &error)) << error.message;
+    bson_destroy(doc);
+  }
+
+  // The stored document with this id, as canonical extended JSON.
+  std::string raw(const std::string& id) {
+    bson_t filter = BSON_INITIALIZER;
+    BSON_APPEND_UTF8(&filter, "id", id.c_str());
+    mongoc_cursor_t* cursor = mongoc_collection_find_with_opts(configurations, &filter, nullptr, nullptr);
+    const bson_t* doc = nullptr;
+    std::string out;
+    if (mongoc_cursor_next(cursor, &doc)) {
+      char* text = bson_as_canonical_extended_json(doc, nullptr);
+      out = text;
+      bson_free(text);
+    }
+    mongoc_cursor_destroy(cursor);
+    bson_destroy(&filter);
+    return out;
+  }
+
+  // Runs configureFailPoint failCommand; false when the server refuses it.
+  bool fail_point(const std::string& data_json, int times = 1) {
+    const std::string json = "{\"configureFailPoint\": \"failCommand\", \"mode\": {\"times\": " +
+                             std::to_string(times) + "}, \"data\": " + data_json + "}";
+    bson_error_t error;
+    bson_t* command = bson_new_from_json(reinterpret_cast<const std::uint8_t*>(json.data()), -1, &error);
+    if (command == nullptr) return false;
+    const bool ok = mongoc_client_command_simple(client, "admin", command, nullptr, nullptr, &error);
+    bson_destroy(command);
+    return ok;
+  }
+};
+
+#define REAL_SERVER_OR_SKIP(name, options)                                                                   \
+  auto name = RealServer::open(options);                                                                     \
+  if (!name) GTEST_SKIP() << "SKIPPED: no MongoDB (set INFERCONF_TEST_MONGODB_URI, see docs/MONGODB.md)"
+
+CreateDTO sdxl_dto(const std::string& model, const std::string& type) {
+  return parse_create_dto(nlohmann::json{{"model_id", model},
+                                         {"base_model", "sdxl"},
+                                         {"configuration_type", type},
+                                         {"steps", 30},
+                                         {"cfg_scale", 7.0},
+                                         {"sampler", "dpmpp_2m"},
+                                         {"scheduler", "karras"},
+                                         {"model_specific_params", {{"width", 1024}, {"height", 1024}}}});
+}
+
+std::string platform_document(const std::string& id, const std::string& type, const std::string& extra) {
+  return "{\"id\": \"" + id + "\", \"model_id\": \"platform-model\", \"base_model\": \"sdxl\", \"configuration_type\": \"" +
+         type +
+         "\", \"steps\": 30, \"cfg_scale\": 7.5, \"sampler\": \"euler\", \"scheduler\": \"karras\", "
+         "\"model_specific_params\": {\"width\": 1024}, \"created_at\": {\"$date\": \"2025-06-01T12:00:00Z\"}, "
+         "\"updated_at\": {\"$date\": \"2025-06-01T12:00:00Z\"}" +
+         extra + "}";
+}
+
+TEST(MongoRealServer, TransactionReadsFromThePrimaryWhateverTheUriReadPreference) {
+  REAL_SERVER_OR_SKIP(db, "readPreference=secondaryPreferred");
+  const auto created = db->store->create_missing({sdxl_dto("m1", "quality"), sdxl_dto("m1", "speed")}, false);
+  EXPECT_EQ(created, (std::vector<bool>{true, true}));
+  const auto again = db->store->create_missing({sdxl_dto("m1", "quality")}, true);
+  EXPECT_EQ(again, (std::vector<bool>{false}));
+}
+
+TEST(MongoRealServer, MalformedDocumentsAreQuarantinedAndTheValidOnesServed) {
+  REAL_SERVER_OR_SKIP(db, "");
+  db->insert(platform_document("a-valid", "quality", ""));
+  db->insert(platform_document("b-valid", "speed", ""));
+  db->insert("{\"id\": \"c-bad\", \"model_id\": \"platform-model\", \"base_model\": \"sdxl\", \"configuration_type\": "
+             "\"balanced\", \"steps\": \"30\", \"cfg_scale\": 7.5, \"sampler\": \"euler\", \"scheduler\": null, "
+             "\"model_specific_params\": \"{}\", \"created_at\": \"2025-06-01T12:00:00\", \"updated_at\": "
+             "\"2025-06-01T12:00:00\"}");
+  db->insert("{\"id\": \"d-naive\", \"model_id\": \"platform-model\", \"base_model\": \"sdxl\", \"configuration_type\": "
+             "\"portrait\", \"steps\": 30, \"cfg_scale\": 7.5, \"sampler\": \"euler\", \"scheduler\": \"karras\", "
+             "\"created_at\": \"2025-06-01T12:00:00.123456\", \"updated_at\": \"2025-06-01T12:00:00\"}");
+  std::vector<std::string> ids;
+  db->store->for_each_configuration([&](const InferenceConfiguration& c) {
+    ids.push_back(c.id);
+    return true;
+  });
+  EXPECT_EQ(ids, (std::vector<std::string>{"a-valid", "b-valid", "d-naive"}));
+  // The malformed document still exists: populate must not create its pair again.
+  EXPECT_EQ(db->store->create_missing({sdxl_dto("platform-model", "balanced")}, false), (std::vector<bool>{false}));
+}
+
+TEST(MongoRealServer, UpdateKeepsTheBsonTypesOfUntouchedValues) {
+  REAL_SERVER_OR_SKIP(db, "");
+  db->insert("{\"id\": \"typed\", \"model_id\": \"platform-model\", \"base_model\": \"sdxl\", \"configuration_type\": "
+             "\"quality\", \"steps\": {\"$numberLong\": \"30\"}, \"cfg_scale\": {\"$numberDecimal\": \"7.5\"}, "
+             "\"sampler\": \"euler\", \"scheduler\": \"karras\", \"model_specific_params\": {\"height\": 1024, "
+             "\"ratio\": {\"$numberDecimal\": \"1.25\"}, \"trained_on\": {\"$date\": \"2024-03-01T00:00:00Z\"}, "
+             "\"source\": {\"$oid\": \"65a0000000000000000000ff\"}, \"blob\": {\"$binary\": {\"base64\": \"AAEC\", "
+             "\"subType\": \"00\"}}}, \"created_at\": {\"$date\": \"2025-06-01T12:00:00Z\"}, \"updated_at\": "
+             "{\"$date\": \"2025-06-01T12:00:00Z\"}}");
+  const auto updated = db->store->update("typed", parse_update_dto(nlohmann::json{{"sampler", "dpmpp_2m"},
+                                                                                   {"model_specific_params",
+                                                                                    {{"height", 1216}}}}),
+                                         1);
+  EXPECT_EQ(updated.cfg_scale, 7.5);
+  const std::string raw = db->raw("typed");
+  for (const char* kept : {"\"cfg_scale\" : { \"$numberDecimal\" : \"7.5\" }", "\"steps\" : { \"$numberLong\" : \"30\" }",
+                           "\"ratio\" : { \"$numberDecimal\" : \"1.25\" }", "\"trained_on\" : { \"$date\"",
+                           "\"source\" : { \"$oid\"", "\"blob\" : { \"$binary\"", "\"height\" : { \"$numberInt\" : \"1216\" }"})
+    EXPECT_NE(raw.find(kept), std::string::npos) << kept << " not in " << raw;
+}
+
+TEST(MongoRealServer, AForeignSetBetweenReadAndWriteIsAConflict) {
+  REAL_SERVER_OR_SKIP(db, "");
+  const auto c = db->store->create(sdxl_dto("m2", "quality"));
+  // Hold inferconf's update on the server while the platform writes.
+  if (!db->fail_point("{\"failCommands\": [\"update\"], \"blockConnection\": true, \"blockTimeMS\": 1500, "
+                      "\"appName\": \"inferconf\"}"))
+    GTEST_SKIP() << "the server refuses failCommand (start it with --setParameter enableTestCommands=1)";
+  std::thread platform([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    bson_t filter = BSON_INITIALIZER, update = BSON_INITIALIZER, set;
+    BSON_APPEND_UTF8(&filter, "id", c.id.c_str());
+    BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
+    BSON_APPEND_UTF8(&set, "sampler", "euler_a");
+    BSON_APPEND_DATE_TIME(&set, "updated_at", 4102444800000);  // the platform's own stamp
+    bson_append_document_end(&update, &set);
+    bson_error_t error;
+    mongoc_collection_update_one(db->configurations, &filter, &update, nullptr, nullptr, &error);
+    bson_destroy(&filter);
+    bson_destroy(&update);
+  });
+  try {
+    db->store->update(c.id, parse_update_dto(nlohmann::json{{"steps", 40}}), 1);
+    ADD_FAILURE() << "the platform's write was overwritten";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kConflict) << e.what();
+  }
+  platform.join();
+  EXPECT_EQ(db->store->get(c.id)->sampler, "euler_a");
+}
+
+TEST(MongoRealServer, PollingReportsAWriteStampedBeforeTheCursor) {
+  REAL_SERVER_OR_SKIP(db, "maxPoolSize=1");  // one connection: the store polls
+  const std::string cursor = db->store->change_cursor();
+  // Stamped five seconds ago, visible only now (a long batch, a retried write).
+  const auto stamp = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count() -
+                     5000;
+  db->insert("{\"id\": \"late\", \"model_id\": \"platform-model\", \"base_model\": \"sdxl\", \"configuration_type\": "
+             "\"quality\", \"steps\": 30, \"cfg_scale\": 7.5, \"sampler\": \"euler\", \"scheduler\": \"karras\", "
+             "\"created_at\": {\"$date\": {\"$numberLong\": \"" + std::to_string(stamp) +
+             "\"}}, \"updated_at\": {\"$date\": {\"$numberLong\": \"" + std::to_string(stamp) + "\"}}}");
+  const ChangeSet changes = db->store->changes_since(cursor);
+  ASSERT_EQ(changes.upserted.size(), 1u);
+  EXPECT_EQ(changes.upserted[0].id, "late");
+  EXPECT_TRUE(db->store->changes_since(changes.cursor).upserted.empty()) << "reported twice";
+}
+
+TEST(MongoRealServer, UnauthorizedNamesThePrivilegeNotThePassword) {
+  REAL_SERVER_OR_SKIP(db, "");
+  if (!db->fail_point("{\"failCommands\": [\"find\"], \"errorCode\": 13, \"appName\": \"inferconf\"}"))
+    GTEST_SKIP() << "the server refuses failCommand (start it with --setParameter enableTestCommands=1)";
+  try {
+    db->store->get("anything");
+    ADD_FAILURE() << "the fail point did not fire";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).find("password"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("not allowed"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "inferconf/error.hpp"
 #include "mongo/peer_process.hpp"
 #include "store/mongo/mongo_store.hpp"
+#include "store/mongo/mongo_store_impl.hpp"
 
 namespace inferconf::testing {
 namespace {
@@ -210,6 +211,37 @@ TEST_P(MongoContract, Case) {
   const std::string verdict = peer.read_rest(std::chrono::seconds(20));
   EXPECT_NE(verdict.find("RESULT OK"), std::string::npos)
       << spec.value("description", std::string()) << "\n" << verdict << "\noutcome: " << outcome.dump(2);
+}
+
+// libmongoc's own socketTimeoutMS is 300 s: a black-holed connection would
+// hold a request for five minutes. The store sets a shorter one unless the
+// connection string says otherwise.
+TEST(MongoUriDefaults, SocketTimeoutDefaultsToOneMinuteUnlessTheUriSetsIt) {
+  mongo::ensure_driver_initialised();
+  mongo::UriPtr plain(mongoc_uri_new("mongodb://127.0.0.1:1/testdb"));
+  ASSERT_TRUE(plain);
+  mongo::apply_uri_defaults(plain.get());
+  EXPECT_EQ(mongoc_uri_get_option_as_int32(plain.get(), MONGOC_URI_SOCKETTIMEOUTMS, 0), 60000);
+  EXPECT_TRUE(mongoc_uri_get_option_as_bool(plain.get(), MONGOC_URI_RETRYWRITES, false));
+
+  mongo::UriPtr own(mongoc_uri_new("mongodb://127.0.0.1:1/testdb?socketTimeoutMS=5000&retryWrites=false"));
+  ASSERT_TRUE(own);
+  mongo::apply_uri_defaults(own.get());
+  EXPECT_EQ(mongoc_uri_get_option_as_int32(own.get(), MONGOC_URI_SOCKETTIMEOUTMS, 0), 5000);
+  EXPECT_FALSE(mongoc_uri_get_option_as_bool(own.get(), MONGOC_URI_RETRYWRITES, true));
+}
+
+// Option names are case-insensitive in a connection string, so a secret
+// must be hidden however its option is spelt; the AWS session token travels
+// in authMechanismProperties.
+TEST(MongoRedaction, SecretOptionsAreHiddenWhateverTheirCase) {
+  const std::string shown = redact_mongo_uri(
+      "mongodb://user:pa55@h1:27017/db?TLSCERTIFICATEKEYFILEPASSWORD=keypass&tls=true&"
+      "authMechanism=MONGODB-AWS&authmechanismproperties=AWS_SESSION_TOKEN:sessiontoken");
+  for (const char* secret : {"pa55", "keypass", "sessiontoken", "user"})
+    EXPECT_EQ(shown.find(secret), std::string::npos) << secret << " in " << shown;
+  EXPECT_NE(shown.find("tls=true"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("h1:27017/db"), std::string::npos) << shown;
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, MongoContract, ::testing::ValuesIn(case_names()),

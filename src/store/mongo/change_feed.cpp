@@ -8,12 +8,20 @@
 //   keeps the stream open between calls and reopens it after the token when
 //   it was lost or a different cursor is asked for;
 // * elsewhere (a standalone mongod, or a server that refuses $changeStream),
-//   polling: a cursor is an instant ("poll2:<ms>"), the changes are the
-//   documents whose updated_at is at or after it and the tombstones since.
+//   polling: a cursor is an instant and the instant of the last full reload
+//   ("poll3:<ms>.<reload ms>"); the changes are the documents whose
+//   updated_at is at or after the instant minus an overlap window and the
+//   tombstones since then, less what this store already reported for the
+//   same cursor sequence. Writers stamp updated_at on their own clock before
+//   the write becomes visible, so a write can appear after a poll whose
+//   cursor is later than its stamp; the overlap catches those that appear
+//   within the window, and a full reload every kPollReloadEvery the rest.
+#include <algorithm>
 #include <charconv>
 #include <map>
 #include <set>
 #include <thread>
+#include <unordered_set>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -25,7 +33,13 @@ namespace inferconf::mongo {
 
 namespace {
 
-constexpr std::string_view kPollPrefix = "poll2:";
+constexpr std::string_view kPollPrefix = "poll3:";
+// Cursors of earlier versions: an instant, with no reload instant.
+constexpr std::string_view kOldPollPrefix = "poll2:";
+// How far before its cursor a poll looks again (docs/MONGODB.md).
+constexpr std::chrono::milliseconds kPollOverlap{15000};
+// How often polling asks for a full reload (reload_required).
+constexpr std::chrono::milliseconds kPollReloadEvery{10 * 60 * 1000};
 constexpr std::string_view kStreamPrefix = "stream1:";
 
 // How long a getMore of the stream waits for events when there are none: a
@@ -127,6 +141,10 @@ bool MongoStore::try_change_streams() {
 std::unique_ptr<HeldStream> MongoStore::open_stream(const bson_t* resume_after) {
   auto held = std::make_unique<HeldStream>(HeldStream{client(), nullptr, nullptr, {}});
   held->database.reset(mongoc_client_get_database(held->client.get(), database_.c_str()));
+  // On the primary, like the full reload (for_each_configuration): a stream
+  // and a reload read on different members could leave a gap between them.
+  ReadPrefsPtr primary(mongoc_read_prefs_new(MONGOC_READ_PRIMARY));
+  mongoc_database_set_read_prefs(held->database.get(), primary.get());
   // Only our two collections: other collections of a shared database are
   // none of the index's business. invalidate and dropDatabase end the stream.
   Bson pipeline;
@@ -174,7 +192,8 @@ std::string MongoStore::poll_cursor() {
   // The cursor is an instant of our clock, but callers (serve's /readyz, the
   // index reload) take a cursor to know the store answers: ask it.
   ping();
-  return fmt::format("{}{}", kPollPrefix, next_cursor_instant().time_since_epoch().count());
+  const auto now = next_cursor_instant().time_since_epoch().count();
+  return fmt::format("{}{}.{}", kPollPrefix, now, now);
 }
 
 std::string MongoStore::change_cursor() {
@@ -210,45 +229,126 @@ std::string MongoStore::change_cursor() {
 }
 
 ChangeSet MongoStore::changes_since(std::string_view cursor) {
-  if (cursor.substr(0, kStreamPrefix.size()) == kStreamPrefix) return stream_changes(cursor);
-  return poll_changes(cursor);
+  // The feed runs on the server's refresh thread: an unexpected exception
+  // (not an inferconf::Error, which the caller reports and retries) must not
+  // end it. It is logged with its context, the stream is dropped and the
+  // caller told to reload, which starts the feed over.
+  try {
+    if (cursor.substr(0, kStreamPrefix.size()) == kStreamPrefix) return stream_changes(cursor);
+    return poll_changes(cursor);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    spdlog::error("MongoDB at {}: the change feed failed unexpectedly while reading the changes after cursor \"{}\" "
+                  "({}); starting it over with a full reload.",
+                  description_, cursor.substr(0, 200), e.what());
+  } catch (...) {
+    spdlog::error("MongoDB at {}: the change feed failed with an unknown exception while reading the changes after "
+                  "cursor \"{}\"; starting it over with a full reload.",
+                  description_, cursor.substr(0, 200));
+  }
+  {
+    std::lock_guard lock(stream_mutex_);
+    stream_.reset();
+  }
+  ChangeSet out;
+  out.cursor = std::string(cursor);
+  out.reload_required = true;
+  return out;
 }
 
 ChangeSet MongoStore::poll_changes(std::string_view cursor) {
   std::int64_t since_ms = 0;
+  std::optional<std::int64_t> reloaded_ms;
   {
-    const auto digits = cursor.substr(std::min(cursor.size(), kPollPrefix.size()));
-    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), since_ms);
-    if (cursor.substr(0, kPollPrefix.size()) != kPollPrefix || digits.empty() || ec != std::errc() ||
-        end != digits.data() + digits.size())
-      throw foreign_cursor(cursor);
+    const bool old = cursor.substr(0, kOldPollPrefix.size()) == kOldPollPrefix;
+    if (!old && cursor.substr(0, kPollPrefix.size()) != kPollPrefix) throw foreign_cursor(cursor);
+    const std::string_view rest = cursor.substr(kPollPrefix.size());
+    const auto dot = rest.find('.');
+    if (old == (dot != std::string_view::npos)) throw foreign_cursor(cursor);
+    auto number = [&](std::string_view digits, std::int64_t& out) {
+      auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), out);
+      if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size()) throw foreign_cursor(cursor);
+    };
+    number(rest.substr(0, dot), since_ms);
+    if (!old) {
+      std::int64_t r = 0;
+      number(rest.substr(dot + 1), r);
+      reloaded_ms = r;
+    }
   }
   try {
     const Timestamp since{std::chrono::milliseconds(since_ms)};
+    const Timestamp from = since - kPollOverlap;
+    const Timestamp next = next_cursor_instant();
+    const std::int64_t next_ms = next.time_since_epoch().count();
+    // A cursor of an earlier version starts the reload clock now.
+    const std::int64_t reload_base = reloaded_ms.value_or(next_ms);
     ChangeSet changes;
-    changes.cursor = fmt::format("{}{}", kPollPrefix, next_cursor_instant().time_since_epoch().count());
+    changes.cursor = fmt::format("{}{}.{}", kPollPrefix, next_ms, reload_base);
+    if (next - Timestamp{std::chrono::milliseconds(reload_base)} >= kPollReloadEvery) {
+      // Writes that became visible later than the overlap window, and writes
+      // by programs that do not stamp updated_at, are only seen by a reload.
+      changes.reload_required = true;
+      return changes;
+    }
 
     Bson updated;
     bson_t cond;
     BSON_APPEND_DOCUMENT_BEGIN(updated.get(), "updated_at", &cond);
-    append_timestamp(&cond, "$gte", since);
+    append_timestamp(&cond, "$gte", from);
     bson_append_document_end(updated.get(), &cond);
     Bson opts;
     append_sort(opts.get(), {"updated_at", "id"});
-    changes.upserted = find_configurations(updated.get(), opts.get());
+    BSON_APPEND_INT64(opts.get(), "maxTimeMS", kReadMaxTimeMs);
+    std::vector<InferenceConfiguration> upserted = find_configurations(updated.get(), opts.get());
 
-    Bson deleted;
-    BSON_APPEND_DOCUMENT_BEGIN(deleted.get(), "deleted_at", &cond);
-    append_timestamp(&cond, "$gte", since);
-    bson_append_document_end(deleted.get(), &cond);
+    std::vector<std::pair<std::string, std::int64_t>> deleted;
+    Bson deleted_filter;
+    BSON_APPEND_DOCUMENT_BEGIN(deleted_filter.get(), "deleted_at", &cond);
+    append_timestamp(&cond, "$gte", from);
+    bson_append_document_end(deleted_filter.get(), &cond);
     Bson deleted_opts;
     append_sort(deleted_opts.get(), {"deleted_at"});
-    find_each(kDeletions, deleted.get(), deleted_opts.get(), false, [&](DocRef ref) {
+    BSON_APPEND_INT64(deleted_opts.get(), "maxTimeMS", kReadMaxTimeMs);
+    find_each(kDeletions, deleted_filter.get(), deleted_opts.get(), false, [&](DocRef ref) {
       bson_iter_t it;
+      std::int64_t at = 0;
+      if (bson_iter_init_find(&it, ref.doc, "deleted_at") && BSON_ITER_HOLDS_DATE_TIME(&it)) at = bson_iter_date_time(&it);
       if (bson_iter_init_find(&it, ref.doc, "id") && BSON_ITER_HOLDS_UTF8(&it))
-        changes.deleted_ids.emplace_back(bson_iter_utf8(&it, nullptr));
+        deleted.emplace_back(bson_iter_utf8(&it, nullptr), at);
       return true;
     });
+
+    // The overlap window reads again what the previous poll of the same
+    // sequence reported: leave out what is unchanged since.
+    std::lock_guard lock(poll_mutex_);
+    if (cursor != poll_last_cursor_) {
+      poll_seen_.clear();
+      poll_seen_deleted_.clear();
+    }
+    std::unordered_set<std::string> read_now;
+    for (const auto& c : upserted) read_now.insert(c.id);
+    for (const auto& d : deleted) read_now.insert(d.first);
+    for (auto& c : upserted) {
+      const std::pair<std::int64_t, std::int64_t> version{c.revision, c.updated_at.time_since_epoch().count()};
+      auto [it, fresh] = poll_seen_.try_emplace(c.id, version);
+      if (!fresh && it->second == version) continue;
+      it->second = version;
+      changes.upserted.push_back(std::move(c));
+    }
+    for (auto& [id, at] : deleted) {
+      auto [it, fresh] = poll_seen_deleted_.try_emplace(id, at);
+      if (!fresh && it->second == at) continue;
+      it->second = at;
+      changes.deleted_ids.push_back(std::move(id));
+    }
+    // What is older than this window, and was not read in it, cannot come
+    // back in the next one.
+    const std::int64_t from_ms = from.time_since_epoch().count();
+    std::erase_if(poll_seen_, [&](const auto& e) { return e.second.second < from_ms && !read_now.count(e.first); });
+    std::erase_if(poll_seen_deleted_, [&](const auto& e) { return e.second < from_ms && !read_now.count(e.first); });
+    poll_last_cursor_ = changes.cursor;
     return changes;
   } catch (const DriverFailure& f) {
     fail(f, "read the changes since the last poll");
@@ -350,9 +450,15 @@ void MongoStore::drain(ChangeSet& out) {
       bson_iter_document(&it, &length, &data);
       bson_t document;
       if (!bson_init_static(&document, data, length)) continue;
-      InferenceConfiguration c = configuration_from_bson(&document);
-      remember(value_key(&document, "_id"), c.id);
-      if (deleted_set.count(c.id) == 0) upserts.insert_or_assign(c.id, std::move(c));
+      // A document that is not a configuration is skipped (and logged) and
+      // the stream goes on past it: re-reading the event would fail forever.
+      auto c = scanned(&document);
+      if (!c) continue;
+      remember(value_key(&document, "_id"), c->id);
+      // An insert after a delete of the same id in one batch (a replace by
+      // another program) leaves the document, not the deletion.
+      if (deleted_set.erase(c->id) != 0) deleted.erase(std::find(deleted.begin(), deleted.end(), c->id));
+      upserts.insert_or_assign(c->id, std::move(*c));
     }
   }
   bson_error_t error;

@@ -1,7 +1,9 @@
 #include "store/mongo/documents.hpp"
 
 #include <cmath>
+#include <cstdlib>
 #include <limits>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -121,6 +123,18 @@ class FieldFinder {
   double number(const char* field) const {
     bson_iter_t it;
     if (!find(field, &it)) bad_field(id_, field, "is missing");
+    if (BSON_ITER_HOLDS_DECIMAL128(&it)) {
+      // pymongo writes Python's decimal.Decimal as Decimal128.
+      bson_decimal128_t d;
+      bson_iter_decimal128(&it, &d);
+      char text[BSON_DECIMAL128_STRING];
+      bson_decimal128_to_string(&d, text);
+      char* end = nullptr;
+      const double v = std::strtod(text, &end);
+      if (end == text || *end != '\0' || !std::isfinite(v))
+        bad_field(id_, field, fmt::format("is the Decimal128 {}, not a finite number", text));
+      return v;
+    }
     if (!BSON_ITER_HOLDS_NUMBER(&it)) bad_field(id_, field, fmt::format("is {}, not a number", type_name(bson_iter_type(&it))));
     return bson_iter_as_double(&it);
   }
@@ -143,6 +157,9 @@ class FieldFinder {
       // The seed's documents carry ISO strings such as "2024-01-01T00:00:00Z".
       const std::string text = string(field);
       if (auto t = parse_timestamp(text)) return *t;
+      // Python's datetime.utcnow().isoformat() has no offset; the platform
+      // writes UTC, so a naive date-time is read as UTC.
+      if (auto t = parse_timestamp(text + "Z")) return *t;
       bad_field(id_, field, fmt::format("is \"{}\", not an ISO 8601 date-time", text));
     }
     bad_field(id_, field, fmt::format("is {}, not a date", type_name(bson_iter_type(&it))));
@@ -249,6 +266,90 @@ Bson configuration_set_fields(const InferenceConfiguration& c) {
   return doc;
 }
 
+namespace {
+
+// A model_specific_params key that can be written as part of a dotted path.
+bool path_safe(const std::string& key) {
+  return !key.empty() && key.find('.') == std::string::npos && key.front() != '$';
+}
+
+// Adds to `set`/`unset` the paths under `prefix` that turn `before` into
+// `after`; false when a key cannot be addressed by a path.
+bool diff_params(const std::string& prefix, const nlohmann::json& before, const nlohmann::json& after, bson_t* set,
+                 bson_t* unset) {
+  for (const auto& [key, value] : after.items()) {
+    if (!path_safe(key)) return false;
+    const std::string path = prefix + "." + key;
+    const auto old = before.find(key);
+    if (old != before.end() && *old == value) continue;
+    if (old != before.end() && old->is_object() && value.is_object() && !value.empty() && !old->empty()) {
+      if (!diff_params(path, *old, value, set, unset)) return false;
+      continue;
+    }
+    append_json(set, path, value);
+  }
+  for (const auto& [key, value] : before.items()) {
+    if (after.contains(key)) continue;
+    if (!path_safe(key)) return false;
+    BSON_APPEND_UTF8(unset, (prefix + "." + key).c_str(), "");
+  }
+  return true;
+}
+
+}  // namespace
+
+Bson configuration_update(const bson_t* stored, const InferenceConfiguration& before,
+                          const InferenceConfiguration& after) {
+  Bson set, unset;
+  if (after.model_id != before.model_id) BSON_APPEND_UTF8(set.get(), "model_id", after.model_id.c_str());
+  if (after.base_model != before.base_model) BSON_APPEND_UTF8(set.get(), "base_model", after.base_model.c_str());
+  if (after.configuration_type != before.configuration_type)
+    BSON_APPEND_UTF8(set.get(), "configuration_type", after.configuration_type.c_str());
+  if (after.steps != before.steps) BSON_APPEND_INT32(set.get(), "steps", after.steps);
+  if (after.cfg_scale != before.cfg_scale) BSON_APPEND_DOUBLE(set.get(), "cfg_scale", after.cfg_scale);
+  if (after.sampler != before.sampler) BSON_APPEND_UTF8(set.get(), "sampler", after.sampler.c_str());
+  if (after.scheduler != before.scheduler) BSON_APPEND_UTF8(set.get(), "scheduler", after.scheduler.c_str());
+  const nlohmann::json empty = nlohmann::json::object();
+  const nlohmann::json& old_params = before.model_specific_params.is_object() ? before.model_specific_params : empty;
+  const nlohmann::json& new_params = after.model_specific_params.is_object() ? after.model_specific_params : empty;
+  bson_iter_t it;
+  const bool stored_document =
+      bson_iter_init_find(&it, stored, "model_specific_params") && BSON_ITER_HOLDS_DOCUMENT(&it);
+  if (old_params != new_params || !stored_document) {
+    Bson params_set, params_unset;
+    if (stored_document && diff_params("model_specific_params", old_params, new_params, params_set.get(),
+                                       params_unset.get())) {
+      bson_concat(set.get(), params_set.get());
+      bson_concat(unset.get(), params_unset.get());
+    } else {
+      // A key no path can address (a dot, a leading $) or no document yet:
+      // the whole document, keeping the stored value of every unchanged key.
+      bson_t child;
+      BSON_APPEND_DOCUMENT_BEGIN(set.get(), "model_specific_params", &child);
+      bson_iter_t params;
+      std::set<std::string> kept;
+      if (stored_document && bson_iter_recurse(&it, &params))
+        while (bson_iter_next(&params)) {
+          const std::string key = bson_iter_key(&params);
+          const auto now = new_params.find(key);
+          if (now != new_params.end() && *now == value_to_json(&params)) {
+            bson_append_iter(&child, key.c_str(), static_cast<int>(key.size()), &params);
+            kept.insert(key);
+          }
+        }
+      for (const auto& [key, value] : new_params.items())
+        if (kept.count(key) == 0) append_json(&child, key, value);
+      bson_append_document_end(set.get(), &child);
+    }
+  }
+  append_timestamp(set.get(), "updated_at", after.updated_at);
+  BSON_APPEND_INT64(set.get(), "revision", after.revision);
+  Bson update;
+  BSON_APPEND_DOCUMENT(update.get(), "$set", set.get());
+  if (!bson_empty(unset.get())) BSON_APPEND_DOCUMENT(update.get(), "$unset", unset.get());
+  return update;
+}
+
 InferenceConfiguration configuration_from_bson(const bson_t* doc) {
   bson_iter_t it;
   std::string id = "(no id)";
@@ -278,6 +379,15 @@ InferenceConfiguration configuration_from_bson(const bson_t* doc) {
     c.revision = 1;  // written by the seed's repository, which had no revisions
   }
   return c;
+}
+
+std::optional<InferenceConfiguration> read_configuration(const bson_t* doc, std::string* problem) {
+  try {
+    return configuration_from_bson(doc);
+  } catch (const std::exception& e) {
+    if (problem != nullptr) *problem = e.what();
+    return std::nullopt;
+  }
 }
 
 ModelRecord model_from_bson(const bson_t* doc, const RegistryFieldMap& map) {

@@ -3,6 +3,7 @@
 // `database_models` documents read through a RegistryFieldMap.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -34,11 +35,23 @@ void append_timestamp(bson_t* doc, const char* key, Timestamp t);
 Bson configuration_document(const InferenceConfiguration& c);
 // The `$set` body of update()/replace(): every field but id and created_at.
 Bson configuration_set_fields(const InferenceConfiguration& c);
+// The update document that turns the stored document `stored` (read as
+// `before`) into `after`: `$set` of only the fields and the
+// model_specific_params paths that differ, `$unset` of the parameters that
+// are gone, plus updated_at and revision. What is not changed is not
+// written, so its BSON type (Decimal128, Date, ObjectId, Binary…) stays as
+// stored and a field another program changed meanwhile is not reverted.
+Bson configuration_update(const bson_t* stored, const InferenceConfiguration& before,
+                          const InferenceConfiguration& after);
 // Reads a stored document, including those written by the seed's Python
 // repository (no `revision` means 1; timestamps may be ISO strings; numbers may
 // be any numeric BSON type). Throws Error(kInternal) naming the document and
 // the field when it is not a configuration.
 InferenceConfiguration configuration_from_bson(const bson_t* doc);
+// The same, for scans that must go on past a document another program wrote
+// badly: nullopt, with *problem set to a sentence naming the document's id
+// and the field, when the document is not a configuration.
+std::optional<InferenceConfiguration> read_configuration(const bson_t* doc, std::string* problem);
 
 ModelRecord model_from_bson(const bson_t* doc, const RegistryFieldMap& map);
 // The `$set` body of an import upsert, in the platform's field names.

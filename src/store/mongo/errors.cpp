@@ -1,5 +1,8 @@
 #include "store/mongo/errors.hpp"
 
+#include <string>
+#include <utility>
+
 #include <fmt/format.h>
 #include <mongoc/mongoc.h>
 
@@ -25,17 +28,47 @@ bool is_not_primary(std::uint32_t code) {
   }
 }
 
+// Errors the server sent (with error API version 2 they carry the server's
+// code; the legacy domains are kept for replies read through older paths).
+bool from_server(const bson_error_t& e) {
+  return e.domain == MONGOC_ERROR_SERVER || e.domain == MONGOC_ERROR_QUERY || e.domain == MONGOC_ERROR_COLLECTION;
+}
+
+// The driver's own codes share numbers with the server's (13 and 18 among
+// them), so a code means something only together with its domain.
 bool is_auth_failure(const bson_error_t& e) {
   return (e.domain == MONGOC_ERROR_CLIENT && e.code == MONGOC_ERROR_CLIENT_AUTHENTICATE) ||
-         e.code == 18 /* AuthenticationFailed */ || e.code == 13 /* Unauthorized */;
+         (from_server(e) && e.code == 18 /* AuthenticationFailed */);
+}
+
+bool is_unauthorized(const bson_error_t& e) { return from_server(e) && e.code == 13; }
+
+// The privilege (docs/MONGODB.md, "Privileges") the command named in the
+// server's "not authorized on DB to execute command { NAME: … }" needs.
+std::string missing_privilege(std::string_view message) {
+  static const std::pair<std::string_view, std::string_view> kCommands[] = {
+      {"$changeStream", "changeStream and find"}, {"createIndexes", "createIndex"},
+      {"listIndexes", "listIndexes"},             {"listCollections", "listCollections"},
+      {"insert", "insert"},                       {"update", "update"},
+      {"delete", "remove"},                       {"find", "find"},
+      {"getMore", "find"},                        {"aggregate", "find"},
+      {"count", "find"},                          {"collStats", "collStats"},
+  };
+  for (const auto& [command, privilege] : kCommands)
+    if (message.find(std::string("{ ") + std::string(command) + ":") != std::string_view::npos ||
+        (command == "$changeStream" && message.find(command) != std::string_view::npos))
+      return std::string(privilege);
+  return {};
+}
+
+bool is_too_large(const bson_error_t& e) {
+  if (e.domain == MONGOC_ERROR_BSON) return true;  // the driver refuses a document over maxBsonObjectSize
+  return from_server(e) && (e.code == 10334 /* BSONObjectTooLarge */ || e.code == 17419 || e.code == 17420);
 }
 
 // Codes a server returns for a command inferconf built wrongly: a bug, not an outage.
 bool is_malformed_command(const bson_error_t& e) {
-  if (e.domain == MONGOC_ERROR_COMMAND && e.code == MONGOC_ERROR_COMMAND_INVALID_ARG) return true;
-  if (e.domain == MONGOC_ERROR_BSON) return true;
-  if (e.domain != MONGOC_ERROR_SERVER && e.domain != MONGOC_ERROR_QUERY && e.domain != MONGOC_ERROR_COLLECTION)
-    return false;
+  if (!from_server(e)) return false;
   switch (e.code) {
     case 2:   // BadValue
     case 9:   // FailedToParse
@@ -52,7 +85,9 @@ bool is_malformed_command(const bson_error_t& e) {
 
 bool is_duplicate_key_code(std::int64_t code) noexcept { return code == 11000 || code == 11001 || code == 12582; }
 
-bool is_duplicate_key(const bson_error_t& error) noexcept { return is_duplicate_key_code(error.code); }
+bool is_duplicate_key(const bson_error_t& error) noexcept {
+  return from_server(error) && is_duplicate_key_code(error.code);
+}
 
 Error driver_error(const bson_error_t& e, std::string_view what, std::string_view where) {
   const std::string message = e.message;
@@ -61,6 +96,31 @@ Error driver_error(const bson_error_t& e, std::string_view what, std::string_vie
         "MongoDB at {} did not confirm the write to {} (write concern error {}: {}); it may or may not have been "
         "applied. Check the replica set's health, then read the data back before retrying.",
         where, what, e.code, message));
+  }
+  if (is_unauthorized(e)) {
+    const std::string privilege = missing_privilege(message);
+    return unavailable(fmt::format(
+        "The MongoDB user of {} is not allowed to {} (error 13 Unauthorized: {}). Grant it {} on the database (the "
+        "built-in readWrite role on the database has every privilege inferconf needs; see docs/MONGODB.md, "
+        "\"Privileges\").",
+        where, what, message,
+        privilege.empty() ? std::string("the privilege this command needs") : "the " + privilege + " privilege"));
+  }
+  if (is_too_large(e)) {
+    return invalid(fmt::format(
+        "MongoDB at {} refused to {}: {} (error {}.{}). A document may not exceed the server's maximum BSON size "
+        "(16 MiB); make model_specific_params smaller, or write fewer configurations per batch.",
+        where, what, message, e.domain, e.code));
+  }
+  if (e.domain == MONGOC_ERROR_COMMAND && e.code == MONGOC_ERROR_COMMAND_INVALID_ARG) {
+    // The driver refused the request before sending it: a document key it
+    // will not send (empty, with a dot, starting with $) or an option of the
+    // connection string a command cannot use.
+    return invalid(fmt::format(
+        "The MongoDB driver refused to {} at {}: {}. Keys of model_specific_params must not be empty, contain "
+        "\".\" or start with \"$\"; otherwise check the options of the connection string against "
+        "docs/MONGODB.md.",
+        what, where, message));
   }
   if (is_auth_failure(e)) {
     return unavailable(fmt::format(
@@ -80,15 +140,18 @@ Error driver_error(const bson_error_t& e, std::string_view what, std::string_vie
         "been applied; read the data back before retrying.",
         where, what, message));
   }
-  if (is_not_primary(e.code)) {
+  if (from_server(e) && is_not_primary(e.code)) {
     return unavailable(fmt::format(
         "MongoDB at {} has no writable primary right now (error {}: {}) so inferconf could not {}; the replica set "
         "is probably electing a new primary. Try again in a few seconds.",
         where, e.code, message, what));
   }
-  if (e.code == 50 /* MaxTimeMSExpired */ || e.code == 89 /* NetworkTimeout */ || e.code == 6 || e.code == 7) {
-    return unavailable(fmt::format("MongoDB at {} timed out while trying to {} (error {}: {}).", where, what, e.code,
-                                   message));
+  if (from_server(e) && (e.code == 50 /* MaxTimeMSExpired */ || e.code == 89 /* NetworkTimeout */ ||
+                         e.code == 6 /* HostUnreachable */ || e.code == 7 /* HostNotFound */)) {
+    return unavailable(fmt::format(
+        "MongoDB at {} timed out while trying to {} (error {}: {}); the server is overloaded or a node is "
+        "unreachable. Try again; raise maxTimeMS/socketTimeoutMS in the connection string if it keeps happening.",
+        where, what, e.code, message));
   }
   if (is_malformed_command(e)) {
     return Error(ErrorCode::kInternal,

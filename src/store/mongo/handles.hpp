@@ -36,6 +36,11 @@ using ChangeStreamPtr =
     std::unique_ptr<mongoc_change_stream_t, Deleter<mongoc_change_stream_t, mongoc_change_stream_destroy>>;
 using ServerDescriptionPtr = std::unique_ptr<mongoc_server_description_t,
                                              Deleter<mongoc_server_description_t, mongoc_server_description_destroy>>;
+using TransactionOptsPtr =
+    std::unique_ptr<mongoc_transaction_opt_t, Deleter<mongoc_transaction_opt_t, mongoc_transaction_opts_destroy>>;
+using ReadConcernPtr = std::unique_ptr<mongoc_read_concern_t, Deleter<mongoc_read_concern_t, mongoc_read_concern_destroy>>;
+using WriteConcernPtr =
+    std::unique_ptr<mongoc_write_concern_t, Deleter<mongoc_write_concern_t, mongoc_write_concern_destroy>>;
 using ReadPrefsPtr = std::unique_ptr<mongoc_read_prefs_t, Deleter<mongoc_read_prefs_t, mongoc_read_prefs_destroy>>;
 using BulkPtr = std::unique_ptr<mongoc_bulk_operation_t,
                                 Deleter<mongoc_bulk_operation_t, mongoc_bulk_operation_destroy>>;

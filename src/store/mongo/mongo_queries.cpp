@@ -2,6 +2,7 @@
 #include <charconv>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "store/mongo/errors.hpp"
 #include "store/mongo/mongo_store_impl.hpp"
@@ -74,12 +75,27 @@ void MongoStore::find_each(const char* collection, const bson_t* filter, const b
     throw DriverFailure{error, reply != nullptr ? Bson::copy_of(reply) : Bson()};
 }
 
+std::optional<InferenceConfiguration> MongoStore::scanned(const bson_t* doc) const {
+  std::string problem;
+  auto c = read_configuration(doc, &problem);
+  if (c) return c;
+  bool first = false;
+  {
+    std::lock_guard lock(quarantine_mutex_);
+    if (quarantined_.size() >= 10000) quarantined_.clear();
+    first = quarantined_.insert(problem).second;
+  }
+  if (first)
+    spdlog::warn("MongoDB at {}: skipping (quarantining) a document of {} that is not a valid configuration: {}",
+                 description_, kConfigurations, problem);
+  return std::nullopt;
+}
+
 std::vector<InferenceConfiguration> MongoStore::find_configurations(const bson_t* filter, const bson_t* opts,
                                                                     bool primary) const {
   std::vector<InferenceConfiguration> out;
   find_each(kConfigurations, filter, opts, primary, [&](DocRef ref) {
-      const bson_t* doc = ref.doc;
-    out.push_back(configuration_from_bson(doc));
+    if (auto c = scanned(ref.doc)) out.push_back(std::move(*c));
     return true;
   });
   return out;
@@ -89,9 +105,15 @@ std::optional<InferenceConfiguration> MongoStore::find_one(const bson_t* filter,
                                                            bool primary) const {
   Bson with_limit = opts != nullptr ? Bson::copy_of(opts) : Bson();
   BSON_APPEND_INT64(with_limit.get(), "limit", 1);
-  auto found = find_configurations(filter, with_limit.get(), primary);
-  if (found.empty()) return std::nullopt;
-  return std::move(found.front());
+  BSON_APPEND_INT64(with_limit.get(), "maxTimeMS", kReadMaxTimeMs);
+  // One document asked for by name: a malformed one is an error naming
+  // its field, not a silent "not found".
+  std::optional<InferenceConfiguration> found;
+  find_each(kConfigurations, filter, with_limit.get(), primary, [&](DocRef ref) {
+    found = configuration_from_bson(ref.doc);
+    return false;
+  });
+  return found;
 }
 
 std::int64_t MongoStore::count_documents(const char* collection, const bson_t* filter) const {
@@ -99,7 +121,9 @@ std::int64_t MongoStore::count_documents(const char* collection, const bson_t* f
   auto coll = cl.collection(database_, collection);
   Reply reply;
   bson_error_t error;
-  const std::int64_t n = mongoc_collection_count_documents(coll.get(), filter, nullptr, nullptr, reply.get(), &error);
+  Bson opts;
+  BSON_APPEND_INT64(opts.get(), "maxTimeMS", kReadMaxTimeMs);
+  const std::int64_t n = mongoc_collection_count_documents(coll.get(), filter, opts.get(), nullptr, reply.get(), &error);
   if (n < 0) throw DriverFailure{error, Bson::copy_of(reply.get())};
   return n;
 }
@@ -120,6 +144,7 @@ std::vector<InferenceConfiguration> MongoStore::find_by_model_id(std::string_vie
     Bson filter = model_filter("model_id", model_id, type);
     Bson opts;
     append_sort(opts.get(), {"configuration_type", "id"});
+    BSON_APPEND_INT64(opts.get(), "maxTimeMS", kReadMaxTimeMs);
     return find_configurations(filter.get(), opts.get());
   } catch (const DriverFailure& f) {
     fail(f, fmt::format("read the configurations of model \"{}\"", model_id));
@@ -132,6 +157,7 @@ std::vector<InferenceConfiguration> MongoStore::find_by_base_model(std::string_v
     Bson filter = model_filter("base_model", base_model, type);
     Bson opts;
     append_sort(opts.get(), {"model_id", "configuration_type"});
+    BSON_APPEND_INT64(opts.get(), "maxTimeMS", kReadMaxTimeMs);
     return find_configurations(filter.get(), opts.get());
   } catch (const DriverFailure& f) {
     fail(f, fmt::format("read the configurations of base model \"{}\"", base_model));
@@ -178,12 +204,20 @@ ConfigurationPage MongoStore::list(const ConfigurationFilter& filter, std::size_
     append_sort(opts.get(), {"id"});
     // One more than asked tells whether there is a next page.
     BSON_APPEND_INT64(opts.get(), "limit", static_cast<std::int64_t>(limit) + 1);
+    BSON_APPEND_INT64(opts.get(), "maxTimeMS", kReadMaxTimeMs);
     ConfigurationPage page;
-    page.items = find_configurations(query.get(), opts.get());
-    if (page.items.size() > limit) {
-      page.items.resize(limit);
-      page.next_cursor = encode_cursor(page.items.back().id);
-    }
+    // Pages count stored documents, so a quarantined one (skipped) neither
+    // shortens the walk nor ends it early.
+    std::size_t seen = 0;
+    std::string last_id;
+    find_each(kConfigurations, query.get(), opts.get(), false, [&](DocRef ref) {
+      if (++seen > limit) return false;
+      bson_iter_t it;
+      if (bson_iter_init_find(&it, ref.doc, "id") && BSON_ITER_HOLDS_UTF8(&it)) last_id = bson_iter_utf8(&it, nullptr);
+      if (auto c = scanned(ref.doc)) page.items.push_back(std::move(*c));
+      return true;
+    });
+    if (seen > limit) page.next_cursor = encode_cursor(last_id);
     return page;
   } catch (const DriverFailure& f) {
     fail(f, "list configurations");
@@ -205,9 +239,12 @@ void MongoStore::for_each_configuration(const std::function<bool(const Inference
     Bson filter;
     Bson opts;
     append_sort(opts.get(), {"id"});
-    find_each(kConfigurations, filter.get(), opts.get(), false,
-              [&](DocRef ref) {
-      const bson_t* doc = ref.doc; return fn(configuration_from_bson(doc)); });
+    // On the primary, like the change stream: a full reload from a lagging
+    // secondary could miss writes the stream has already passed.
+    find_each(kConfigurations, filter.get(), opts.get(), true, [&](DocRef ref) {
+      auto c = scanned(ref.doc);
+      return !c || fn(*c);
+    });
   } catch (const DriverFailure& f) {
     fail(f, "read all configurations");
   }

@@ -61,11 +61,17 @@ void MongoStore::upsert_models(const std::vector<ModelRecord>& models) {
       Bson upsert;
       BSON_APPEND_BOOL(upsert.get(), "upsert", true);
       for (const auto& m : models) {
+        // Matched in every form the id can take, so a record the platform
+        // keyed by a number (or an ObjectId) is updated, not duplicated by
+        // a string twin; a new record gets the id as the import gave it.
         Bson selector;
-        append_id_value(selector.get(), map_.id, m.id);
+        append_id_match(selector.get(), map_.id, m.id);
         Bson update;
         Bson fields = model_set_fields(m, map_);
         BSON_APPEND_DOCUMENT(update.get(), "$set", fields.get());
+        Bson on_insert;
+        append_id_value(on_insert.get(), map_.id, m.id);
+        BSON_APPEND_DOCUMENT(update.get(), "$setOnInsert", on_insert.get());
         bson_error_t error;
         if (!mongoc_bulk_operation_update_one_with_opts(bulk.get(), selector.get(), update.get(), upsert.get(), &error))
           throw DriverFailure{error, Bson()};

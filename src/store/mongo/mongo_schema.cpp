@@ -2,6 +2,9 @@
 // Index names are MongoDB's defaults for these keys, which are also the names
 // pymongo's create_index() gave the seed's indexes, so a collection the seed
 // set up is recognised as already indexed.
+#include <optional>
+#include <string_view>
+
 #include <fmt/format.h>
 
 #include "store/mongo/errors.hpp"
@@ -23,6 +26,8 @@ const std::vector<IndexSpec>& required_indexes() {
       {"base_model_1", {"base_model"}, false},
       {"model_id_1_configuration_type_1", {"model_id", "configuration_type"}, true},
       {"id_1", {"id"}, true},
+      // The change feed's polling reads by updated_at every second.
+      {"updated_at_1", {"updated_at"}, false},
   };
   return specs;
 }
@@ -145,8 +150,33 @@ std::vector<ExistingIndex> list_indexes(mongoc_collection_t* coll) {
 
 }  // namespace
 
+std::optional<std::string> MongoStore::sharded_problem() const {
+  auto cl = client();
+  bson_error_t error;
+  ServerDescriptionPtr server(mongoc_client_select_server(cl.get(), false, nullptr, &error));
+  if (!server) throw DriverFailure{error, Bson()};
+  if (std::string_view(mongoc_server_description_type(server.get())) != "Mongos") return std::nullopt;
+  Bson command;
+  BSON_APPEND_UTF8(command.get(), "collStats", kConfigurations);
+  Reply reply;
+  // A collection that does not exist yet, or a user without collStats: not
+  // known to be sharded, and init goes on (the server refuses the unique
+  // indexes on a sharded collection anyway).
+  if (!mongoc_client_command_simple(cl.get(), database_.c_str(), command.get(), nullptr, reply.get(), &error))
+    return std::nullopt;
+  bson_iter_t it;
+  if (!bson_iter_init_find(&it, reply.get(), "sharded") || !bson_iter_as_bool(&it)) return std::nullopt;
+  return fmt::format(
+      "{} in {} is sharded, but inferconf needs it unsharded: its unique indexes {{id: 1}} and {{model_id: 1, "
+      "configuration_type: 1}} share no prefix, so no shard key can keep both unique. Unshard it (MongoDB 8.0: "
+      "db.adminCommand({{unshardCollection: \"{}.{}\"}})) or copy it into an unsharded collection, then run "
+      "inferconf init again (docs/MONGODB.md, \"Sharded clusters\").",
+      kConfigurations, description_, database_, kConfigurations);
+}
+
 void MongoStore::ensure_schema() {
   try {
+    if (auto problem = sharded_problem()) throw invalid(*problem);
     auto cl = client();
     auto coll = cl.collection(database_, kConfigurations);
     const SchemaPlan todo = plan(list_indexes(coll.get()));
@@ -201,6 +231,7 @@ std::vector<std::string> MongoStore::check_schema() {
     auto coll = cl.collection(database_, kConfigurations);
     SchemaPlan state = plan(list_indexes(coll.get()));
     std::vector<std::string> problems = std::move(state.conflicts);
+    if (auto problem = sharded_problem()) problems.insert(problems.begin(), *problem);
     for (const IndexSpec* spec : state.missing)
       problems.push_back(fmt::format("The index \"{}\" ({}) of {} is missing; run ensure_schema (inferconf init) to "
                                      "create it.",

@@ -3,6 +3,7 @@
 #include "store/mongo/mongo_store.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -26,6 +27,14 @@ void quiet_log_handler(mongoc_log_level_t level, const char* domain, const char*
 }  // namespace
 
 namespace mongo {
+
+void apply_uri_defaults(mongoc_uri_t* uri) {
+  if (!mongoc_uri_has_option(uri, MONGOC_URI_RETRYWRITES)) mongoc_uri_set_option_as_bool(uri, MONGOC_URI_RETRYWRITES, true);
+  // libmongoc waits 300 s on a silent socket: a black-holed connection would
+  // hold a request (and whatever waits for it) for five minutes.
+  if (!mongoc_uri_has_option(uri, MONGOC_URI_SOCKETTIMEOUTMS))
+    mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SOCKETTIMEOUTMS, kDefaultSocketTimeoutMs);
+}
 
 void ensure_driver_initialised() {
   static std::once_flag once;
@@ -212,8 +221,20 @@ void MongoStore::in_transaction(const Body& body) {
   if (!session) throw DriverFailure{error, Bson()};
   TransactionContext context{&body, nullptr, std::nullopt};
   TransactionClientScope scope(c.get());
+  // A transaction must read from the primary whatever readPreference the URI
+  // sets (the session would otherwise inherit it and the server refuse the
+  // reads), and its reads and commit must not be rolled back by an election.
+  TransactionOptsPtr txn(mongoc_transaction_opts_new());
+  ReadPrefsPtr primary(mongoc_read_prefs_new(MONGOC_READ_PRIMARY));
+  mongoc_transaction_opts_set_read_prefs(txn.get(), primary.get());
+  ReadConcernPtr majority_read(mongoc_read_concern_new());
+  mongoc_read_concern_set_level(majority_read.get(), MONGOC_READ_CONCERN_LEVEL_MAJORITY);
+  mongoc_transaction_opts_set_read_concern(txn.get(), majority_read.get());
+  WriteConcernPtr majority_write(mongoc_write_concern_new());
+  mongoc_write_concern_set_wmajority(majority_write.get(), 0);
+  mongoc_transaction_opts_set_write_concern(txn.get(), majority_write.get());
   Reply reply;
-  if (mongoc_client_session_with_transaction(session.get(), transaction_callback, nullptr, &context, reply.get(),
+  if (mongoc_client_session_with_transaction(session.get(), transaction_callback, txn.get(), &context, reply.get(),
                                              &error))
     return;
   if (context.exception) std::rethrow_exception(context.exception);
@@ -393,10 +414,26 @@ std::vector<bool> MongoStore::create_missing(const std::vector<CreateDTO>& dtos,
         bson_append_document_end(filter.get(), &cond);
       }
       std::map<std::string, std::string> existing;  // key -> id
-      find_each(kConfigurations, filter.get(), session_opts, true, [&](DocRef ref) {
-      const bson_t* doc = ref.doc;
-        auto c = configuration_from_bson(doc);
-        existing.emplace(key(c.model_id, c.configuration_type), c.id);
+      // Only the fields that say a pair exists: a document whose other fields
+      // another program wrote badly still exists and must not be duplicated.
+      Bson probe_opts = with_session(session_opts);
+      {
+        bson_t projection;
+        BSON_APPEND_DOCUMENT_BEGIN(probe_opts.get(), "projection", &projection);
+        BSON_APPEND_INT32(&projection, "_id", 0);
+        BSON_APPEND_INT32(&projection, "id", 1);
+        BSON_APPEND_INT32(&projection, "model_id", 1);
+        BSON_APPEND_INT32(&projection, "configuration_type", 1);
+        bson_append_document_end(probe_opts.get(), &projection);
+      }
+      find_each(kConfigurations, filter.get(), probe_opts.get(), true, [&](DocRef ref) {
+        auto text = [&](const char* field) {
+          bson_iter_t it;
+          return bson_iter_init_find(&it, ref.doc, field) && BSON_ITER_HOLDS_UTF8(&it)
+                     ? std::string(bson_iter_utf8(&it, nullptr))
+                     : std::string();
+        };
+        existing.emplace(key(text("model_id"), text("configuration_type")), text("id"));
         return true;
       });
 
@@ -452,28 +489,38 @@ std::vector<bool> MongoStore::create_missing(const std::vector<CreateDTO>& dtos,
 InferenceConfiguration MongoStore::rewrite(std::string_view id, std::optional<std::int64_t> expected_revision,
                                            const std::function<void(InferenceConfiguration&)>& change,
                                            const bson_t* session_opts) {
-  // Optimistic concurrency: the update matches only the revision we read, so
-  // a concurrent writer makes it match nothing and we read again.
+  // Optimistic concurrency: the update matches only the revision and the
+  // updated_at we read. The Python platform's own writes stamp updated_at
+  // but do not bump revision, so a write by either program between our read
+  // and our write makes the update match nothing; we then read again.
   for (int attempt = 0; attempt < 50; ++attempt) {
     Bson by_id;
     append_str(by_id.get(), "id", id);
-    auto current = find_one(by_id.get(), session_opts, true);
-    if (!current) throw unknown_id(id);
-    if (expected_revision && current->revision != *expected_revision)
-      throw revision_mismatch(id, *expected_revision, current->revision);
-    InferenceConfiguration next = *current;
+    Bson read_opts = with_session(session_opts);
+    BSON_APPEND_INT64(read_opts.get(), "limit", 1);
+    std::optional<Bson> stored;
+    find_each(kConfigurations, by_id.get(), read_opts.get(), true, [&](DocRef ref) {
+      stored = Bson::copy_of(ref.doc);
+      return false;
+    });
+    if (!stored) throw unknown_id(id);
+    const InferenceConfiguration current = configuration_from_bson(stored->get());
+    if (expected_revision && current.revision != *expected_revision)
+      throw revision_mismatch(id, *expected_revision, current.revision);
+    InferenceConfiguration next = current;
     change(next);
-    next.id = current->id;
-    next.created_at = current->created_at;
-    next.updated_at = std::max(now_utc(), current->updated_at);
-    next.revision = current->revision + 1;
+    next.id = current.id;
+    next.created_at = current.created_at;
+    next.updated_at = std::max(now_utc(), current.updated_at);
+    next.revision = current.revision + 1;
 
     Bson selector;
     append_str(selector.get(), "id", id);
-    append_revision_filter(selector.get(), current->revision);
-    Bson update;
-    Bson fields = configuration_set_fields(next);
-    BSON_APPEND_DOCUMENT(update.get(), "$set", fields.get());
+    append_revision_filter(selector.get(), current.revision);
+    bson_iter_t stamp;
+    if (bson_iter_init_find(&stamp, stored->get(), "updated_at"))
+      bson_append_iter(selector.get(), "updated_at", -1, &stamp);  // as stored: a Date or the seed's string
+    Bson update = configuration_update(stored->get(), current, next);
     auto cl = client();
     auto coll = cl.collection(database_, kConfigurations);
     Reply reply;
@@ -483,6 +530,20 @@ InferenceConfiguration MongoStore::rewrite(std::string_view id, std::optional<st
       throw DriverFailure{error, Bson::copy_of(reply.get())};
     }
     if (reply_count(reply.get(), "matchedCount") == 1) return next;
+    // The caller's change was made against the revision it expected; what
+    // is stored now is something else, even when the other writer (the
+    // platform) left the revision as it was.
+    if (expected_revision) {
+      const auto now = find_one(by_id.get(), session_opts, true);
+      if (!now) throw unknown_id(id);
+      if (now->revision != *expected_revision) throw revision_mismatch(id, *expected_revision, now->revision);
+      throw conflict(fmt::format(
+                         "Configuration {} was changed by another writer while inferconf was updating it (revision "
+                         "{} expected, its updated_at moved); nothing was written. Read it again and reapply your "
+                         "change.",
+                         id, *expected_revision))
+          .as_revision_mismatch();
+    }
   }
   throw conflict(fmt::format("Configuration {} kept changing while inferconf tried to update it; try again.", id));
 }
@@ -553,12 +614,22 @@ std::string redact_mongo_uri(std::string_view uri) {
   const auto hosts_end = out.find_first_of("/?", hosts_begin);
   const auto at = out.rfind('@', hosts_end == std::string::npos ? std::string::npos : hosts_end);
   if (at != std::string::npos && at >= hosts_begin) out.erase(hosts_begin, at + 1 - hosts_begin);
-  // The only secret an option can carry.
-  const std::string secret = "tlsCertificateKeyFilePassword=";
-  if (auto p = out.find(secret); p != std::string::npos) {
-    const auto value = p + secret.size();
-    const auto end = out.find('&', value);
-    out.replace(value, end == std::string::npos ? std::string::npos : end - value, "***");
+  // Options that can carry a secret: a key file's password, and the AWS
+  // session token among authMechanismProperties. Option names are
+  // case-insensitive in a connection string, so they are matched so.
+  const auto query = out.find('?');
+  if (query == std::string::npos) return out;
+  std::string lower = out;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  for (const std::string secret : {"tlscertificatekeyfilepassword=", "authmechanismproperties="}) {
+    for (auto p = lower.find(secret, query); p != std::string::npos; p = lower.find(secret, p + secret.size())) {
+      if (lower[p - 1] != '?' && lower[p - 1] != '&') continue;
+      const auto value = p + secret.size();
+      const auto end = out.find('&', value);
+      const auto length = (end == std::string::npos ? out.size() : end) - value;
+      out.replace(value, length, "***");
+      lower.replace(value, length, "***");
+    }
   }
   return out;
 }
@@ -607,8 +678,7 @@ std::unique_ptr<Store> open_mongo_store(std::string_view uri, const RegistryFiel
         "The MongoDB connection string \"{}\" sets w=0 (unacknowledged writes); inferconf must know that a write "
         "was applied. Remove w=0 or use w=1 or w=majority.",
         shown));
-  if (!mongoc_uri_has_option(parsed.get(), MONGOC_URI_RETRYWRITES))
-    mongoc_uri_set_option_as_bool(parsed.get(), MONGOC_URI_RETRYWRITES, true);
+  mongo::apply_uri_defaults(parsed.get());
   if (mongoc_uri_get_appname(parsed.get()) == nullptr) mongoc_uri_set_appname(parsed.get(), "inferconf");
   mongo::PoolPtr pool(mongoc_client_pool_new_with_error(parsed.get(), &error));
   if (!pool)

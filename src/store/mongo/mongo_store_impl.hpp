@@ -8,6 +8,8 @@
 #include <initializer_list>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 
@@ -93,7 +95,14 @@ class MongoStore final : public Store {
   std::optional<InferenceConfiguration> find_one(const bson_t* filter, const bson_t* opts = nullptr,
                                                  bool primary = false) const;
   std::int64_t count_documents(const char* collection, const bson_t* filter) const;
+  // Reads a document met in a scan; a document that is not a configuration
+  // (written by another program) is skipped and logged as quarantined, once
+  // per document and problem, so that the valid ones go on being served.
+  std::optional<InferenceConfiguration> scanned(const bson_t* doc) const;
 
+  // On a sharded cluster (mongos), a sentence saying inference_configurations
+  // is sharded when collStats says so; nullopt otherwise or when unknown.
+  std::optional<std::string> sharded_problem() const;
   // The id of the configuration holding (model_id, configuration_type), if any.
   std::string existing_id(const std::string& model_id, const std::string& configuration_type) const;
   [[noreturn]] void throw_duplicate(const std::string& model_id, const std::string& configuration_type) const;
@@ -135,7 +144,26 @@ class MongoStore final : public Store {
   std::unique_ptr<HeldStream> stream_;
   // _id -> id of configurations seen in the stream: delete events name only _id.
   std::unordered_map<std::string, std::string> object_ids_;
+  // What polling reported within the overlap window, for the sequence of
+  // cursors ending in poll_last_cursor_: id -> (revision, updated_at ms), and
+  // tombstone id -> deleted_at ms.
+  std::mutex poll_mutex_;
+  std::string poll_last_cursor_;
+  std::unordered_map<std::string, std::pair<std::int64_t, std::int64_t>> poll_seen_;
+  std::unordered_map<std::string, std::int64_t> poll_seen_deleted_;
+  // Problems already logged by scanned(); cleared when full.
+  mutable std::mutex quarantine_mutex_;
+  mutable std::set<std::string> quarantined_;
 };
+
+// Timeouts (docs/MONGODB.md, "Timeouts"): socketTimeoutMS when the
+// connection string sets none, and the server-side limit of every bounded
+// read (lookups, pages, counts, polls; not the full scan of a reload).
+inline constexpr std::int32_t kDefaultSocketTimeoutMs = 60000;
+inline constexpr std::int64_t kReadMaxTimeMs = 20000;
+// Sets the defaults inferconf adds to a connection string that does not set
+// them: retryWrites=true, socketTimeoutMS=kDefaultSocketTimeoutMs.
+void apply_uri_defaults(mongoc_uri_t* uri);
 
 // Writes a string field equal to `value`, or `{ $in: [value, null] }` style
 // revision filters; small helpers shared by the .cpp files.
