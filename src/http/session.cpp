@@ -112,11 +112,8 @@ void Session::on_read_error(beast::error_code ec) {
     method_ = std::string(parser_->get().method_string());
     target_ = std::string(parser_->get().target());
   } else {
-    // The access log's placeholder for a request that never got a request line. Copied from a
-    // std::string: assigning the literal trips g++ 12's false -Wrestrict at -O3 (GCC bug 105329).
-    static const std::string kNotReceived{"-"};
-    method_ = kNotReceived;
-    target_ = kNotReceived;
+    method_ = "-";
+    target_ = "-";
   }
   close_after_write_ = true;
   route_ = RouteId::kUnmatched;
