@@ -28,6 +28,11 @@ struct ServeArgs {
   bool require_if_match = false;
   double refresh_interval = 1.0;
   double request_timeout = 15.0;
+  double header_timeout = 10.0;
+  double write_timeout = 15.0;
+  std::size_t max_connections = 0;
+  std::size_t max_requests_per_connection = 1000;
+  std::vector<std::string> allowed_hosts;
   double shutdown_timeout = 10.0;
   std::string log_format = "text";
 };
@@ -52,7 +57,11 @@ void serve(const GlobalOptions& opts, const ServeArgs& args) {
   options.api.require_if_match = args.require_if_match;
   options.refresh_interval = seconds_option(args.refresh_interval, "--refresh-interval", 0.01, 3600);
   options.limits.request_timeout = seconds_option(args.request_timeout, "--request-timeout", 0.1, 3600);
-  options.limits.write_timeout = options.limits.request_timeout;
+  options.limits.header_timeout = seconds_option(args.header_timeout, "--header-timeout", 0.1, 3600);
+  options.limits.write_timeout = seconds_option(args.write_timeout, "--write-timeout", 0.1, 3600);
+  options.limits.max_requests_per_connection = args.max_requests_per_connection;
+  options.max_connections = args.max_connections;
+  options.allowed_hosts = args.allowed_hosts;
   options.shutdown_timeout = seconds_option(args.shutdown_timeout, "--shutdown-timeout", 0, 3600);
   options.handle_signals = true;
   if (args.log_format == "text")
@@ -94,9 +103,10 @@ void serve(const GlobalOptions& opts, const ServeArgs& args) {
                  args.listen);
   if (!options.api.tokens || options.api.tokens->empty())
     spdlog::info("No --tokens-file: the API is read-only (every write answers 401).");
-  spdlog::info("inferconf serving {} configurations from {} (loaded in {} ms), {} threads",
+  spdlog::info("inferconf serving {} configurations from {} (loaded in {} ms), {} threads, at most {} connections",
                server.startup().configurations, store->describe(), server.startup().load_time.count(),
-               options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency()));
+               options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency()),
+               server.startup().max_connections);
   // One plain line, for people and for scripts waiting for the port, then an
   // example that answers something real: a stored configuration when there is
   // one, else a catalogue entry.
@@ -127,7 +137,20 @@ void register_serve_command(CLI::App& app, GlobalOptions& opts) {
   cmd->add_option("--refresh-interval", args->refresh_interval,
                   "Seconds between checks for writes made by other processes (default 1)");
   cmd->add_option("--request-timeout", args->request_timeout,
-                  "Seconds a client has to send a request, and idle keep-alive limit (default 15)");
+                  "Seconds a client has to send a whole request, head and body (default 15)");
+  cmd->add_option("--header-timeout", args->header_timeout,
+                  "Seconds a client has to send the request line and headers, and idle keep-alive limit (default 10)");
+  cmd->add_option("--write-timeout", args->write_timeout, "Seconds an answer may take to be sent (default 15)");
+  cmd->add_option("--max-connections", args->max_connections,
+                  "Open connections at most; more are answered 503 with Retry-After (default: the descriptor "
+                  "limit minus a reserve, see `ulimit -n`)")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1000000}));
+  cmd->add_option("--max-requests-per-connection", args->max_requests_per_connection,
+                  "Requests answered on one keep-alive connection before it is closed (default 1000)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
+  cmd->add_option("--allowed-host", args->allowed_hosts,
+                  "A Host name the server answers (repeatable; * for any). Default: any name on a non-loopback "
+                  "address, only localhost/127.0.0.1/[::1] on a loopback address");
   cmd->add_option("--shutdown-timeout", args->shutdown_timeout,
                   "Seconds in-flight requests get to finish on SIGTERM (default 10)");
   cmd->add_option("--log-format", args->log_format, "Request log: text (default), json or none");
