@@ -73,11 +73,18 @@ void serve(const GlobalOptions& opts, const ServeArgs& args) {
   else
     throw invalid(fmt::format("--log-format \"{}\" is not known; use text, json or none.", args.log_format),
                   {{"--log-format", "allowed: text, json, none."}});
-  if (!args.tokens_file.empty())
+  if (!args.tokens_file.empty()) {
     options.api.tokens = std::make_shared<const http::TokenTable>(http::TokenTable::load(args.tokens_file));
+    for (const auto& w : options.api.tokens->warnings()) spdlog::warn("{}", w);
+  }
   if (args.auth_reads && !options.api.tokens)
     throw invalid("--auth-reads needs --tokens-file: without tokens no request could be answered.",
                   {{"--auth-reads", "requires --tokens-file."}});
+  if (args.auth_reads && options.api.tokens->empty())
+    throw invalid(fmt::format("--auth-reads with the tokens file {}, which lists no token (only blank lines or "
+                              "comments): no request could be answered. Add a line from `inferconf token new NAME`.",
+                              args.tokens_file),
+                  {{"--tokens-file", "lists no token."}});
 
   // The server answers reads from its own index, so SQLite's page cache only
   // serves writes and refreshes. Each pooled connection may cache 64 MiB, and
