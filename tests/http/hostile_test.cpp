@@ -16,6 +16,7 @@
 
 #include "http/http_client.hpp"
 #include "http/indexed_store.hpp"
+#include "http/openapi.hpp"
 #include "http/raw_socket.hpp"
 #include "http/test_server.hpp"
 
@@ -493,6 +494,37 @@ TEST(HostileFindings, AHeaderTricklingClientIsCutOffByTheHeaderDeadline) {
   const std::string answer = s.read_all();
   EXPECT_EQ(first_status(answer), 408u) << answer;
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(2500));
+}
+
+TEST(OpenApiMatchesTheServer, EveryPathAnswersOptionsWithTheMethodsTheDocumentLists) {
+  TestServer server;
+  HttpClient client(server.port());
+  const auto doc = http::openapi_document();
+  for (const auto& [path, item] : doc["paths"].items()) {
+    std::string concrete = path;
+    for (auto open = concrete.find('{'); open != std::string::npos; open = concrete.find('{'))
+      concrete.replace(open, concrete.find('}', open) - open + 1, "sdxl");
+    Reply r = client.request("OPTIONS", concrete);
+    EXPECT_EQ(r.status, 204u) << path;
+    std::set<std::string> documented, allowed;
+    for (const auto& [method, op] : item.items()) {
+      if (method == "parameters") continue;  // shared path parameters, not an operation
+      std::string upper = method;
+      for (auto& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      documented.insert(upper);
+    }
+    std::string allow = r.header("allow");
+    for (std::size_t start = 0; start < allow.size();) {
+      auto comma = allow.find(',', start);
+      std::string m = allow.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      while (!m.empty() && m.front() == ' ') m.erase(0, 1);
+      allowed.insert(m);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    allowed.erase("HEAD");  // implied by GET
+    EXPECT_EQ(allowed, documented) << path << ": Allow: " << allow;
+  }
 }
 
 }  // namespace
