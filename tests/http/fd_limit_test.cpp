@@ -1,4 +1,4 @@
-// The real binary under a descriptor limit of 48 (`ulimit -n 48`): idle
+// Start-up checks of the real binary, and the binary under a descriptor limit of 48 (`ulimit -n 48`): idle
 // connections exhaust the descriptors; the acceptor must then back off
 // (bounded CPU, a few warnings rather than one per attempt) and accept
 // again once connections close.
@@ -101,6 +101,19 @@ void check_out_of_descriptors(const std::vector<std::string>& extra) {
 TEST(DescriptorLimit, AnExhaustedAcceptorBacksOffAndAcceptsAgain) { check_out_of_descriptors({"--max-connections", "1000"}); }
 
 TEST(DescriptorLimit, TheDefaultConnectionLimitStaysBelowTheDescriptorLimit) { check_out_of_descriptors({}); }
+
+TEST(TokensFileAtStartUp, AuthReadsWithAFileOfOnlyCommentsRefusesToStart) {
+  const auto dir = fresh_dir("inferconf-empty-tokens");
+  std::ofstream(dir / "tokens") << "# no token yet\n\n";
+  const auto r = run_process(inferconf_binary(),
+                             {"--db", "sqlite:" + (dir / "inferconf.db").string(), "--catalog",
+                              std::string(INFERCONF_SOURCE_DIR) + "/catalog", "serve", "--listen", "127.0.0.1:0",
+                              "--auth-reads", "--tokens-file", (dir / "tokens").string()},
+                             {}, {}, 30);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("lists no token"), std::string::npos) << r.err;
+  std::filesystem::remove_all(dir);
+}
 
 }  // namespace
 }  // namespace inferconf::testing
