@@ -28,6 +28,11 @@ struct ServeArgs {
   bool require_if_match = false;
   double refresh_interval = 1.0;
   double request_timeout = 15.0;
+  double header_timeout = 10.0;
+  double write_timeout = 15.0;
+  std::size_t max_connections = 0;
+  std::size_t max_requests_per_connection = 1000;
+  std::vector<std::string> allowed_hosts;
   double shutdown_timeout = 10.0;
   std::string log_format = "text";
 };
@@ -52,7 +57,11 @@ void serve(const GlobalOptions& opts, const ServeArgs& args) {
   options.api.require_if_match = args.require_if_match;
   options.refresh_interval = seconds_option(args.refresh_interval, "--refresh-interval", 0.01, 3600);
   options.limits.request_timeout = seconds_option(args.request_timeout, "--request-timeout", 0.1, 3600);
-  options.limits.write_timeout = options.limits.request_timeout;
+  options.limits.header_timeout = seconds_option(args.header_timeout, "--header-timeout", 0.1, 3600);
+  options.limits.write_timeout = seconds_option(args.write_timeout, "--write-timeout", 0.1, 3600);
+  options.limits.max_requests_per_connection = args.max_requests_per_connection;
+  options.max_connections = args.max_connections;
+  options.allowed_hosts = args.allowed_hosts;
   options.shutdown_timeout = seconds_option(args.shutdown_timeout, "--shutdown-timeout", 0, 3600);
   options.handle_signals = true;
   if (args.log_format == "text")
@@ -64,11 +73,18 @@ void serve(const GlobalOptions& opts, const ServeArgs& args) {
   else
     throw invalid(fmt::format("--log-format \"{}\" is not known; use text, json or none.", args.log_format),
                   {{"--log-format", "allowed: text, json, none."}});
-  if (!args.tokens_file.empty())
+  if (!args.tokens_file.empty()) {
     options.api.tokens = std::make_shared<const http::TokenTable>(http::TokenTable::load(args.tokens_file));
+    for (const auto& w : options.api.tokens->warnings()) spdlog::warn("{}", w);
+  }
   if (args.auth_reads && !options.api.tokens)
     throw invalid("--auth-reads needs --tokens-file: without tokens no request could be answered.",
                   {{"--auth-reads", "requires --tokens-file."}});
+  if (args.auth_reads && options.api.tokens->empty())
+    throw invalid(fmt::format("--auth-reads with the tokens file {}, which lists no token (only blank lines or "
+                              "comments): no request could be answered. Add a line from `inferconf token new NAME`.",
+                              args.tokens_file),
+                  {{"--tokens-file", "lists no token."}});
 
   // The server answers reads from its own index, so SQLite's page cache only
   // serves writes and refreshes. Each pooled connection may cache 64 MiB, and
@@ -96,9 +112,10 @@ void serve(const GlobalOptions& opts, const ServeArgs& args) {
     spdlog::info("No --tokens-file: the API is read-only (every write answers 401). To write, create a token with "
                  "`inferconf token new NAME` and put the line it prints in a file (e.g. data/tokens.txt), then restart "
                  "with `inferconf serve --tokens-file data/tokens.txt` and send \"Authorization: Bearer TOKEN\".");
-  spdlog::info("inferconf serving {} configurations from {} (loaded in {} ms), {} threads",
+  spdlog::info("inferconf serving {} configurations from {} (loaded in {} ms), {} threads, at most {} connections",
                server.startup().configurations, store->describe(), server.startup().load_time.count(),
-               options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency()));
+               options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency()),
+               server.startup().max_connections);
   // One plain line, for people and for scripts waiting for the port, then an
   // example that answers something real: a stored configuration when there is
   // one, else a catalogue entry.
@@ -129,7 +146,20 @@ void register_serve_command(CLI::App& app, GlobalOptions& opts) {
   cmd->add_option("--refresh-interval", args->refresh_interval,
                   "Seconds between checks for writes made by other processes (default 1)");
   cmd->add_option("--request-timeout", args->request_timeout,
-                  "Seconds a client has to send a request, and idle keep-alive limit (default 15)");
+                  "Seconds a client has to send a whole request, head and body (default 15)");
+  cmd->add_option("--header-timeout", args->header_timeout,
+                  "Seconds a client has to send the request line and headers, and idle keep-alive limit (default 10)");
+  cmd->add_option("--write-timeout", args->write_timeout, "Seconds an answer may take to be sent (default 15)");
+  cmd->add_option("--max-connections", args->max_connections,
+                  "Open connections at most; more are answered 503 with Retry-After (default: the descriptor "
+                  "limit minus a reserve, see `ulimit -n`)")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1000000}));
+  cmd->add_option("--max-requests-per-connection", args->max_requests_per_connection,
+                  "Requests answered on one keep-alive connection before it is closed (default 1000)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
+  cmd->add_option("--allowed-host", args->allowed_hosts,
+                  "A Host name the server answers (repeatable; * for any). Default: any name on a non-loopback "
+                  "address, only localhost/127.0.0.1/[::1] on a loopback address");
   cmd->add_option("--shutdown-timeout", args->shutdown_timeout,
                   "Seconds in-flight requests get to finish on SIGTERM (default 10)");
   cmd->add_option("--log-format", args->log_format, "Request log: text (default), json or none");

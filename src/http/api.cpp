@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "http/openapi.hpp"
 #include "http/problem.hpp"
@@ -36,18 +37,69 @@ Response Api::guarded(const std::function<Response()>& fn) const {
     return problem_for(e);
   } catch (const std::exception& e) {
     metrics_.store_error();
-    return problem("internal-error", fmt::format("The server failed unexpectedly: {}. Retry; if it persists, report "
-                                                 "it with the server's log.",
-                                                 e.what()));
+    return internal_error(e.what());
   }
+}
+
+namespace {
+
+struct Target {
+  std::string_view path, query;
+};
+
+Target split_target(std::string_view target) {
+  const auto qmark = target.find('?');
+  return {target.substr(0, qmark), qmark == std::string_view::npos ? std::string_view{} : target.substr(qmark + 1)};
+}
+
+Response route_not_found(std::string_view path) {
+  return problem("not-found", fmt::format("No route matches the path \"{}\"; see GET /openapi.json for the routes "
+                                          "of this API.",
+                                          std::string(path.substr(0, 200))));
+}
+
+Response method_not_allowed(const RouteSpec& spec, verb method) {
+  Response resp = problem("method-not-allowed",
+                          fmt::format("{} does not allow {}; allowed: {}.", spec.pattern,
+                                      method == verb::unknown ? std::string("this method")
+                                                              : std::string(bhttp::to_string(method)),
+                                      allow_header(spec)));
+  resp.header("Allow", allow_header(spec) + ", OPTIONS");
+  return resp;
+}
+
+// Resolve is a POST that changes nothing: it is a read for authorisation.
+bool is_write_request(verb method, RouteId route) {
+  return (method == verb::post || method == verb::patch || method == verb::delete_) && route != RouteId::kResolve;
+}
+
+bool is_operations_route(const RouteSpec& spec) { return spec.pattern.substr(0, 4) != "/v1/"; }
+
+}  // namespace
+
+std::optional<Response> Api::precheck(const Request& r) const {
+  const Target t = split_target(r.target);
+  std::optional<RouteMatch> match;
+  try {
+    match = match_route(t.path);
+  } catch (const Error& e) {
+    return problem_for(e, true);
+  }
+  if (!match) return route_not_found(t.path);
+  const RouteSpec& spec = route(match->id);
+  if (r.method == verb::options) return std::nullopt;
+  if (!route_allows(spec, r.method)) return method_not_allowed(spec, r.method);
+  if (is_operations_route(spec)) return std::nullopt;
+  std::string principal;
+  auto denied = authorize(r, is_write_request(r.method, match->id), principal);
+  if (denied) denied->principal = principal;
+  return denied;
 }
 
 Outcome Api::handle(Request&& r) {
   Outcome out;
-  std::string_view target = r.target;
-  const auto qmark = target.find('?');
-  const std::string_view path = target.substr(0, qmark);
-  const std::string_view query = qmark == std::string_view::npos ? std::string_view{} : target.substr(qmark + 1);
+  const Target t = split_target(r.target);
+  const std::string_view path = t.path, query = t.query;
 
   std::optional<RouteMatch> match;
   try {
@@ -57,9 +109,7 @@ Outcome Api::handle(Request&& r) {
     return out;
   }
   if (!match) {
-    out.now = problem("not-found", fmt::format("No route matches the path \"{}\"; see GET /openapi.json for the routes "
-                                               "of this API.",
-                                               std::string(path.substr(0, 200))));
+    out.now = route_not_found(path);
     return out;
   }
   out.route = match->id;
@@ -72,38 +122,45 @@ Outcome Api::handle(Request&& r) {
     return out;
   }
   if (!route_allows(spec, r.method)) {
-    Response resp = problem("method-not-allowed",
-                            fmt::format("{} does not allow {}; allowed: {}.", spec.pattern,
-                                        r.method == verb::unknown ? std::string("this method")
-                                                                  : std::string(bhttp::to_string(r.method)),
-                                        allow_header(spec)));
-    resp.header("Allow", allow_header(spec) + ", OPTIONS");
-    out.now = std::move(resp);
+    out.now = method_not_allowed(spec, r.method);
     return out;
   }
-  const bool write = r.method == verb::post || r.method == verb::patch || r.method == verb::delete_;
-  const bool operations = spec.pattern.substr(0, 4) != "/v1/";
-  // Resolve is a POST that changes nothing: it is a read for authorisation.
-  const bool is_write = write && match->id != RouteId::kResolve;
+  const bool operations = is_operations_route(spec);
+  const bool is_write = is_write_request(r.method, match->id);
+  // Under --auth-reads an answer depends on who asked: no shared cache may
+  // keep it or hand it to another client.
+  const bool private_answer = options_.auth_reads && !operations;
+  auto mark_private = [private_answer](Response& resp) {
+    if (!private_answer) return;
+    resp.header("Cache-Control", "no-store");
+    resp.header("Vary", "Authorization");
+  };
   std::string principal;
   if (!operations) {
     if (auto denied = authorize(r, is_write, principal)) {
+      denied->principal = principal;  // a 403 names the token that was refused
+      mark_private(*denied);
       out.now = std::move(*denied);
       return out;
     }
   }
   auto finish = [&](Response resp) {
     resp.principal = principal;
+    mark_private(resp);
     out.now = std::move(resp);
     return out;
   };
   auto finish_outcome = [&](Outcome o) {
     o.route = match->id;
-    if (o.now) o.now->principal = principal;
+    if (o.now) {
+      o.now->principal = principal;
+      mark_private(*o.now);
+    }
     if (o.later)
-      o.later = [job = std::move(o.later), principal]() {
+      o.later = [job = std::move(o.later), principal, mark_private]() {
         Response resp = job();
         resp.principal = principal;
+        mark_private(resp);
         return resp;
       };
     return o;
@@ -121,11 +178,18 @@ Outcome Api::handle(Request&& r) {
   const auto& p = match->params;
   switch (match->id) {
     case RouteId::kConfigurations:
-      if (r.method == verb::post) return finish_outcome(create_configuration(r));
+      if (r.method == verb::post) {
+        Outcome o = create_configuration(r);
+        o.write = true;
+        return finish_outcome(std::move(o));
+      }
       return finish(guarded([&] { return list_configurations(query); }));
     case RouteId::kConfiguration:
-      if (r.method == verb::patch) return finish_outcome(update_configuration(r, p[0]));
-      if (r.method == verb::delete_) return finish_outcome(delete_configuration(r, p[0]));
+      if (r.method == verb::patch || r.method == verb::delete_) {
+        Outcome o = r.method == verb::patch ? update_configuration(r, p[0]) : delete_configuration(r, p[0]);
+        o.write = true;
+        return finish_outcome(std::move(o));
+      }
       return finish(guarded([&] { return get_configuration(r, p[0]); }));
     case RouteId::kModelConfigurations:
       return finish(guarded([&] { return model_configurations(p[0], query); }));
@@ -139,7 +203,7 @@ Outcome Api::handle(Request&& r) {
       return finish(guarded([&] { return base_model_configurations(p[0], query); }));
     case RouteId::kResolve:
       if (!query.empty()) return finish_outcome(export_resolved(r, query));
-      return finish(guarded([&] { return resolve(r); }));
+      return finish_outcome(resolve(r));
     case RouteId::kHealthz: {
       Response resp;
       resp.body = R"({"status":"ok"})";
@@ -249,7 +313,15 @@ std::variant<std::optional<std::int64_t>, Response> Api::expected_revision(const
                                "If-Match: \"{}.3\", or *.",
                                std::string(it->value().substr(0, 100)), id),
                    {{"If-Match", "must be * or a comma-separated list of quoted entity tags."}});
-  if (tags->empty()) return std::optional<std::int64_t>{};  // "*": any current revision
+  if (tags->empty()) {  // "*": any current revision
+    if (options_.require_if_match)
+      return problem("precondition-required",
+                     fmt::format("This server requires If-Match with the configuration's ETag on {}; \"*\" "
+                                 "matches any revision and so does not protect a concurrent change. Read "
+                                 "GET /v1/configurations/{} and send its ETag.",
+                                 std::string(bhttp::to_string(r.method)), id));
+    return std::optional<std::int64_t>{};
+  }
   std::vector<std::int64_t> candidates;
   for (const auto& tag : *tags) {
     if (tag.weak) continue;  // If-Match compares strongly
@@ -316,10 +388,13 @@ Outcome Api::readyz() {
   out.later = [this] {
     try {
       (void)sync_.store().change_cursor();  // a real round trip to the store
-    } catch (const Error& e) {
+    } catch (const std::exception& e) {
+      // Probes are open: the store's name and the driver's message go to the
+      // log only.
       metrics_.store_error();
-      Response resp = problem("unavailable", fmt::format("The store {} cannot be read: {}", sync_.store().describe(),
-                                                         e.what()));
+      spdlog::warn("request {}: readiness check failed: the store {} cannot be read: {}", current_request_id(),
+                   sync_.store().describe(), e.what());
+      Response resp = problem("unavailable", "The store cannot be read; the server is not ready.");
       resp.header("Retry-After", "1");
       return resp;
     }

@@ -44,11 +44,13 @@ struct Request {
 };
 
 // What a request becomes: the answer now, or a job that computes it (run on
-// the blocking pool).
+// the blocking pools: `write` jobs on the write pool, the others on the read
+// pool, so a flood of exports cannot queue ahead of the writes).
 struct Outcome {
   RouteId route = RouteId::kUnmatched;
   std::optional<Response> now;
   std::function<Response()> later;
+  bool write = false;
 };
 
 // The server's state the operations routes report.
@@ -61,7 +63,13 @@ class Api {
  public:
   Api(IndexSync& sync, const Catalog& catalog, Metrics& metrics, ApiOptions options, ServerStatus status);
 
+  // Routes the request and answers it, or returns the job that will. May
+  // throw anything a handler throws; the caller turns that into a 500.
   Outcome handle(Request&& request);
+  // What a request with "Expect: 100-continue" gets instead of 100 Continue:
+  // the answer its headers alone already decide (unknown route, method not
+  // allowed, missing or bad token); nullopt when the body is wanted.
+  std::optional<Response> precheck(const Request& request) const;
 
  private:
   // Route handlers; params are the decoded path parameters.
@@ -75,7 +83,7 @@ class Api {
   Response base_models();
   Response base_model(const std::string& id);
   Response base_model_configurations(const std::string& id, std::string_view query);
-  Response resolve(Request& r);
+  Outcome resolve(Request& r);
   // POST /v1/resolve?format=comfyui|a1111|diffusers|infotext: the resolved
   // parameters as the engine's request (runs on the blocking pool: it reads
   // the registry for the model's file name).

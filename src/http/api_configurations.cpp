@@ -81,6 +81,10 @@ std::variant<nlohmann::json, Response> read_json(const std::string& body) {
     return parse_json_text(body, "the request body");
   } catch (const Error& e) {
     return problem("malformed-json", e.what(), e.field_errors());
+  } catch (const nlohmann::json::exception&) {
+    // Whatever the JSON reader lets through is still the client's mistake.
+    return problem("malformed-json", "The request body could not be read as JSON: a value in it is out of range or "
+                                     "cannot be represented; send numbers within the range of a double.");
   }
 }
 
@@ -382,29 +386,22 @@ bool seen_before(std::string_view body) {
 
 }  // namespace
 
-Response Api::resolve(Request& r) {
-  if (auto bad = check_media_type(r, {"application/json"})) return std::move(*bad);
-  if (auto it = resolve_cache.find(r.body); it != resolve_cache.end()) {
-    if (sync_.index().by_model_and_type(it->second.model_id, it->second.type) == it->second.doc) {
-      Response resp;
-      resp.shared = it->second.answer;
-      return resp;
-    }
-    resolve_cache.erase(it);
-  }
-  auto parsed = read_json(r.body);
-  if (auto* resp = std::get_if<Response>(&parsed)) return std::move(*resp);
-  ResolveRequest req = parse_resolve_request(std::get<nlohmann::json>(parsed));
-  ResolvedParameters result = resolver_.resolve(req);
+namespace {
+
+// The answer to a parsed resolve request; `body` is the request's bytes (the
+// cache key).
+Response resolve_answer(Resolver& resolver, const ConfigurationIndex& index, const ResolveRequest& req,
+                        const std::string& body_text) {
+  ResolvedParameters result = resolver.resolve(req);
   nlohmann::json body = result;
-  if (result.problems.empty() && result.configuration_id && r.body.size() <= kResolveCacheMaxBody &&
-      seen_before(r.body)) {
-    DocRef used = sync_.index().by_model_and_type(result.model_id, result.configuration_type);
+  if (result.problems.empty() && result.configuration_id && body_text.size() <= kResolveCacheMaxBody &&
+      seen_before(body_text)) {
+    DocRef used = index.by_model_and_type(result.model_id, result.configuration_type);
     if (used && used->id() == *result.configuration_id && used->revision() == result.revision) {
       if (resolve_cache.size() >= kResolveCacheEntries) resolve_cache.clear();
       auto answer = std::make_shared<const std::string>(
           body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-      resolve_cache[r.body] = ResolveCacheEntry{std::move(used), result.model_id, result.configuration_type, answer};
+      resolve_cache[body_text] = ResolveCacheEntry{std::move(used), result.model_id, result.configuration_type, answer};
       Response resp;
       resp.shared = std::move(answer);
       return resp;
@@ -420,6 +417,43 @@ Response Api::resolve(Request& r) {
   Response resp;
   resp.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return resp;
+}
+
+}  // namespace
+
+Outcome Api::resolve(Request& r) {
+  Outcome out;
+  auto now = [&](Response resp) {
+    out.now = std::move(resp);
+    return std::move(out);
+  };
+  if (auto bad = check_media_type(r, {"application/json"})) return now(std::move(*bad));
+  if (auto it = resolve_cache.find(r.body); it != resolve_cache.end()) {
+    if (sync_.index().by_model_and_type(it->second.model_id, it->second.type) == it->second.doc) {
+      Response resp;
+      resp.shared = it->second.answer;
+      return now(std::move(resp));
+    }
+    resolve_cache.erase(it);
+  }
+  auto parsed = read_json(r.body);
+  if (auto* resp = std::get_if<Response>(&parsed)) return now(std::move(*resp));
+  ResolveRequest req;
+  try {
+    req = parse_resolve_request(std::get<nlohmann::json>(parsed));
+  } catch (const Error& e) {
+    return now(problem_for(e));
+  }
+  // With a stored configuration in the index the resolver reads nothing
+  // else, so it answers here. Without one it asks the store's model registry
+  // for the base model: that is store I/O, which must not stall a network
+  // thread (and every connection on it), so it runs on the read pool.
+  if (sync_.index().by_model_and_type(req.model_id, req.configuration_type))
+    return now(guarded([&] { return resolve_answer(resolver_, sync_.index(), req, r.body); }));
+  out.later = [this, req = std::move(req), body = std::move(r.body)] {
+    return guarded([&] { return resolve_answer(resolver_, sync_.index(), req, body); });
+  };
+  return out;
 }
 
 namespace {
@@ -464,6 +498,14 @@ Outcome Api::export_resolved(Request& r, std::string_view query) {
     }
   } catch (const Error& e) {
     out.now = problem_for(e, true);
+    return out;
+  }
+  if (!format) {  // "?" followed only by separators, e.g. "?&"
+    out.now = problem("invalid-parameter",
+                      fmt::format("The query \"?{}\" names no export format; POST /v1/resolve takes either no "
+                                  "query or exactly format=comfyui|a1111|diffusers|infotext.",
+                                  std::string(query.substr(0, 100))),
+                      {{"format", "is missing; allowed: comfyui, a1111, diffusers, infotext."}});
     return out;
   }
   // The infotext is plain text when the client asks for it; every export is

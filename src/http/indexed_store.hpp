@@ -8,7 +8,7 @@
 
 namespace inferconf::http {
 
-class IndexedStore final : public Store {
+class IndexedStore : public Store {
  public:
   IndexedStore(Store& store, const ConfigurationIndex& index) : store_(store), index_(index) {}
 

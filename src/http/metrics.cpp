@@ -88,6 +88,10 @@ std::string Metrics::render(const MetricsGauges& g) const {
   out += "# TYPE inferconf_http_connections_total counter\n";
   out += fmt::format("inferconf_http_connections_total {}\n",
                      sum([](const WorkerMetrics& w) -> const auto& { return w.connections_opened_; }));
+  out += "# HELP inferconf_http_connections_refused_total Connections answered 503 because --max-connections were open.\n";
+  out += "# TYPE inferconf_http_connections_refused_total counter\n";
+  out += fmt::format("inferconf_http_connections_refused_total {}\n",
+                     sum([](const WorkerMetrics& w) -> const auto& { return w.connections_refused_; }));
   out += "# HELP inferconf_http_connections_timed_out_total Connections closed because the client was too slow or idle.\n";
   out += "# TYPE inferconf_http_connections_timed_out_total counter\n";
   out += fmt::format("inferconf_http_connections_timed_out_total {}\n",

@@ -33,6 +33,7 @@ class WorkerMetrics {
   void record(RouteId route, boost::beast::http::verb method, unsigned status, std::uint64_t micros);
   void connection_opened() { bump(connections_opened_); }
   void connection_timed_out() { bump(connections_timed_out_); }
+  void connection_refused() { bump(connections_refused_); }
 
  private:
   friend class Metrics;
@@ -45,7 +46,7 @@ class WorkerMetrics {
       requests_{};
   std::array<std::array<std::atomic<std::uint64_t>, kLatencyBuckets.size() + 1>, kRoutes> buckets_{};
   std::array<std::atomic<std::uint64_t>, kRoutes> latency_sum_us_{};
-  std::atomic<std::uint64_t> connections_opened_{0}, connections_timed_out_{0};
+  std::atomic<std::uint64_t> connections_opened_{0}, connections_timed_out_{0}, connections_refused_{0};
 };
 
 struct MetricsGauges {

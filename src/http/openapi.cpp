@@ -186,7 +186,7 @@ constexpr const char* kDocument = R"json({
         "summary": "The effective parameters of a generation request: base-model preset < stored configuration < overrides; with ?format=, the same as an engine's request.",
         "parameters": [
           {"name": "format", "in": "query", "required": false, "schema": {"enum": ["comfyui", "a1111", "diffusers", "infotext"]},
-           "description": "Export the resolved parameters: a ComfyUI API prompt, an AUTOMATIC1111/Forge txt2img body, a diffusers pipeline description, or A1111 infotext (text/plain when the Accept header asks for it). The answer is an ExportResult; the body may carry an export object."}
+           "description": "The query is either empty or exactly format=VALUE: any other parameter, a repeated one, or a query without format (such as ?&) answers 400. Export the resolved parameters: a ComfyUI API prompt, an AUTOMATIC1111/Forge txt2img body, a diffusers pipeline description, or A1111 infotext (text/plain when the Accept header asks for it). The answer is an ExportResult; the body may carry an export object."}
         ],
         "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ResolveRequest"}}}},
         "responses": {
@@ -194,7 +194,8 @@ constexpr const char* kDocument = R"json({
             "application/json": {"schema": {"oneOf": [{"$ref": "#/components/schemas/ResolvedParameters"}, {"$ref": "#/components/schemas/ExportResult"}]}},
             "text/plain": {"schema": {"type": "string"}, "description": "?format=infotext with Accept: text/plain: the A1111 parameters text."}}},
           "406": {"description": "The Accept header admits no representation of the export.", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
-          "503": {"description": "The server has no engine vocabulary, so it cannot export.", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+          "500": {"$ref": "#/components/responses/InternalError"},
+          "503": {"description": "The store cannot be reached (Retry-After), or, for ?format=, the server has no engine vocabulary, so it cannot export.", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
           "400": {"$ref": "#/components/responses/BadRequest"},
           "401": {"$ref": "#/components/responses/Unauthorized"},
           "404": {"$ref": "#/components/responses/NotFound"},
@@ -249,6 +250,7 @@ constexpr const char* kDocument = R"json({
       "PayloadTooLarge": {"description": "The body is over 64 KiB.", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
       "UnsupportedMediaType": {"description": "Not application/json (or application/merge-patch+json for PATCH), or not UTF-8.", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
       "ValidationError": {"description": "The document breaks the DTO or the catalogue's rules; errors lists every problem.", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+      "InternalError": {"description": "The server failed unexpectedly; the detail is generic and request_id names the log line with the cause.", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
       "Unavailable": {"description": "The store cannot be reached, or the server is shutting down.", "headers": {"Retry-After": {"schema": {"type": "integer"}}}, "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
     },
     "schemas": {
@@ -380,7 +382,8 @@ constexpr const char* kDocument = R"json({
           "detail": {"type": "string", "description": "What went wrong, naming the field, the value and what is allowed."},
           "errors": {"type": "array", "items": {"$ref": "#/components/schemas/FieldError"}},
           "existing_id": {"type": "string", "description": "409: the configuration that already has this (model_id, configuration_type)."},
-          "resolved": {"$ref": "#/components/schemas/ResolvedParameters"}
+          "resolved": {"$ref": "#/components/schemas/ResolvedParameters"},
+          "request_id": {"type": "integer", "description": "5xx only: the request's id in the server's log, which has the cause (answers never carry it)."}
         }
       },
       "Catalog": {
@@ -444,14 +447,32 @@ nlohmann::json openapi_document() {
                  std::string(t.title);
   }
   doc["components"]["schemas"]["Problem"]["properties"]["type"]["description"] = "One of:" + described;
-  // Any operation can also answer 400 (unparsable request), 405, 408, 413,
-  // 431, 500 or 503 before or beside its own responses.
-  for (auto& [path, item] : doc["paths"].items())
-    for (auto& [method, op] : item.items())
-      if (method != "parameters")
-        op["responses"]["default"] = {
-            {"description", "Any other problem (405 with Allow, 408, 413, 431, 500, 503...)."},
-            {"content", {{"application/problem+json", {{"schema", {{"$ref", "#/components/schemas/Problem"}}}}}}}};
+  // Any operation can also answer 400 (unparsable request, Transfer-Encoding
+  // other than chunked, trailers, a bad or foreign Host), 405, 408, 413, 431,
+  // 500 or 503 before or beside its own responses.
+  for (auto& [path, item] : doc["paths"].items()) {
+    std::string allow;
+    for (auto& [method, op] : item.items()) {
+      if (method == "parameters") continue;
+      std::string upper = method;
+      for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      allow += upper + ", ";
+      op["responses"]["default"] = {
+          {"description", "Any other problem (400 for framing or Host, 405 with Allow, 408, 413, 431, 500, 503...)."},
+          {"content", {{"application/problem+json", {{"schema", {{"$ref", "#/components/schemas/Problem"}}}}}}}};
+    }
+    // Every route answers OPTIONS, without a token, with the methods it allows.
+    item["options"] = {
+        {"operationId", "options" + path},
+        {"summary", "The methods this path allows (Allow header); no token needed."},
+        {"security", nlohmann::json::array({nlohmann::json::object()})},
+        {"responses",
+         {{"204", {{"description", "No content; the Allow header lists the methods."},
+                   {"headers", {{"Allow", {{"schema", {{"type", "string"}}, {"example", allow + "OPTIONS"}}}}}}}},
+          {"default",
+           {{"description", "400 (framing, Host) or 404 (no such path)."},
+            {"content", {{"application/problem+json", {{"schema", {{"$ref", "#/components/schemas/Problem"}}}}}}}}}}}};
+  }
   return doc;
 }
 

@@ -1,8 +1,24 @@
 #include "http/problem.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 namespace inferconf::http {
+
+namespace {
+thread_local std::uint64_t request_id = 0;
+}  // namespace
+
+void set_current_request_id(std::uint64_t id) { request_id = id; }
+std::uint64_t current_request_id() { return request_id; }
+
+Response internal_error(std::string_view cause) {
+  spdlog::error("request {}: internal error: {}", request_id, cause);
+  return problem("internal-error", fmt::format("The server failed while handling this request (request id {}); "
+                                               "retry, and if it persists, give the operator this id: the server's "
+                                               "log has the cause.",
+                                               request_id));
+}
 
 const std::vector<ProblemType>& problem_types() {
   static const std::vector<ProblemType> types = {
@@ -43,6 +59,7 @@ Response problem(std::string_view slug, std::string detail, std::vector<FieldErr
   j["title"] = type->title;
   j["status"] = type->status;
   j["detail"] = std::move(detail);
+  if (type->status >= 500 && request_id != 0) j["request_id"] = request_id;
   if (!errors.empty()) {
     auto& list = j["errors"] = nlohmann::json::array();
     for (auto& e : errors) list.push_back({{"field", std::move(e.field)}, {"message", std::move(e.message)}});
@@ -68,14 +85,18 @@ Response problem_for(const Error& e, bool bad_request) {
       return r;
     }
     case ErrorCode::kUnavailable: {
-      Response r = problem("unavailable", e.what());
+      spdlog::warn("request {}: store unavailable: {}", request_id, e.what());
+      Response r = problem("unavailable",
+                           fmt::format("The store cannot be reached right now; retry in a moment. If it persists, "
+                                       "give the operator the request id {}: the server's log has the cause.",
+                                       request_id));
       r.header("Retry-After", "1");
       return r;
     }
     case ErrorCode::kInternal:
       break;
   }
-  return problem("internal-error", e.what());
+  return internal_error(e.what());
 }
 
 }  // namespace inferconf::http

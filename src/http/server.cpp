@@ -1,11 +1,15 @@
 #include "http/server.hpp"
 
+#include <sys/resource.h>
+
 #include <charconv>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include "http/problem.hpp"
 
 namespace inferconf::http {
 
@@ -19,7 +23,41 @@ std::int64_t steady_ms() {
       .count();
 }
 
+// The whole answer to a connection over the limit: written straight to the
+// socket (it is new, so its send buffer is empty) without a session.
+const std::string& too_many_connections() {
+  static const std::string text = [] {
+    const Response r = problem("unavailable", "The server has as many connections open as it allows "
+                                              "(--max-connections); retry in a second.");
+    return fmt::format("HTTP/1.1 503 Service Unavailable\r\nServer: inferconf\r\nContent-Type: {}\r\n"
+                       "Retry-After: 1\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{}",
+                       r.content_type, r.body.size(), r.body);
+  }();
+  return text;
+}
+
 }  // namespace
+
+std::size_t default_max_connections() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 10000;
+  const auto soft = static_cast<std::size_t>(rl.rlim_cur);
+  const std::size_t reserve = std::clamp<std::size_t>(soft / 4, 16, 256);
+  return soft > reserve ? soft - reserve : 1;
+}
+
+void Server::run_guarded(asio::io_context& io, const char* name) {
+  for (;;) {
+    try {
+      io.run();
+      return;
+    } catch (const std::exception& e) {
+      spdlog::error("The {} thread caught an unexpected error and goes on: {}", name, e.what());
+    } catch (...) {
+      spdlog::error("The {} thread caught an unexpected non-standard exception and goes on.", name);
+    }
+  }
+}
 
 std::pair<std::string, unsigned short> parse_listen_address(const std::string& text) {
   auto fail = [&] {
@@ -89,20 +127,28 @@ Server::Server(Store& store, const Catalog& catalog, ServerOptions options)
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
   last_refresh_ms_ = steady_ms();
 
-  blocking_ = std::make_unique<asio::thread_pool>(std::max(1u, options_.blocking_threads));
+  reads_ = std::make_unique<asio::thread_pool>(std::max(1u, options_.read_threads));
+  writes_ = std::make_unique<asio::thread_pool>(std::max(1u, options_.write_threads));
+  if (options_.max_connections == 0) options_.max_connections = default_max_connections();
+  startup_.max_connections = options_.max_connections;
+  accept_retry_ = std::make_unique<asio::steady_timer>(workers_[0]->io);
   ServerStatus status;
   status.gauges = [this] { return gauges(); };
   status.accepting = [this] { return accepting_.load(); };
   api_ = std::make_unique<Api>(sync_, catalog, metrics_, options_.api, std::move(status));
   session_context_.api = api_.get();
   session_context_.log = &log_;
-  session_context_.blocking = blocking_.get();
+  session_context_.reads = reads_.get();
+  session_context_.writes = writes_.get();
   session_context_.limits = options_.limits;
+  session_context_.hosts.allowed = options_.allowed_hosts;
+  session_context_.hosts.loopback_only = loopback_;
   session_context_.open_connections = &open_connections_;
 }
 
 Server::~Server() {
-  if (blocking_) blocking_->join();
+  if (reads_) reads_->join();
+  if (writes_) writes_->join();
   if (refresher_.joinable()) {
     stop();
     refresher_.join();
@@ -126,17 +172,41 @@ void Server::accept_next() {
   next_worker_ = (next_worker_ + 1) % workers_.size();
   acceptor_->async_accept(target.io, [this, &target](boost::system::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor_->is_open()) return;
-    if (!ec) {
-      if (open_connections_.load(std::memory_order_relaxed) >= options_.max_connections) {
-        boost::system::error_code ignored;
-        socket.close(ignored);
-      } else {
-        auto session = std::make_shared<Session>(std::move(socket), target, session_context_);
-        asio::post(target.io, [session] { session->start(); });
-      }
-    } else if (ec == asio::error::no_descriptors) {
-      spdlog::warn("Out of file descriptors while accepting connections; raise the limit (ulimit -n).");
+    if (ec) return accept_later(ec);
+    if (open_connections_.load(std::memory_order_relaxed) >= options_.max_connections) {
+      // Answered rather than dropped, so the client knows to come back.
+      boost::system::error_code ignored;
+      socket.non_blocking(true, ignored);
+      socket.write_some(asio::buffer(too_many_connections()), ignored);
+      socket.shutdown(tcp::socket::shutdown_send, ignored);
+      socket.close(ignored);
+      metrics_.worker(0).connection_refused();  // the acceptor runs on worker 0's thread
+    } else {
+      auto session = std::make_shared<Session>(std::move(socket), target, session_context_);
+      asio::post(target.io, [session] { session->start(); });
     }
+    accept_next();
+  });
+}
+
+void Server::accept_later(const boost::system::error_code& ec) {
+  // Without a pause the acceptor would fail again at once, forever, at full
+  // CPU and with one warning per attempt.
+  ++accept_errors_since_warning_;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_accept_warning_ >= std::chrono::seconds(10)) {
+    spdlog::warn("Cannot accept connections ({}; {} time(s) since the last warning); retrying every 100 ms. {}",
+                 ec.message(), accept_errors_since_warning_,
+                 ec == asio::error::no_descriptors
+                     ? fmt::format("Raise the descriptor limit (ulimit -n) or lower --max-connections (now {}).",
+                                   options_.max_connections)
+                     : std::string("Check the system's resources."));
+    last_accept_warning_ = now;
+    accept_errors_since_warning_ = 0;
+  }
+  accept_retry_->expires_after(std::chrono::milliseconds(100));
+  accept_retry_->async_wait([this](boost::system::error_code wait_ec) {
+    if (wait_ec || !acceptor_->is_open()) return;
     accept_next();
   });
 }
@@ -173,6 +243,10 @@ void Server::refresh_loop() {
       metrics_.store_error();
       spdlog::warn("Could not refresh the index from the store: {} (retrying every {} ms)", e.what(),
                    options_.refresh_interval.count());
+    } catch (...) {
+      metrics_.store_error();
+      spdlog::warn("Could not refresh the index from the store: a non-standard exception (retrying every {} ms)",
+                   options_.refresh_interval.count());
     }
     lock.lock();
   }
@@ -202,7 +276,7 @@ void Server::run() {
   accept_next();
   accepting_ = true;
   std::vector<std::thread> threads;
-  for (auto& w : workers_) threads.emplace_back([&io = w->io] { io.run(); });
+  for (auto& w : workers_) threads.emplace_back([&io = w->io] { run_guarded(io, "network"); });
   refresher_ = std::thread([this] { refresh_loop(); });
 
   {
@@ -216,6 +290,7 @@ void Server::run() {
   asio::post(workers_[0]->io, [this, &signals] {
     boost::system::error_code ignored;
     acceptor_->close(ignored);
+    accept_retry_->cancel();
     if (signals) signals->cancel(ignored);
   });
   for (auto& w : workers_)
@@ -235,7 +310,8 @@ void Server::run() {
                  options_.shutdown_timeout.count());
   // 3. Store writes already started complete (their answers may no longer be
   // deliverable, but what the store committed stays committed).
-  blocking_->join();
+  writes_->join();
+  reads_->join();
   // 4. Close what is left; each worker's loop then runs out of work.
   for (auto& w : workers_)
     asio::post(w->io, [&w = *w] {

@@ -2,8 +2,10 @@
 //
 // N worker threads, each running its own io_context (one thread each, so
 // sessions need no locks); one acceptor hands connections out round-robin.
-// Writes and readiness probes run on a small blocking pool so a slow store
-// never stalls the network threads. A refresher thread applies the store's
+// Work that touches the store runs on two small pools, one for reads
+// (exports, resolutions that consult the registry, readiness probes) and one
+// for writes, so a slow store never stalls the network threads and a flood
+// of reads cannot queue ahead of the writes. A refresher thread applies the store's
 // change log to the index every refresh_interval.
 #pragma once
 
@@ -26,20 +28,28 @@ namespace inferconf::http {
 struct ServerOptions {
   std::string listen = "127.0.0.1:8080";  // HOST:PORT; [v6]:PORT; port 0 picks a free one
   unsigned threads = 0;                   // network threads; 0: one per core
-  unsigned blocking_threads = 4;          // store writes and probes
+  unsigned read_threads = 2;              // store reads (exports, registry look-ups, probes)
+  unsigned write_threads = 2;             // store writes
   ApiOptions api;
   std::chrono::milliseconds refresh_interval{1000};
   LogFormat log_format = LogFormat::kText;
   int log_fd = 1;  // request log (standard output by default)
   SessionLimits limits;
   std::chrono::milliseconds shutdown_timeout{10000};  // in-flight requests get this long to finish
-  std::size_t max_connections = 10000;
+  // Open connections beyond this are answered 503 with Retry-After and
+  // closed. 0: sized below the process's descriptor limit
+  // (default_max_connections()).
+  std::size_t max_connections = 0;
+  // Host names answered (see HostPolicy); empty: any name on a non-loopback
+  // address, loopback names only on a loopback address.
+  std::vector<std::string> allowed_hosts;
   bool handle_signals = false;  // SIGTERM / SIGINT start a graceful shutdown
 };
 
 // The numbers `serve` prints at start.
 struct ServerStartup {
   std::size_t configurations = 0;
+  std::size_t max_connections = 0;  // the limit in force
   std::chrono::milliseconds load_time{0};
 };
 
@@ -70,6 +80,12 @@ class Server {
 
  private:
   void accept_next();
+  // After an accept error (no descriptors left): waits, then accepts again,
+  // so the loop does not spin; warns at most once per interval.
+  void accept_later(const boost::system::error_code& ec);
+  // Runs an io_context until it is stopped; an exception escaping a handler
+  // is logged and the loop goes on.
+  static void run_guarded(boost::asio::io_context& io, const char* name);
   void start_housekeeping(Worker& w);
   void refresh_loop();
   MetricsGauges gauges() const;
@@ -79,9 +95,12 @@ class Server {
   Metrics metrics_;
   AccessLog log_;
   std::unique_ptr<Api> api_;
-  std::unique_ptr<boost::asio::thread_pool> blocking_;
+  std::unique_ptr<boost::asio::thread_pool> reads_, writes_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
+  std::unique_ptr<boost::asio::steady_timer> accept_retry_;
+  std::chrono::steady_clock::time_point last_accept_warning_{};
+  std::size_t accept_errors_since_warning_ = 0;
   SessionContext session_context_;
   std::atomic<std::size_t> open_connections_{0};
   std::size_t next_worker_ = 0;
@@ -98,6 +117,11 @@ class Server {
   std::atomic<std::uint64_t> refreshes_{0}, refreshed_changes_{0};
   std::atomic<std::int64_t> last_refresh_ms_{0};
 };
+
+// The default --max-connections: the soft limit on open descriptors minus a
+// reserve for the store, the log and the event loops (a quarter of it, from
+// 16 to 256), at least 1.
+std::size_t default_max_connections();
 
 // Parses HOST:PORT / [V6]:PORT. Throws Error(kInvalid) naming the value.
 std::pair<std::string, unsigned short> parse_listen_address(const std::string& text);

@@ -8,6 +8,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "http/problem.hpp"
 
@@ -35,6 +36,21 @@ std::string_view http_date() {
 }
 
 bool body_allowed(unsigned status) { return status != 204 && status != 304 && status >= 200; }
+
+std::size_t field_count(const bhttp::fields& f) { return static_cast<std::size_t>(std::distance(f.begin(), f.end())); }
+
+// Runs a handler; whatever it throws becomes a generic 500 (the cause is
+// logged with the request id), so no request can end the thread.
+template <typename Fn>
+Response contained(std::string_view what, Fn&& fn) {
+  try {
+    return fn();
+  } catch (const std::exception& e) {
+    return internal_error(fmt::format("{}: {}", what, e.what()));
+  } catch (...) {
+    return internal_error(fmt::format("{}: an exception that is not a std::exception", what));
+  }
+}
 
 }  // namespace
 
@@ -64,24 +80,63 @@ bool Session::idle() const {
   return phase_ == Phase::kReading && buffer_.size() == 0 && (!parser_ || !parser_->got_some());
 }
 
+void Session::next_request_id() {
+  request_id_ = ++worker_.next_request * worker_.worker_count + worker_.index;
+}
+
 void Session::read_request() {
   if (worker_.draining && buffer_.size() == 0) return close();
   phase_ = Phase::kReading;
   parser_.emplace();
   parser_->header_limit(kHeaderLimit);
   parser_->body_limit(kBodyLimit);
-  deadline_ = std::chrono::steady_clock::now() + ctx_.limits.request_timeout;
+  request_start_ = std::chrono::steady_clock::now();
+  deadline_ = request_start_ + std::min(ctx_.limits.header_timeout, ctx_.limits.request_timeout);
   bhttp::async_read_header(socket_, buffer_, *parser_,
                            [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
 }
 
+void Session::refuse(Response response) {
+  auto& req = parser_->get();
+  started_ = std::chrono::steady_clock::now();
+  verb_ = req.method();
+  head_request_ = verb_ == bhttp::verb::head;
+  method_ = std::string(req.method_string());
+  target_ = std::string(req.target());
+  close_after_write_ = true;
+  write_response(RouteId::kUnmatched, std::move(response));
+}
+
 void Session::on_header(beast::error_code ec) {
   if (ec) return on_read_error(ec);
-  if (parser_->is_done()) return dispatch();
+  deadline_ = request_start_ + ctx_.limits.request_timeout;
   auto& req = parser_->get();
-  // curl and others wait for "100 Continue" before sending a larger body.
+  next_request_id();
+  set_current_request_id(request_id_);
+  auto refused = check_request_head(req.base(), req.version(), ctx_.hosts);
+  set_current_request_id(0);
+  if (refused) return refuse(std::move(*refused));
+  header_fields_ = field_count(req.base());
+  if (parser_->is_done()) return dispatch();
+  // curl and others wait for "100 Continue" before sending a larger body;
+  // a request its head already decides (no token, unknown route) gets that
+  // answer instead, and its body is never read.
   if (auto it = req.find(bhttp::field::expect);
       it != req.end() && beast::iequals(it->value(), "100-continue") && req.version() >= 11) {
+    Request head;
+    head.method = req.method();
+    head.target = req.target();
+    head.headers = &req.base();
+    set_current_request_id(request_id_);
+    std::optional<Response> early;
+    try {
+      early = ctx_.api->precheck(head);
+    } catch (const std::exception& e) {
+      early = internal_error(fmt::format("checking {} {}: {}", std::string(req.method_string()),
+                                         std::string(req.target().substr(0, 200)), e.what()));
+    }
+    set_current_request_id(0);
+    if (early) return refuse(std::move(*early));
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
@@ -100,6 +155,14 @@ void Session::read_body() {
 
 void Session::on_body(beast::error_code ec) {
   if (ec) return on_read_error(ec);
+  // A chunked body may end with trailer fields, which the parser adds to the
+  // head. Honouring them would let a field bypass whatever inspected the
+  // head (a proxy, a filter); this API defines none, so they are refused.
+  if (field_count(parser_->get().base()) != header_fields_)
+    return refuse(problem("bad-request",
+                          "The chunked body ends with trailer fields; this server accepts none. Send every field "
+                          "in the request head, and end the body with \"0\\r\\n\\r\\n\".",
+                          {{"trailer", "must be empty."}}));
   dispatch();
 }
 
@@ -107,6 +170,7 @@ void Session::on_read_error(beast::error_code ec) {
   if (phase_ == Phase::kClosed) return;
   const bool partial = buffer_.size() > 0 || (parser_ && parser_->got_some());
   started_ = std::chrono::steady_clock::now();
+  if (request_id_ == 0 || (parser_ && !parser_->is_header_done())) next_request_id();
   if (parser_ && parser_->got_some()) {
     verb_ = parser_->get().method();
     method_ = std::string(parser_->get().method_string());
@@ -130,6 +194,14 @@ void Session::on_read_error(beast::error_code ec) {
                           problem("headers-too-large", fmt::format("The request line and headers are over {} bytes "
                                                                    "(the limit); send fewer or shorter headers.",
                                                                    kHeaderLimit)));
+  if (ec == bhttp::error::buffer_overflow)
+    return write_response(RouteId::kUnmatched,
+                          problem("bad-request",
+                                  fmt::format("A chunk header line (with its extensions) or the trailer section is "
+                                              "over {} bytes (the limit); this API uses neither chunk extensions "
+                                              "nor trailers: send the body without them.",
+                                              kReadBufferLimit),
+                                  {{"chunk", "extensions and trailers must be small."}}));
   if (ec == bhttp::error::body_limit)
     return write_response(RouteId::kUnmatched,
                           problem("payload-too-large",
@@ -153,20 +225,38 @@ void Session::dispatch() {
   method_ = std::string(req.method_string());
   target_ = std::string(req.target());
   keep_alive_ = req.keep_alive();
-  close_after_write_ = false;
+  close_after_write_ = ++requests_ >= ctx_.limits.max_requests_per_connection;
   Request request;
   request.method = verb_;
   request.target = target_;
   request.headers = &req.base();
   request.body = std::move(req.body());
-  Outcome outcome = ctx_.api->handle(std::move(request));
-  if (outcome.now) return write_response(outcome.route, std::move(*outcome.now));
+  Outcome outcome;
+  set_current_request_id(request_id_);
+  try {
+    outcome = ctx_.api->handle(std::move(request));
+  } catch (const std::exception& e) {
+    outcome = Outcome{};
+    outcome.now = internal_error(fmt::format("{} {}: {}", method_, target_.substr(0, 200), e.what()));
+  } catch (...) {
+    outcome = Outcome{};
+    outcome.now = internal_error(fmt::format("{} {}: an exception that is not a std::exception", method_,
+                                             target_.substr(0, 200)));
+  }
+  set_current_request_id(0);
+  if (outcome.now || !outcome.later) {
+    if (!outcome.now) outcome.now = internal_error("a handler gave neither an answer nor a job");
+    return write_response(outcome.route, std::move(*outcome.now));
+  }
   // Store work blocks: run it off the network thread, answer back here.
   // The last reference must never be dropped on the pool thread (the session
   // belongs to its worker's thread), so it moves along with the answer.
-  asio::post(*ctx_.blocking, [self = shared_from_this(), job = std::move(outcome.later),
-                              route = outcome.route]() mutable {
-    Response response = job();
+  auto& pool = outcome.write ? *ctx_.writes : *ctx_.reads;
+  asio::post(pool, [self = shared_from_this(), job = std::move(outcome.later), route = outcome.route,
+                    id = request_id_, what = fmt::format("{} {}", method_, target_.substr(0, 200))]() mutable {
+    set_current_request_id(id);
+    Response response = contained(what, job);
+    set_current_request_id(0);
     auto& io = self->worker_.io;
     asio::post(io, [self = std::move(self), route, response = std::move(response)]() mutable {
       self->write_response(route, std::move(response));
@@ -206,7 +296,8 @@ void Session::write_response(RouteId route, Response response) {
   const bool send_body = has_body && !head_request_;
   body_bytes_ = send_body ? body.size() : 0;
   phase_ = Phase::kWriting;
-  deadline_ = std::chrono::steady_clock::now() + ctx_.limits.write_timeout;
+  deadline_ = std::chrono::steady_clock::now() +
+              (timed_out_ ? std::min(ctx_.limits.write_timeout, kTimeoutAnswerDeadline) : ctx_.limits.write_timeout);
   std::array<asio::const_buffer, 2> buffers = {asio::buffer(head_), asio::buffer(body.data(), body_bytes_)};
   asio::async_write(socket_, buffers, [self = shared_from_this()](beast::error_code ec, std::size_t n) {
     self->on_write(ec, n);
@@ -228,7 +319,7 @@ void Session::on_write(beast::error_code ec, std::size_t) {
     rec.bytes = ec ? 0 : body_bytes_;
     rec.micros = micros;
     rec.principal = response_.principal;
-    rec.request_id = ++worker_.next_request * worker_.worker_count + worker_.index;
+    rec.request_id = request_id_;
     ctx_.log->format(worker_.log_buffer, rec);
     if (worker_.log_buffer.size() >= AccessLog::kFlushBytes) ctx_.log->write(worker_.log_buffer);
   }
@@ -245,10 +336,17 @@ void Session::on_write(beast::error_code ec, std::size_t) {
 }
 
 void Session::check_deadline(std::chrono::steady_clock::time_point now) {
-  if ((phase_ == Phase::kReading || phase_ == Phase::kWriting) && now > deadline_ && !timed_out_) {
+  if (now <= deadline_) return;
+  if (phase_ == Phase::kWriting) {
+    // Includes the 408 sent after a read timeout: it has its own, short
+    // deadline, and a client that does not read it is closed too.
+    if (!timed_out_) worker_.metrics->connection_timed_out();
+    timed_out_ = true;
+    return close();
+  }
+  if (phase_ == Phase::kReading && !timed_out_) {
     timed_out_ = true;
     worker_.metrics->connection_timed_out();
-    if (phase_ == Phase::kWriting) return close();
     beast::error_code ignored;
     socket_.cancel(ignored);  // the pending read completes with operation_aborted
   }

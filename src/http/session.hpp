@@ -26,18 +26,31 @@
 
 #include "http/access_log.hpp"
 #include "http/api.hpp"
+#include "http/framing.hpp"
 #include "http/metrics.hpp"
 
 namespace inferconf::http {
 
 inline constexpr std::uint32_t kHeaderLimit = 8 * 1024;
 inline constexpr std::uint64_t kBodyLimit = 64 * 1024;
+// The most a connection's read buffer holds of bytes not yet parsed. A body
+// is parsed as it arrives, so only a request head (kHeaderLimit), a chunk
+// header line with its extensions, or a trailer section must fit at once:
+// this bounds what a client can make the server keep.
+inline constexpr std::size_t kReadBufferLimit = 16 * 1024;
+// How long the answer to a client that timed out may take to leave.
+inline constexpr std::chrono::milliseconds kTimeoutAnswerDeadline{2000};
 
 class Session;
 
 struct SessionLimits {
-  std::chrono::milliseconds request_timeout{15000};  // a whole request (or keep-alive idle time)
-  std::chrono::milliseconds write_timeout{15000};
+  // The request line and headers (and the idle time between keep-alive
+  // requests), against clients that trickle a head byte by byte; the
+  // shorter of this and request_timeout applies.
+  std::chrono::milliseconds header_timeout{10000};
+  std::chrono::milliseconds request_timeout{15000};  // a whole request, head and body
+  std::chrono::milliseconds write_timeout{15000};    // one answer
+  std::size_t max_requests_per_connection = 1000;    // then the answer says Connection: close
 };
 
 // What every session of a worker shares. Owned by the Server.
@@ -57,8 +70,10 @@ struct Worker {
 struct SessionContext {
   Api* api = nullptr;
   AccessLog* log = nullptr;
-  boost::asio::thread_pool* blocking = nullptr;
+  boost::asio::thread_pool* reads = nullptr;   // jobs that read the store
+  boost::asio::thread_pool* writes = nullptr;  // jobs that write it
   SessionLimits limits;
+  HostPolicy hosts;
   std::atomic<std::size_t>* open_connections = nullptr;
 };
 
@@ -78,6 +93,9 @@ class Session : public std::enable_shared_from_this<Session> {
   enum class Phase { kReading, kHandling, kWriting, kClosed };
   void read_request();
   void on_header(boost::beast::error_code ec);
+  // Refuses the request without reading its body: answer, then close.
+  void refuse(Response response);
+  void next_request_id();
   void read_body();
   void on_body(boost::beast::error_code ec);
   void on_read_error(boost::beast::error_code ec);
@@ -90,7 +108,7 @@ class Session : public std::enable_shared_from_this<Session> {
   boost::asio::ip::tcp::socket socket_;
   Worker& worker_;
   SessionContext& ctx_;
-  boost::beast::flat_buffer buffer_;
+  boost::beast::flat_buffer buffer_{kReadBufferLimit};
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   Phase phase_ = Phase::kReading;
   std::chrono::steady_clock::time_point deadline_{};
@@ -106,6 +124,10 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string head_;
   Response response_;
   std::uint64_t body_bytes_ = 0;
+  std::uint64_t request_id_ = 0;
+  std::size_t requests_ = 0;      // answered on this connection
+  std::size_t header_fields_ = 0;  // fields of the head, to tell trailers apart
+  std::chrono::steady_clock::time_point request_start_{};
 };
 
 }  // namespace inferconf::http

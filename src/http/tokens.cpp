@@ -54,7 +54,15 @@ TokenTable TokenTable::load(const std::filesystem::path& file) {
                                   file.string()));
   std::ostringstream text;
   text << in.rdbuf();
-  return parse(text.str(), file.string());
+  TokenTable table = parse(text.str(), file.string());
+  std::error_code ec;
+  const auto perms = std::filesystem::status(file, ec).permissions();
+  if (!ec && (perms & (std::filesystem::perms::others_read | std::filesystem::perms::others_write)) !=
+                 std::filesystem::perms::none)
+    table.warnings_.push_back(fmt::format("The tokens file {} can be read or written by every user of this "
+                                          "machine; restrict it (chmod 600 {}).",
+                                          file.string(), file.string()));
+  return table;
 }
 
 TokenTable TokenTable::parse(std::string_view text, std::string_view origin) {
@@ -95,10 +103,20 @@ TokenTable TokenTable::parse(std::string_view text, std::string_view origin) {
       if (hi < 0 || lo < 0) hex_ok = false;
       else entry.sha256[i] = static_cast<unsigned char>(hi * 16 + lo);
     }
+    // What stands there may be a token pasted by mistake: it is never
+    // echoed (the message goes to logs), only its length and first characters.
     if (!hex_ok)
-      errors.push_back({where, fmt::format("has \"{}\" where the SHA-256 of the token belongs: 64 hexadecimal "
-                                           "digits (not the token itself).",
-                                           hex.substr(0, 80))});
+      errors.push_back({where, fmt::format("has {} character(s) (starting \"{}...\") where the SHA-256 of the "
+                                           "token belongs: 64 hexadecimal digits. If that is the token itself, "
+                                           "replace the line with the output of `inferconf token new NAME`, "
+                                           "and treat that token as disclosed.",
+                                           hex.size(), hex.substr(0, 4))});
+    else
+      for (const auto& other : table.entries_)
+        if (other.sha256 == entry.sha256)
+          errors.push_back({where, fmt::format("repeats the token of \"{}\" under the name \"{}\"; one token "
+                                               "has one name (and one access level): remove one of the lines.",
+                                               other.name, entry.name)});
     if (parts.size() == 3) {
       if (parts[2] == "ro")
         entry.read_only = true;
@@ -109,8 +127,10 @@ TokenTable TokenTable::parse(std::string_view text, std::string_view origin) {
     }
     table.entries_.push_back(std::move(entry));
   }
-  if (!errors.empty())
-    throw invalid(fmt::format("The tokens file {} has {} invalid line(s).", origin, errors.size()), std::move(errors));
+  if (!errors.empty()) {
+    const std::size_t count = errors.size();  // before the list is moved into the error
+    throw invalid(fmt::format("The tokens file {} has {} invalid line(s).", origin, count), std::move(errors));
+  }
   return table;
 }
 

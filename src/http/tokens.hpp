@@ -28,8 +28,11 @@ struct TokenEntry {
 
 class TokenTable {
  public:
-  // Throws Error(kInvalid) naming the file, the line and what is wrong, or
-  // Error(kUnavailable) when the file cannot be read.
+  // Throws Error(kInvalid) naming the file, the line and what is wrong (a
+  // line that is not a hash is never quoted whole: it may be a token; the
+  // same hash under two names is refused), or Error(kUnavailable) when the
+  // file cannot be read. A file other users may read is loaded, with a
+  // warning in warnings().
   static TokenTable load(const std::filesystem::path& file);
   static TokenTable parse(std::string_view text, std::string_view origin);
 
@@ -39,9 +42,12 @@ class TokenTable {
   const TokenEntry* find(std::string_view token) const;
   bool empty() const { return entries_.empty(); }
   std::size_t size() const { return entries_.size(); }
+  // What load() found worth telling the operator (a file others can read).
+  const std::vector<std::string>& warnings() const { return warnings_; }
 
  private:
   std::vector<TokenEntry> entries_;
+  std::vector<std::string> warnings_;
 };
 
 // A new random token: "icf_" and 43 base64url characters (256 bits).

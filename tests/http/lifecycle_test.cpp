@@ -27,7 +27,7 @@ TEST(Lifecycle, IdleKeepAliveConnectionsAreClosed) {
 TEST(Lifecycle, AClientThatStopsHalfwayThroughItsHeadersGets408) {
   TestServer server(short_timeouts());
   HttpClient client(server.port());
-  client.send("GET /v1/base-models HTTP/1.1\r\nHost: x\r\n");
+  client.send("GET /v1/base-models HTTP/1.1\r\nHost: localhost\r\n");
   Reply r = client.read_reply();
   EXPECT_EQ(r.status, 408u);
   EXPECT_EQ(r.json()["type"], "urn:inferconf:problem:request-timeout");
@@ -37,7 +37,7 @@ TEST(Lifecycle, AClientThatStopsHalfwayThroughItsHeadersGets408) {
 TEST(Lifecycle, ATricklingClientCannotHoldAConnectionPastTheTimeout) {
   TestServer server(short_timeouts());
   HttpClient client(server.port());
-  const std::string request = "GET /v1/base-models HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+  const std::string request = "GET /v1/base-models HTTP/1.1\r\nHost: localhost\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
   bool refused = false;
   for (char c : request) {
     try {
@@ -63,7 +63,7 @@ TEST(Lifecycle, Expect100ContinueIsAnswered) {
   TestServer server;
   HttpClient client(server.port());
   const std::string body = create_body("expect-continue").dump();
-  client.send("POST /v1/configurations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: Bearer " +
+  client.send("POST /v1/configurations HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAuthorization: Bearer " +
               std::string(TestServer::kWriterToken) + "\r\nExpect: 100-continue\r\nContent-Length: " +
               std::to_string(body.size()) + "\r\n\r\n");
   EXPECT_EQ(client.read_reply().status, 100u);

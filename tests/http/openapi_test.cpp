@@ -43,6 +43,21 @@ TEST(OpenApi, IsOpenApi31WithEveryRouteAndMethod) {
   EXPECT_EQ(doc()["paths"].size(), http::routes().size()) << "the document has a path the server does not serve";
 }
 
+TEST(OpenApi, DocumentsOptionsOnEveryPath) {
+  for (const auto& [path, item] : doc()["paths"].items()) {
+    ASSERT_TRUE(item.contains("options")) << path;
+    EXPECT_TRUE(item["options"]["responses"].contains("204")) << path;
+  }
+}
+
+TEST(OpenApi, DocumentsTheQueryRuleAndServerErrorsOfResolve) {
+  const auto& op = doc()["paths"]["/v1/resolve"]["post"];
+  EXPECT_NE(op["parameters"][0]["description"].get<std::string>().find("?&"), std::string::npos);
+  EXPECT_TRUE(op["responses"].contains("500"));
+  EXPECT_TRUE(op["responses"].contains("503"));
+  EXPECT_TRUE(schema("Problem")["properties"].contains("request_id"));
+}
+
 TEST(OpenApi, EveryRefResolves) {
   std::function<void(const nlohmann::json&)> walk = [&](const nlohmann::json& j) {
     if (j.is_object()) {

@@ -308,8 +308,8 @@ TEST_F(RoutesTest, OptionsListsTheAllowedMethods) {
 
 TEST_F(RoutesTest, PipelinedRequestsAreAnsweredInOrder) {
   create("pipe-1");
-  client.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/models/pipe-1/configurations/quality HTTP/1.1\r\n"
-              "Host: x\r\n\r\nGET /v1/nothing HTTP/1.1\r\nHost: x\r\n\r\n");
+  client.send("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\nGET /v1/models/pipe-1/configurations/quality HTTP/1.1\r\n"
+              "Host: localhost\r\n\r\nGET /v1/nothing HTTP/1.1\r\nHost: localhost\r\n\r\n");
   EXPECT_EQ(client.read_reply().status, 200u);
   Reply second = client.read_reply();
   EXPECT_EQ(second.status, 200u);

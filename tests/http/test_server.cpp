@@ -48,6 +48,10 @@ void TestServer::start(TestServerOptions o) {
   options.refresh_interval = o.refresh_interval;
   options.limits.request_timeout = o.request_timeout;
   options.limits.write_timeout = o.request_timeout;
+  options.limits.header_timeout = o.header_timeout;
+  options.limits.max_requests_per_connection = o.max_requests_per_connection;
+  options.max_connections = o.max_connections;
+  options.allowed_hosts = o.allowed_hosts;
   options.shutdown_timeout = o.shutdown_timeout;
   options.api.auth_reads = o.auth_reads;
   options.api.require_if_match = o.require_if_match;

@@ -25,6 +25,10 @@ struct TestServerOptions {
   std::chrono::milliseconds request_timeout{5000};
   std::chrono::milliseconds shutdown_timeout{5000};
   http::LogFormat log_format = http::LogFormat::kJson;
+  std::chrono::milliseconds header_timeout{10000};
+  std::size_t max_connections = 0;  // 0: the server's default
+  std::size_t max_requests_per_connection = 1000;
+  std::vector<std::string> allowed_hosts;
 };
 
 class TestServer {

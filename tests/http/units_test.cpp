@@ -1,5 +1,10 @@
 // The HTTP layer's parts that need no socket: tokens, entity tags, cursors,
 // percent-decoding, and the index's consistency under changes.
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -54,6 +59,44 @@ TEST(Tokens, EveryBadLineIsReportedWithItsNumber) {
     EXPECT_EQ(e.field_errors()[4].field, "tokens.txt:8");
     EXPECT_NE(e.field_errors()[1].message.find("64 hexadecimal"), std::string::npos);
   }
+}
+
+TEST(Tokens, ATokenPastedWhereItsHashBelongsIsNeverEchoed) {
+  const std::string token = http::new_token();
+  try {
+    http::TokenTable::parse("ci:" + token + "\n", "tokens.txt");
+    FAIL() << "accepted a raw token";
+  } catch (const Error& e) {
+    std::string all = e.what();
+    for (const auto& f : e.field_errors()) all += f.message;
+    EXPECT_EQ(all.find(token), std::string::npos) << all;
+    EXPECT_EQ(all.find(token.substr(0, 12)), std::string::npos) << all;
+    EXPECT_NE(all.find("1 invalid line"), std::string::npos) << all;  // counted before the list moved
+  }
+}
+
+TEST(Tokens, OneHashUnderTwoNamesIsRefused) {
+  const std::string hash = http::sha256_hex("same");
+  try {
+    http::TokenTable::parse("a:" + hash + "\nb:" + hash + ":ro\n", "tokens.txt");
+    FAIL() << "accepted one token under two names";
+  } catch (const Error& e) {
+    ASSERT_EQ(e.field_errors().size(), 1u);
+    EXPECT_EQ(e.field_errors()[0].field, "tokens.txt:2");
+    EXPECT_NE(e.field_errors()[0].message.find("\"a\""), std::string::npos);
+  }
+}
+
+TEST(Tokens, AFileOthersCanReadIsLoadedWithAWarning) {
+  const auto file = std::filesystem::temp_directory_path() / ("inferconf-tokens-" + std::to_string(::getpid()));
+  std::ofstream(file) << http::token_file_line("ci", "icf_x", false) << "\n";
+  std::filesystem::permissions(file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  EXPECT_TRUE(http::TokenTable::load(file).warnings().empty());
+  std::filesystem::permissions(file, std::filesystem::perms::others_read, std::filesystem::perm_options::add);
+  const auto table = http::TokenTable::load(file);
+  ASSERT_EQ(table.warnings().size(), 1u);
+  EXPECT_NE(table.warnings()[0].find("chmod 600"), std::string::npos);
+  std::filesystem::remove(file);
 }
 
 TEST(RequestParts, EntityTags) {
