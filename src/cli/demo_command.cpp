@@ -44,7 +44,11 @@ void register_demo_command(CLI::App& app, GlobalOptions& opts) {
     auto store = open_store_for(opts);
     store->ensure_schema();
     const auto catalog = load_catalog_for(opts);
-    const auto n = import_models(*store, read_input(file));
+    const auto imported = import_models(*store, read_input(file));
+    if (!imported.skipped.empty())
+      throw invalid(fmt::format("The demo registry {} has {} bad record(s).", file, imported.skipped.size()),
+                    imported.skipped);
+    const auto n = imported.imported;
     Resolver resolver(*store, catalog);
     nlohmann::json all = nlohmann::json::array();
     if (!opts.json) *opts.out << fmt::format("Store {}: imported {} model(s) from {}.\n\n", store->describe(), n, file);
