@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "inferconf/configuration.hpp"
+#include "inferconf/json_text.hpp"  // parse_json_text: the one way to read JSON text
 
 namespace inferconf {
 
@@ -59,8 +60,6 @@ struct UpdateDTO {
 void to_json(nlohmann::json& j, const UpdateDTO& u);
 UpdateDTO parse_update_dto(const nlohmann::json& j);
 
-// Parses JSON text; malformed JSON is Error(kInvalid) naming line and column.
-nlohmann::json parse_json_text(std::string_view text, std::string_view what = "the document");
 
 // The configuration a create would store (id, timestamps and revision not set).
 InferenceConfiguration make_configuration(const CreateDTO& dto);

@@ -58,6 +58,12 @@ class Error : public std::runtime_error {
   bool revision_mismatch_ = false;
 };
 
+// What the exception being handled is, for a log line or a kInternal message
+// at a thread's top-level guard: "an exception: <what()>" for a
+// std::exception, "an exception that is not a std::exception"
+// otherwise. Call only inside a catch block.
+std::string describe_current_exception();
+
 // Convenience constructors.
 Error invalid(std::string message, std::vector<FieldError> field_errors = {});
 Error not_found(std::string message);

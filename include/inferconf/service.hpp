@@ -50,6 +50,9 @@ struct ResolveRequest {
   std::optional<std::string> base_model;  // used when the registry does not say
   std::optional<std::string> variant;
   nlohmann::json overrides = nlohmann::json::object();  // flat parameter names, like the result
+  // An override that is not a parameter of the architecture is a problem
+  // rather than a note.
+  bool strict = false;
 };
 
 // Where a resolved value came from.
@@ -70,6 +73,11 @@ struct ResolvedParameters {
   std::map<std::string, std::string> sources;  // parameter -> kSource*
   std::vector<FieldError> problems;            // overrides that break the architecture's rules
   std::vector<Normalisation> normalised;
+  // Overrides the catalogue does not know for this base model (and variant):
+  // passed through as given, unchecked; each also has a note. Empty when the
+  // request is strict (they are problems then).
+  std::vector<std::string> unknown_params;
+  std::vector<FieldError> notes;  // "overrides.guidance": what was passed through unchecked, and why
 };
 void to_json(nlohmann::json& j, const ResolvedParameters& r);
 
@@ -87,7 +95,9 @@ class Resolver {
   // request gives the model a base model (or the model has no stored
   // configuration and no preset exists), Error(kInvalid) for an unknown type,
   // base model or variant. Problems of the overrides are reported in
-  // `problems`, not thrown: the caller decides (HTTP answers 422).
+  // `problems`, not thrown: the caller decides (HTTP answers 422). An override
+  // that is not a parameter of the architecture is listed in unknown_params
+  // and notes, or in problems when request.strict.
   ResolvedParameters resolve(const ResolveRequest& request) const;
 
  private:

@@ -97,6 +97,12 @@ int run(int argc, char** argv, std::ostream& out, std::ostream& err) {
   } catch (const std::exception& e) {
     err << "error: " << e.what() << '\n';
     return kExitFailure;
+  } catch (...) {
+    // A worker's failure is rethrown here on the main thread; whatever it is,
+    // the command ends with a message and an exit code, not std::terminate.
+    err << "error: the command failed with an exception that is not a std::exception; nothing more is known. "
+           "Please report the command line that caused it.\n";
+    return kExitFailure;
   }
 }
 

@@ -73,6 +73,23 @@ void print_notes(std::ostream& out, const std::vector<Normalisation>& normalised
                        k, base_model);
 }
 
+nlohmann::json json_or_text(const std::string& text, std::string_view option) {
+  try {
+    return parse_json_text(text, option);
+  } catch (const Error& e) {
+    // The policy names a field for what it refuses in well-formed JSON; a text
+    // that is simply not JSON has no field and is taken as a string.
+    if (e.field_errors().empty()) return nlohmann::json(text);
+    std::vector<FieldError> errors;
+    for (const auto& f : e.field_errors())
+      errors.push_back({f.field == "$" ? std::string(option) : fmt::format("{} {}", option, f.field), f.message});
+    // The message first: the order in which arguments are evaluated is unspecified.
+    std::string message =
+        fmt::format("{} is \"{}\", which cannot be used: {}", option, text.substr(0, 80), errors.front().message);
+    throw invalid(std::move(message), std::move(errors));
+  }
+}
+
 void print_json(std::ostream& out, const nlohmann::json& j) {
   out << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
 }

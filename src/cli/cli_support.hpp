@@ -37,8 +37,21 @@ void print_notes(std::ostream& out, const std::vector<Normalisation>& normalised
 // Human rendering of resolved parameters, one line per parameter with its source.
 void print_resolved(std::ostream& out, const ResolvedParameters& r);
 
-// Imports a registry export (JSON array or JSON Lines) all or nothing; returns the count.
-std::size_t import_models(Store& store, const std::string& text);
+// Imports a registry export (JSON array or JSON Lines): every good record is
+// upserted; a bad line or array item, or an id seen before in the text, is
+// skipped and listed (field: "line 3: id", message: what is wrong). A JSON
+// array that does not parse imports nothing and is listed once as "file".
+struct ImportedModels {
+  std::size_t imported = 0;
+  std::vector<FieldError> skipped;
+};
+ImportedModels import_models(Store& store, const std::string& text);
+
+// An option value that is JSON when it reads as JSON ("20", "true", "[1,2]"),
+// else the text itself as a string ("euler"). Text that is JSON in form but
+// refused by the reading policy (1e400, -0, NaN, a lone surrogate, too deep)
+// throws Error(kInvalid) naming `option`, rather than becoming a string.
+nlohmann::json json_or_text(const std::string& text, std::string_view option);
 
 // Writes JSON to out, pretty-printed, with a trailing newline.
 void print_json(std::ostream& out, const nlohmann::json& j);

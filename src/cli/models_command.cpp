@@ -1,6 +1,8 @@
 // `inferconf models import|list`: the model registry (the seed's database_models).
 #include <iostream>
+#include <map>
 #include <memory>
+#include <sstream>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -15,17 +17,51 @@ constexpr std::size_t kImportBatch = 1000;
 
 }  // namespace
 
-std::size_t import_models(Store& store, const std::string& text) {
-  // All or nothing: every problem of the file is reported and nothing is written
-  // unless the whole file is good.
-  const auto records = parse_model_records(text);
+ImportedModels import_models(Store& store, const std::string& text) {
+  // A bad line (or array item) is reported and skipped, the rest imported: one
+  // malformed record of a platform export must not hold the others back.
+  ImportedModels result;
+  std::map<std::string, std::size_t> seen;
   std::vector<ModelRecord> batch;
-  for (std::size_t i = 0; i < records.size(); i += kImportBatch) {
-    batch.assign(records.begin() + static_cast<std::ptrdiff_t>(i),
-                 records.begin() + static_cast<std::ptrdiff_t>(std::min(records.size(), i + kImportBatch)));
-    store.upsert_models(batch);
+  std::istringstream in(text);
+  const char* unit = "line";
+  for (char c : text) {
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
+    if (c == '[') unit = "item";
+    break;
   }
-  return records.size();
+  auto flush = [&] {
+    if (batch.empty()) return;
+    store.upsert_models(batch);
+    result.imported += batch.size();
+    batch.clear();
+  };
+  read_model_records(
+      in, RegistryFieldMap{},
+      [&](ModelRecord&& m, std::size_t where) {
+        auto [it, inserted] = seen.emplace(m.id, where);
+        if (!inserted) {
+          result.skipped.push_back({fmt::format("{} {}", unit, where),
+                                    fmt::format("repeats the id \"{}\" of {} {}; each model may appear once, the first "
+                                                "one was imported.",
+                                                m.id, unit, it->second)});
+          return;
+        }
+        batch.push_back(std::move(m));
+        if (batch.size() >= kImportBatch) flush();
+      },
+      [&](std::size_t where, const Error& e) {
+        const std::string place = std::string(unit) == "item" && where == 0 && e.field_errors().empty()
+                                      ? std::string("file")
+                                      : fmt::format("{} {}", unit, where);
+        if (e.field_errors().empty()) {
+          result.skipped.push_back({place, e.what()});
+          return;
+        }
+        for (const auto& f : e.field_errors()) result.skipped.push_back({fmt::format("{}: {}", place, f.field), f.message});
+      });
+  flush();
+  return result;
 }
 
 void register_models_command(CLI::App& app, GlobalOptions& opts) {
@@ -34,17 +70,27 @@ void register_models_command(CLI::App& app, GlobalOptions& opts) {
   {
     auto file = std::make_shared<std::string>();
     auto* cmd = models->add_subcommand(
-        "import", "Import models from a JSON array or JSON Lines file (FILE, or - for stdin); same id = update");
+        "import", "Import models from a JSON array or JSON Lines file (FILE, or - for stdin); same id = update; a bad "
+        "line is reported and skipped (exit 5), the others imported");
     cmd->add_option("FILE", *file, "Registry export: JSON array or JSON Lines")->required();
     cmd->callback([&opts, file] {
       const auto text = read_input(*file);
       auto store = open_store_for(opts);
       store->ensure_schema();
-      const auto n = import_models(*store, text);
-      if (opts.json)
-        print_json(*opts.out, {{"imported", n}, {"store", store->describe()}});
-      else
-        *opts.out << fmt::format("Imported {} model(s) into {}.\n", n, store->describe());
+      const auto result = import_models(*store, text);
+      if (opts.json) {
+        nlohmann::json skipped = nlohmann::json::array();
+        for (const auto& p : result.skipped) skipped.push_back({{"where", p.field}, {"problem", p.message}});
+        print_json(*opts.out, {{"imported", result.imported}, {"skipped", skipped}, {"store", store->describe()}});
+      } else {
+        *opts.out << fmt::format("Imported {} model(s) into {}.\n", result.imported, store->describe());
+      }
+      if (!result.skipped.empty()) {
+        *opts.err << fmt::format("{} problem(s) in {}; those records were skipped, the others imported:\n",
+                                 result.skipped.size(), *file);
+        for (const auto& p : result.skipped) *opts.err << fmt::format("  - {}: {}\n", p.field, p.message);
+        opts.exit_code = kExitPartial;
+      }
     });
   }
   {

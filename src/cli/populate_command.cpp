@@ -87,8 +87,7 @@ std::vector<std::string> split_types(const std::string& text) {
 // platforms mark active models with booleans, numbers or words.
 nlohmann::json active_value_of(const std::string& text) {
   if (text.empty()) return true;
-  auto j = nlohmann::json::parse(text, nullptr, false);
-  return j.is_discarded() ? nlohmann::json(text) : j;
+  return json_or_text(text, "--active-value");
 }
 
 // One JSON document written as it goes: arrays of unbounded length (models,

@@ -15,9 +15,12 @@ namespace {
 struct ResolveArgs {
   std::string model_id, base_model, variant, type = "quality";
   std::vector<std::string> sets;
+  bool strict = false;
 };
 
-// "--set width=832": the value is JSON when it parses as JSON, else a string.
+// "--set width=832": the value is JSON when it parses as JSON, else a string
+// ("--set sampler=euler"). JSON that the reading policy refuses (1e400, -0,
+// NaN, a lone surrogate) is an error naming the option, not a string.
 nlohmann::json parse_overrides(const std::vector<std::string>& sets) {
   nlohmann::json overrides = nlohmann::json::object();
   for (const auto& s : sets) {
@@ -25,8 +28,7 @@ nlohmann::json parse_overrides(const std::vector<std::string>& sets) {
     if (eq == std::string::npos || eq == 0)
       throw invalid(fmt::format("--set \"{}\" is not KEY=VALUE (e.g. --set steps=20).", s));
     const std::string key = s.substr(0, eq), text = s.substr(eq + 1);
-    auto value = nlohmann::json::parse(text, nullptr, false);
-    overrides[key] = value.is_discarded() ? nlohmann::json(text) : value;
+    overrides[key] = json_or_text(text, fmt::format("--set {}", key));
   }
   return overrides;
 }
@@ -49,6 +51,7 @@ void print_resolved(std::ostream& out, const ResolvedParameters& r) {
   for (const auto& [k, v] : r.parameters.items())
     if (k != "steps" && k != "cfg_scale" && k != "sampler" && k != "scheduler") line(k, v);
   for (const auto& n : r.normalised) out << fmt::format("  note: {} \"{}\" means \"{}\"\n", n.field, n.given, n.canonical);
+  for (const auto& n : r.notes) out << fmt::format("  note: {} {}\n", n.field, n.message);
   for (const auto& p : r.problems) out << fmt::format("  problem: {} {}\n", p.field, p.message);
 }
 
@@ -63,6 +66,8 @@ void register_resolve_command(CLI::App& app, GlobalOptions& opts) {
   cmd->add_option("--base-model", a->base_model, "Base model to use when neither the store nor the registry knows it");
   cmd->add_option("--variant", a->variant, "Catalogue variant (e.g. ti2v_5b for wan_2_2)");
   cmd->add_option("--set", a->sets, "Override a parameter, KEY=VALUE (repeatable)");
+  cmd->add_flag("--strict", a->strict,
+                "An override that is not a parameter of the architecture is an error (exit 2), not a note");
   cmd->callback([&opts, a] {
     auto store = open_store_for(opts);
     const auto catalog = load_catalog_for(opts);
@@ -73,6 +78,7 @@ void register_resolve_command(CLI::App& app, GlobalOptions& opts) {
     if (!a->base_model.empty()) req.base_model = a->base_model;
     if (!a->variant.empty()) req.variant = a->variant;
     req.overrides = parse_overrides(a->sets);
+    req.strict = a->strict;
     const auto r = resolver.resolve(req);
     if (opts.json)
       print_json(*opts.out, r);

@@ -11,6 +11,8 @@
 #include <fmt/format.h>
 
 #include "detect/rules.hpp"
+#include "inferconf/error.hpp"
+#include "inferconf/json_text.hpp"
 
 #ifndef INFERCONF_SOURCE_DIR
 #define INFERCONF_SOURCE_DIR "."
@@ -32,9 +34,9 @@ class Loader {
     std::stringstream ss;
     ss << in.rdbuf();
     try {
-      return json::parse(ss.str());
-    } catch (const json::parse_error& e) {
-      fail("", fmt::format("is not valid JSON: {}", e.what()));
+      return parse_json_text(ss.str(), "its text");
+    } catch (const inferconf::Error& e) {
+      fail("", fmt::format("cannot be read: {}", e.what()));
     }
   }
 

@@ -314,7 +314,8 @@ ResolveRequest parse_resolve_request(const nlohmann::json& j, ExportOptions* opt
   std::vector<FieldError> errors;
   ResolveRequest req;
   if (!j.is_object()) throw invalid("The resolve request must be a JSON object.", {{"$", "must be an object."}});
-  static const std::vector<std::string> known = {"model_id", "configuration_type", "base_model", "variant", "overrides"};
+  static const std::vector<std::string> known = {"model_id", "configuration_type", "base_model", "variant", "overrides",
+                                                 "strict"};
   for (const auto& [key, value] : j.items()) {
     if (key == "export") {
       if (options)
@@ -325,7 +326,7 @@ ResolveRequest parse_resolve_request(const nlohmann::json& j, ExportOptions* opt
     }
     if (std::find(known.begin(), known.end(), key) == known.end())
       errors.push_back({key, fmt::format("is not a field of a resolve request; allowed: model_id, configuration_type, "
-                                         "base_model, variant, overrides{}.",
+                                         "base_model, variant, overrides, strict{}.",
                                          options ? ", export" : "")});
   }
   auto string_field = [&](const char* key, bool required) -> std::optional<std::string> {
@@ -352,6 +353,12 @@ ResolveRequest parse_resolve_request(const nlohmann::json& j, ExportOptions* opt
                                                  it->dump().substr(0, 100))});
     else
       req.overrides = *it;
+  }
+  if (auto it = j.find("strict"); it != j.end() && !it->is_null()) {
+    if (!it->is_boolean())
+      errors.push_back({"strict", fmt::format("must be true or false, but it is {}.", it->dump().substr(0, 100))});
+    else
+      req.strict = it->get<bool>();
   }
   if (!errors.empty()) throw invalid("The resolve request is invalid.", std::move(errors));
   return req;

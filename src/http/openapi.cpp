@@ -318,6 +318,7 @@ constexpr const char* kDocument = R"json({
           "base_model": {"type": "string", "description": "Used when neither a stored configuration nor the registry names the model's base model."},
           "variant": {"type": "string"},
           "overrides": {"type": "object", "description": "Flat parameter names to values; null removes a model-specific parameter.", "additionalProperties": true},
+          "strict": {"type": "boolean", "default": false, "description": "An override that is not a parameter of the architecture is a problem (422) rather than a note."},
           "export": {"$ref": "#/components/schemas/ExportOptions"}
         }
       },
@@ -350,7 +351,7 @@ constexpr const char* kDocument = R"json({
       },
       "ResolvedParameters": {
         "type": "object",
-        "required": ["model_id", "configuration_type", "base_model", "variant", "configuration_id", "revision", "parameters", "sources", "problems", "normalised"],
+        "required": ["model_id", "configuration_type", "base_model", "variant", "configuration_id", "revision", "parameters", "sources", "problems", "normalised", "unknown_params", "notes"],
         "properties": {
           "model_id": {"type": "string"},
           "configuration_type": {"type": "string"},
@@ -361,6 +362,8 @@ constexpr const char* kDocument = R"json({
           "parameters": {"type": "object", "description": "steps, cfg_scale, sampler, scheduler and every model-specific parameter, flat.", "additionalProperties": true},
           "sources": {"type": "object", "additionalProperties": {"enum": ["model", "base_model", "override"]}},
           "problems": {"type": "array", "items": {"$ref": "#/components/schemas/FieldError"}},
+          "unknown_params": {"type": "array", "items": {"type": "string"}, "description": "Overrides that are not parameters of the architecture, passed through unchecked (empty with strict: they are problems then)."},
+          "notes": {"type": "array", "items": {"$ref": "#/components/schemas/FieldError"}, "description": "What was passed through without a check, and why (e.g. overrides.guidance for wan_2_1)."},
           "normalised": {"type": "array", "items": {"$ref": "#/components/schemas/Normalisation"}}
         }
       },

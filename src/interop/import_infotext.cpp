@@ -8,6 +8,7 @@
 
 #include "inferconf/detect.hpp"
 
+#include "inferconf/json_text.hpp"
 #include "interop/export_support.hpp"
 #include "interop/import_support.hpp"
 
@@ -291,8 +292,15 @@ ImportResult import_preset(std::string_view bytes, std::string_view what, const 
     if (c.keyword == "parameters") return preset_from_infotext(parse_infotext(c.text), options, catalog, vocabulary);
   for (const auto& c : chunks)
     if (c.keyword == "prompt") {
-      auto graph = nlohmann::json::parse(c.text, nullptr, false);
-      if (graph.is_discarded() || !graph.is_object())
+      nlohmann::json graph;
+      try {
+        graph = parse_json_text(c.text, "the text");
+      } catch (const Error& e) {
+        throw invalid(fmt::format("{}: its \"prompt\" text chunk is not a ComfyUI API graph (a JSON object): {}", what,
+                                  e.what()),
+                      e.field_errors());
+      }
+      if (!graph.is_object())
         throw invalid(fmt::format("{}: its \"prompt\" text chunk is not a ComfyUI API graph (a JSON object).", what));
       return preset_from_comfyui(graph, options, catalog, vocabulary);
     }

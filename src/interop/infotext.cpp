@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "inferconf/interop.hpp"
+#include "inferconf/json_text.hpp"
 
 namespace inferconf {
 
@@ -96,9 +97,13 @@ std::string_view strip(std::string_view s) {
 // A1111's unquote: JSON-decode a quoted value, keep it raw when that fails.
 std::string unquote(const std::string& v) {
   if (v.size() < 2 || v.front() != '"' || v.back() != '"') return v;
-  auto decoded = nlohmann::json::parse(v, nullptr, false);
-  if (decoded.is_discarded() || !decoded.is_string()) return v;
-  return decoded.get<std::string>();
+  try {
+    const auto decoded = parse_json_text(v, "the value");
+    if (!decoded.is_string()) return v;
+    return decoded.get<std::string>();
+  } catch (const Error&) {
+    return v;  // not JSON, or JSON the reading policy refuses (a lone surrogate, U+0000): kept raw
+  }
 }
 
 bool is_image_size(std::string_view v, std::string_view& w, std::string_view& h) {

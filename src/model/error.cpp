@@ -1,5 +1,7 @@
 #include "inferconf/error.hpp"
 
+#include <exception>
+
 namespace inferconf {
 
 const char* to_string(ErrorCode code) noexcept {
@@ -15,6 +17,16 @@ const char* to_string(ErrorCode code) noexcept {
 
 Error::Error(ErrorCode code, std::string message, std::vector<FieldError> field_errors)
     : std::runtime_error(std::move(message)), code_(code), field_errors_(std::move(field_errors)) {}
+
+std::string describe_current_exception() {
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    return std::string("an exception: ") + e.what();
+  } catch (...) {
+    return "an exception that is not a std::exception";
+  }
+}
 
 Error invalid(std::string message, std::vector<FieldError> field_errors) {
   return Error(ErrorCode::kInvalid, std::move(message), std::move(field_errors));

@@ -1,6 +1,7 @@
 // Wire format of the model registry (`database_models`) and its import files.
 #include <cctype>
 #include <istream>
+#include <limits>
 #include <map>
 #include <sstream>
 
@@ -87,7 +88,10 @@ void read_model_records(std::istream& in, const RegistryFieldMap& map,
     buffer << in.rdbuf();
     nlohmann::json all;
     try {
-      all = parse_json_text(buffer.str(), "The registry file");
+      // A platform's whole export: no size limit (a JSON Lines export is read line by line instead).
+      JsonLimits whole_file;
+      whole_file.max_bytes = std::numeric_limits<std::size_t>::max();
+      all = parse_json_text(buffer.str(), "The registry file", whole_file);
     } catch (const Error& e) {
       on_error(0, e);
       return;

@@ -350,7 +350,21 @@ class Job {
   Batch* wait_for_write() {
     if (in_flight_ == nullptr) return nullptr;
     Batch* batch = std::exchange(in_flight_, nullptr);
-    writing_.get();
+    try {
+      writing_.get();
+    } catch (const Error&) {
+      throw;
+    } catch (...) {
+      // Not a failure the store describes (a bug, a library's exception): the
+      // job stops here as it would on kUnavailable, and says which batch.
+      const std::string first = batch->models.empty() ? "" : batch->models.front().outcome.model_id;
+      const std::string last = batch->models.empty() ? "" : batch->models.back().outcome.model_id;
+      throw Error(ErrorCode::kInternal,
+                  fmt::format("The writer thread failed unexpectedly while writing the batch of models {} to {} ({}); "
+                              "that batch was not reported as written, the batches before it were committed. Run the "
+                              "same command again to continue; if it fails again, report this message.",
+                              first, last, describe_current_exception()));
+    }
     return batch;
   }
 

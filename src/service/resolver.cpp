@@ -52,6 +52,9 @@ void to_json(nlohmann::json& j, const ResolvedParameters& r) {
                      {"sources", r.sources}};
   auto& problems = j["problems"] = nlohmann::json::array();
   for (const auto& p : r.problems) problems.push_back({{"field", p.field}, {"message", p.message}});
+  j["unknown_params"] = r.unknown_params;
+  auto& notes = j["notes"] = nlohmann::json::array();
+  for (const auto& n : r.notes) notes.push_back({{"field", n.field}, {"message", n.message}});
   auto& normalised = j["normalised"] = nlohmann::json::array();
   for (const auto& n : r.normalised)
     normalised.push_back({{"field", n.field}, {"given", n.given}, {"canonical", n.canonical}});
@@ -181,6 +184,25 @@ ResolvedParameters Resolver::resolve(const ResolveRequest& request) const {
     if (auto src = out.sources.find(key); src != out.sources.end() && src->second == kSourceOverride)
       e.field = "overrides." + key;
     out.problems.push_back(std::move(e));
+  }
+  // An override the architecture does not have is passed through (an engine
+  // may still read it), but never silently: a note, or a problem when strict.
+  const std::string who = variant.empty() ? out.base_model : fmt::format("{}/{}", out.base_model, variant);
+  for (const auto& key : report.unknown_params) {
+    auto src = out.sources.find(key);
+    if (src == out.sources.end() || src->second != kSourceOverride) continue;
+    if (request.strict) {
+      out.problems.push_back({"overrides." + key,
+                              fmt::format("is not a parameter of {}; a strict request allows only the parameters the "
+                                          "catalogue defines for it (see `inferconf catalog {}`).",
+                                          who, out.base_model)});
+      continue;
+    }
+    out.unknown_params.push_back(key);
+    out.notes.push_back({"overrides." + key,
+                         fmt::format("is not a parameter of {}; it was passed through as given, unchecked (a strict "
+                                     "request makes this an error).",
+                                     who)});
   }
   // Aliases in the overrides resolve to canonical names, and the answer says so.
   if (out.parameters["sampler"].is_string()) out.parameters["sampler"] = check.sampler;

@@ -6,7 +6,7 @@
 //    "files": {"name": "content"},  written into the scenario folder first
 //    "exit": 2,                     expected exit code (default 0)
 //    "stdout": ["..."], "stderr": ["..."],      substrings that must appear
-//    "not_stdout": ["..."],
+//    "not_stdout": ["..."], "not_stderr": ["..."],
 //    "json": true,                  stdout must be JSON
 //    "capture": {"var": "/json/pointer"},       for later ${var} substitution
 //    "unchanged": true}             the store's full dump is the same after the step
@@ -124,13 +124,15 @@ void CliScenario::run_step(const json& step) {
     const std::string context = "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
     EXPECT_EQ(r.exit_code, step.value("exit", 0)) << context;
     const json want_out = step.value("stdout", json::array()), not_out = step.value("not_stdout", json::array()),
-               want_err = step.value("stderr", json::array());
+               want_err = step.value("stderr", json::array()), not_err = step.value("not_stderr", json::array());
     for (const auto& s : want_out)
       EXPECT_NE(r.out.find(substitute(s.get<std::string>(), vars_)), std::string::npos) << "missing in stdout: " << s << context;
     for (const auto& s : not_out)
       EXPECT_EQ(r.out.find(substitute(s.get<std::string>(), vars_)), std::string::npos) << "unexpected in stdout: " << s << context;
     for (const auto& s : want_err)
       EXPECT_NE(r.err.find(substitute(s.get<std::string>(), vars_)), std::string::npos) << "missing in stderr: " << s << context;
+    for (const auto& s : not_err)
+      EXPECT_EQ(r.err.find(substitute(s.get<std::string>(), vars_)), std::string::npos) << "unexpected in stderr: " << s << context;
     if (step.value("json", false) || step.contains("capture")) {
       const auto j = json::parse(r.out, nullptr, false);
       ASSERT_FALSE(j.is_discarded()) << "stdout is not JSON" << context;

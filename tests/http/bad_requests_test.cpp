@@ -12,8 +12,13 @@ namespace inferconf::testing {
 namespace {
 
 nlohmann::json load_cases() {
-  std::ifstream in(std::string(INFERCONF_SOURCE_DIR) + "/tests/http/cases/bad_requests.json");
-  return nlohmann::json::parse(in)["cases"];
+  nlohmann::json all = nlohmann::json::array();
+  for (const char* file : {"bad_requests.json", "json_policy.json"}) {
+    std::ifstream in(std::string(INFERCONF_SOURCE_DIR) + "/tests/http/cases/" + file);
+    nlohmann::json file_cases = nlohmann::json::parse(in)["cases"];
+    for (auto& c : file_cases) all.push_back(std::move(c));
+  }
+  return all;
 }
 
 std::string replace_all(std::string text, const std::map<std::string, std::string>& vars) {

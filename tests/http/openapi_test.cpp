@@ -92,15 +92,17 @@ TEST(OpenApi, DocumentsEveryDtoField) {
   ResolvedParameters resolved;
   resolved.problems.push_back({"f", "m"});
   resolved.normalised.push_back({"sampler", "Euler a", "euler_ancestral"});
+  resolved.unknown_params.push_back("guidance");
+  resolved.notes.push_back({"overrides.guidance", "m"});
   const nlohmann::json r = resolved;
   expect_documented(r, "ResolvedParameters");
   expect_documented(r["problems"][0], "FieldError");
   expect_documented(r["normalised"][0], "Normalisation");
   expect_documented(nlohmann::json{{"model_id", ""}, {"configuration_type", ""}, {"base_model", ""}, {"variant", ""},
-                                   {"overrides", nlohmann::json::object()}},
+                                   {"overrides", nlohmann::json::object()}, {"strict", true}},
                     "ResolveRequest");
   // Every field the resolve parser accepts is documented and nothing else is.
-  EXPECT_EQ(schema("ResolveRequest")["properties"].size(), 6u);
+  EXPECT_EQ(schema("ResolveRequest")["properties"].size(), 7u);
   expect_documented(nlohmann::json{{"prompt", ""}, {"negative_prompt", ""}, {"seed", 1}, {"checkpoint", ""},
                                    {"allow_substitute", true}},
                     "ExportOptions");

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <filesystem>
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -30,16 +31,25 @@ namespace fs = std::filesystem;
 // Forwards to a real store; the n-th create_missing() call (1-based) throws
 // kUnavailable instead of writing. populate() reaches it through Store's
 // default create_missing_for_models(). Records the thread of each write.
+// What the failing call throws: the store's own kUnavailable, or an exception
+// no store should throw (a library's std::runtime_error, a non-std value).
+enum class Throws { kUnavailable, kRuntimeError, kNonStd };
+
 class FailingWriteStore final : public Store {
  public:
-  FailingWriteStore(Store& inner, int fail_on_call) : inner_(inner), fail_on_call_(fail_on_call) {}
+  FailingWriteStore(Store& inner, int fail_on_call, Throws throws = Throws::kUnavailable)
+      : inner_(inner), fail_on_call_(fail_on_call), throws_(throws) {}
 
   std::vector<bool> create_missing(const std::vector<CreateDTO>& dtos, bool replace) override {
     write_threads.push_back(std::this_thread::get_id());
     // Thread ids are reused once a thread is joined; a per-thread count is not.
     thread_local int writes_on_this_thread = 0;
     writes_on_thread.push_back(++writes_on_this_thread);
-    if (++calls_ == fail_on_call_) throw unavailable("the test store refuses this batch");
+    if (++calls_ == fail_on_call_) {
+      if (throws_ == Throws::kRuntimeError) throw std::runtime_error("a library failed inside the test store");
+      if (throws_ == Throws::kNonStd) throw 42;
+      throw unavailable("the test store refuses this batch");
+    }
     return inner_.create_missing(dtos, replace);
   }
 
@@ -97,6 +107,7 @@ class FailingWriteStore final : public Store {
  private:
   Store& inner_;
   int fail_on_call_;
+  Throws throws_;
   int calls_ = 0;
 };
 
@@ -225,6 +236,39 @@ TEST_F(PopulatePipeline, AFailedWriteStopsTheRunWithTheEarlierBatchesCommittedAn
   // writer's page cache over several malloc arenas: 72 MB peak at 1M models).
   for (const auto& t : failing.write_threads) EXPECT_NE(t, std::this_thread::get_id());
   EXPECT_EQ(failing.writes_on_thread, (std::vector<int>{1, 2, 3}));
+}
+
+// The writer thread's guard: an exception that is not an inferconf::Error
+// (std::runtime_error, or not even a std::exception) thrown by the store on
+// the writer thread ends the job as a kInternal Error naming the batch, with
+// exactly the earlier batches committed, instead of escaping the thread.
+TEST_F(PopulatePipeline, AWriterThreadThrowingANonInferconfExceptionFailsTheJobCleanly) {
+  for (Throws throws : {Throws::kRuntimeError, Throws::kNonStd}) {
+    SCOPED_TRACE(throws == Throws::kRuntimeError ? "std::runtime_error" : "int");
+    store_ = open_sqlite_store(dir_ / fmt::format("store-throws-{}.db", static_cast<int>(throws)));
+    store_->ensure_schema();
+    store_->upsert_models(registry_);
+    FailingWriteStore failing(*store_, 2, throws);
+    populate::PopulateOptions options;
+    options.batch_size = 10;
+    RecordingObserver observer;
+    try {
+      populate::populate(failing, catalog_, *rules_, options, observer);
+      FAIL() << "populate returned although the second batch could not be written";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kInternal);
+      const std::string what = e.what();
+      EXPECT_NE(what.find("writer thread failed unexpectedly"), std::string::npos) << what;
+      EXPECT_NE(what.find(fmt::format("models {} to {}", active_[10], active_[19])), std::string::npos) << what;
+      if (throws == Throws::kRuntimeError)
+        EXPECT_NE(what.find("a library failed inside the test store"), std::string::npos) << what;
+      else
+        EXPECT_NE(what.find("not a std::exception"), std::string::npos) << what;
+    }
+    const std::vector<std::string> first_ten(active_.begin(), active_.begin() + 10);
+    EXPECT_EQ(observer.reported, first_ten);
+    EXPECT_EQ(committed(), with_presets(first_ten));
+  }
 }
 
 TEST_F(PopulatePipeline, CancelCommitsExactlyWhatItReports) {

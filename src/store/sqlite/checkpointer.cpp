@@ -1,10 +1,12 @@
 #include "store/sqlite/checkpointer.hpp"
 
+#include <cstdio>
 #include <exception>
 #include <utility>
 
 #include <sqlite3.h>
 
+#include "inferconf/error.hpp"
 #include "store/sqlite/connection.hpp"
 
 namespace inferconf::sqlite {
@@ -73,8 +75,19 @@ void Checkpointer::run() {
             copied >= wal_frames)
           break;
       }
-    } catch (const std::exception&) {
+      failing_ = false;
+    } catch (...) {
+      // Nothing may leave this thread (std::terminate would end the process
+      // under every client). The failure is logged once until a checkpoint
+      // succeeds again, not at every commit.
       connection_.reset();
+      if (!failing_) {
+        failing_ = true;
+        std::fprintf(stderr,
+                     "inferconf: the WAL checkpointer of %s failed (%s); commits go on, the next one that grows the "
+                     "WAL asks again.\n",
+                     ctx_.path.string().c_str(), describe_current_exception().c_str());
+      }
     }
   }
 }

@@ -53,6 +53,7 @@ class Checkpointer {
   bool wanted_ = false;
   std::atomic<bool> stopping_ = false;  // written under mu_
   std::unique_ptr<Connection> connection_;  // the thread's own, opened on first use
+  bool failing_ = false;                    // the thread's: the last checkpoint failed (and was logged)
   std::thread thread_;                      // started by the first request
 };
 
