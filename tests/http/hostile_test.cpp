@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "support/sanitizers.hpp"
 #include "http/http_client.hpp"
 #include "http/indexed_store.hpp"
 #include "http/openapi.hpp"
@@ -182,6 +183,7 @@ TEST(HostileSuite, EveryCaseIsAnsweredOrClosedAndTheServerStaysWellWithinItsMemo
   run_hostile_cases(server.port(), cases);
   malloc_trim(0);
   const std::size_t after = resident_bytes();
+  if (inferconf::testing::kUnderAddressSanitizer) GTEST_SKIP() << "resident memory is checked in the Release pass";
   EXPECT_LE(after, before + before / 10) << "resident " << before << " -> " << after;
 }
 
@@ -215,6 +217,7 @@ TEST(HostileFindings, ChunkExtensionsAndTrailersDoNotGrowResidentMemory) {
   expect_healthy(server.port(), "trailers and extensions");
   malloc_trim(0);
   const std::size_t after = resident_bytes();
+  if (inferconf::testing::kUnderAddressSanitizer) GTEST_SKIP() << "resident memory is checked in the Release pass";
   EXPECT_LE(after, before + before / 10) << "resident " << before << " -> " << after;
 }
 

@@ -138,7 +138,10 @@ TEST_P(PopulateScenario, Runs) {
       ASSERT_FALSE(doc.is_discarded()) << "stdout is not one JSON document:\n" << r.out;
       if (step.contains("json")) expect_pointers(doc, substitute(step["json"], dir), "report");
       const json models_expected = step.value("json_models", json::object());
-      for (const auto& [id, expected] : models_expected.items()) {
+      for (const auto& entry : models_expected.items()) {
+        // Named copies, not structured bindings: clang 14 (the sanitizer build) cannot capture a binding.
+        const std::string id = entry.key();
+        const json& expected = entry.value();
         const auto& models = doc.at("models");
         auto it = std::find_if(models.begin(), models.end(), [&](const json& m) { return m.at("model_id") == id; });
         if (it == models.end()) {
