@@ -120,6 +120,17 @@ Server::Server(Store& store, const Catalog& catalog, ServerOptions options)
                                       : "Check the address is one of this machine's and the port is allowed."));
   port_ = acceptor_->local_endpoint().port();
 
+  // From here on a SIGINT/SIGTERM waits in the signal set: the caller prints the address next, and a signal
+  // sent as soon as it appears starts the graceful shutdown when run() begins rather than killing the process.
+  if (options_.handle_signals) {
+    signals_ = std::make_unique<asio::signal_set>(workers_[0]->io, SIGINT, SIGTERM);
+    signals_->async_wait([this](boost::system::error_code signal_ec, int signal) {
+      if (signal_ec) return;
+      spdlog::info("Received {}; shutting down gracefully.", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+      stop();
+    });
+  }
+
   const auto t0 = std::chrono::steady_clock::now();
   sync_.load();
   startup_.configurations = sync_.index().size();
@@ -263,15 +274,6 @@ void Server::stop() {
 void Server::run() {
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   for (auto& w : workers_) guards.push_back(asio::make_work_guard(w->io));
-  std::optional<asio::signal_set> signals;
-  if (options_.handle_signals) {
-    signals.emplace(workers_[0]->io, SIGINT, SIGTERM);
-    signals->async_wait([this](boost::system::error_code ec, int signal) {
-      if (ec) return;
-      spdlog::info("Received {}; shutting down gracefully.", signal == SIGTERM ? "SIGTERM" : "SIGINT");
-      stop();
-    });
-  }
   for (auto& w : workers_) start_housekeeping(*w);
   accept_next();
   accepting_ = true;
@@ -287,11 +289,11 @@ void Server::run() {
   refresher_.join();
 
   // 1. Stop accepting; close connections that are between requests.
-  asio::post(workers_[0]->io, [this, &signals] {
+  asio::post(workers_[0]->io, [this] {
     boost::system::error_code ignored;
     acceptor_->close(ignored);
     accept_retry_->cancel();
-    if (signals) signals->cancel(ignored);
+    if (signals_) signals_->cancel(ignored);
   });
   for (auto& w : workers_)
     asio::post(w->io, [&w = *w] {

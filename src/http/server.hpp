@@ -18,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/signal_set.hpp>
+
 #include "http/access_log.hpp"
 #include "http/api.hpp"
 #include "http/index_sync.hpp"
@@ -99,6 +101,9 @@ class Server {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
   std::unique_ptr<boost::asio::steady_timer> accept_retry_;
+  // SIGINT/SIGTERM, caught from construction on (when options.handle_signals), so that a signal arriving
+  // after `serve` printed its address but before run() shuts down gracefully instead of ending the process.
+  std::unique_ptr<boost::asio::signal_set> signals_;
   std::chrono::steady_clock::time_point last_accept_warning_{};
   std::size_t accept_errors_since_warning_ = 0;
   SessionContext session_context_;
