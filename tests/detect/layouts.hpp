@@ -1,5 +1,5 @@
 // Generators of real tensor layouts (key names and shapes as the released
-// checkpoints carry them; see shared/reference/architecture-detection.md) for
+// checkpoints carry them; see the sources in catalog/detection_rules.json) for
 // the detection tests and bench/detect. Data is never written: the files are
 // a header followed by a sparse hole.
 #pragma once
