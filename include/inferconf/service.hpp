@@ -28,13 +28,27 @@ class ConfigurationService {
 
   // Validates (normalising aliases) and stores. Throws Error(kInvalid) with
   // every problem, or the store's kConflict / kUnavailable.
-  WriteResult create(CreateDTO dto);
+  WriteResult create(CreateDTO dto, const WriteContext& context = {});
   // Applies the update to the current document, validates the result, and
   // stores it only if the document did not change meanwhile (the revision the
   // caller expects, or the one just read — retried then). Throws kNotFound,
   // kInvalid, kConflict (is_revision_mismatch() for a stale expected revision).
-  WriteResult update(std::string_view id, UpdateDTO update, std::optional<std::int64_t> expected_revision);
-  void remove(std::string_view id, std::optional<std::int64_t> expected_revision);
+  WriteResult update(std::string_view id, UpdateDTO update, std::optional<std::int64_t> expected_revision,
+                     const WriteContext& context = {});
+  void remove(std::string_view id, std::optional<std::int64_t> expected_revision, const WriteContext& context = {});
+
+  // Writes the document of revision `to_revision` back as a new revision,
+  // after validating it against today's catalogue: when the catalogue now
+  // rejects it, Error(kInvalid) names every problem and nothing is written.
+  // kNotFound for an unknown configuration or revision; kConflict
+  // (is_revision_mismatch()) unless the current revision equals
+  // expected_revision (when given; otherwise the one read, retried).
+  WriteResult rollback(std::string_view id, std::int64_t to_revision, std::optional<std::int64_t> expected_revision,
+                       const WriteContext& context);
+  // Brings back a deleted configuration (Store::restore), after validating
+  // its last document against today's catalogue as rollback() does.
+  WriteResult restore(std::string_view id, std::optional<std::int64_t> expected_revision,
+                      const WriteContext& context);
 
   Store& store() { return store_; }
   const Catalog& catalog() const { return catalog_; }
@@ -53,6 +67,9 @@ struct ResolveRequest {
   // An override that is not a parameter of the architecture is a problem
   // rather than a note.
   bool strict = false;
+  // Resolve as at this past moment: the configuration's revision current
+  // then (Store::revision_as_of), under today's catalogue and registry.
+  std::optional<Timestamp> as_of = std::nullopt;
 };
 
 // Where a resolved value came from.

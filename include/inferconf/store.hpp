@@ -13,6 +13,10 @@
 //
 // Thread safety: a Store may be shared by threads; every method is safe to
 // call concurrently (implementations use a connection per thread or a pool).
+//
+// History: every write takes a WriteContext (who, why) and records a
+// revision of each configuration it changes (history.hpp) in the same
+// transaction as the change, in `inference_configuration_revisions`.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +30,7 @@
 #include "inferconf/configuration.hpp"
 #include "inferconf/dto.hpp"
 #include "inferconf/error.hpp"
+#include "inferconf/history.hpp"
 #include "inferconf/registry.hpp"
 
 namespace inferconf {
@@ -94,18 +99,20 @@ class Store {
   // assigns a new UUID v7 id, created_at = updated_at = now, revision 1, and
   // returns it. Throws kConflict (with existing_id()) when the model already
   // has a configuration of that type.
-  virtual InferenceConfiguration create(const CreateDTO& dto) = 0;
+  virtual InferenceConfiguration create(const CreateDTO& dto, const WriteContext& context = {}) = 0;
 
   // Stores all configurations in one transaction: either every one is created
   // and returned (in order), or none is and kConflict / kUnavailable is thrown.
-  virtual std::vector<InferenceConfiguration> create_many(const std::vector<CreateDTO>& dtos) = 0;
+  virtual std::vector<InferenceConfiguration> create_many(const std::vector<CreateDTO>& dtos,
+                                                          const WriteContext& context = {}) = 0;
 
   // Creates those of dtos whose (model_id, configuration_type) does not exist
   // yet, in one transaction, and returns for each dto whether it was created
   // (true) or already existed (false). Concurrent callers never create
   // duplicates: the unique index decides. With replace = true, existing ones
   // are overwritten instead (revision + 1) and reported as false.
-  virtual std::vector<bool> create_missing(const std::vector<CreateDTO>& dtos, bool replace) = 0;
+  virtual std::vector<bool> create_missing(const std::vector<CreateDTO>& dtos, bool replace,
+                                           const WriteContext& context = {}) = 0;
 
   // create_missing() of the configurations of every group (see PresetForModels),
   // in one transaction; returns whether each was created, group after group,
@@ -113,7 +120,8 @@ class Store {
   // kInvalid, with nothing written, for a group with models but no preset. A store
   // may bind each preset once for all its models; this default expands the
   // groups into DTOs and calls create_missing().
-  virtual std::vector<bool> create_missing_for_models(const std::vector<PresetForModels>& groups, bool replace) {
+  virtual std::vector<bool> create_missing_for_models(const std::vector<PresetForModels>& groups, bool replace,
+                                                      const WriteContext& context = {}) {
     check_presets(groups);
     std::vector<CreateDTO> dtos;
     for (const auto& g : groups) {
@@ -122,7 +130,7 @@ class Store {
         dtos.back().model_id = id;
       }
     }
-    return create_missing(dtos, replace);
+    return create_missing(dtos, replace, context);
   }
 
   // Returns the configuration with this id, or nullopt.
@@ -134,16 +142,21 @@ class Store {
   // stored revision equals it. Throws kNotFound for an unknown id and
   // kConflict when the new (model_id, configuration_type) is taken.
   virtual InferenceConfiguration update(std::string_view id, const UpdateDTO& update,
-                                        std::optional<std::int64_t> expected_revision) = 0;
+                                        std::optional<std::int64_t> expected_revision,
+                                        const WriteContext& context = {}) = 0;
 
   // Replaces every mutable field with those of `replacement` (which the caller
   // validated), with the same revision check and errors as update().
   virtual InferenceConfiguration replace(std::string_view id, const CreateDTO& replacement,
-                                         std::optional<std::int64_t> expected_revision) = 0;
+                                         std::optional<std::int64_t> expected_revision,
+                                         const WriteContext& context = {}) = 0;
 
-  // Deletes the configuration. Throws kNotFound for an unknown id and
-  // kConflict (is_revision_mismatch()) when expected_revision is given and differs.
-  virtual void remove(std::string_view id, std::optional<std::int64_t> expected_revision) = 0;
+  // Deletes the configuration, leaving a tombstone revision (revision + 1)
+  // that keeps the deleted document for restore(). Throws kNotFound for an
+  // unknown id and kConflict (is_revision_mismatch()) when expected_revision
+  // is given and differs.
+  virtual void remove(std::string_view id, std::optional<std::int64_t> expected_revision,
+                      const WriteContext& context = {}) = 0;
 
   // The seed's repository queries. Results are ordered by (configuration_type, id)
   // for the model queries and (model_id, configuration_type) for the base-model
@@ -174,6 +187,87 @@ class Store {
   virtual std::string change_cursor() = 0;
   virtual ChangeSet changes_since(std::string_view cursor) = 0;
 
+  // --- Change history (`inference_configuration_revisions`, history.hpp) ---
+  // A store that keeps no history (a test double) answers every one of these
+  // with kUnavailable; SQLite and MongoDB keep it.
+
+  // The revisions of the configuration `id` (deleted or not), newest first,
+  // at most `limit` (1…kMaxRevisionPage) after the opaque `cursor` of a
+  // previous page. An id with no revisions gives an empty page. A cursor that
+  // is not one of ours is kInvalid.
+  virtual RevisionPage revisions(std::string_view id, std::size_t limit, std::optional<std::string_view> cursor) {
+    (void)id, (void)limit, (void)cursor;
+    throw no_history();
+  }
+
+  // The revisions of every configuration that held (model_id,
+  // configuration_type), newest first, paginated as revisions().
+  virtual RevisionPage revisions_of_model(std::string_view model_id, std::string_view configuration_type,
+                                          std::size_t limit, std::optional<std::string_view> cursor) {
+    (void)model_id, (void)configuration_type, (void)limit, (void)cursor;
+    throw no_history();
+  }
+
+  // One revision, or nullopt when the configuration never had it or it was pruned.
+  virtual std::optional<Revision> get_revision(std::string_view id, std::int64_t revision) {
+    (void)id, (void)revision;
+    throw no_history();
+  }
+
+  // The revision of the configuration holding (model_id, configuration_type)
+  // that was current at `at`: the newest one made at or before it. A
+  // tombstone means the pair had no configuration then; nullopt that none
+  // had been made yet (or its revisions were pruned).
+  virtual std::optional<Revision> revision_as_of(std::string_view model_id, std::string_view configuration_type,
+                                                 Timestamp at) {
+    (void)model_id, (void)configuration_type, (void)at;
+    throw no_history();
+  }
+
+  // The audit view: revisions of every configuration (and prune records)
+  // matching the query, newest first (store-wide commit order), paginated as
+  // revisions().
+  virtual RevisionPage audit(const AuditQuery& query, std::size_t limit, std::optional<std::string_view> cursor) {
+    (void)query, (void)limit, (void)cursor;
+    throw no_history();
+  }
+
+  // Writes the document of revision `to_revision` back as a new revision
+  // (operation rollback, revision + 1) and returns the new state; the
+  // caller validated that document against the catalogue. With
+  // expected_revision, kConflict (is_revision_mismatch()) unless the current
+  // revision equals it. kNotFound when the configuration does not exist
+  // (restore a deleted one first) or the revision does not (never made, or
+  // pruned), kInvalid when it is a tombstone, kConflict when the document's
+  // (model_id, configuration_type) is now another configuration's.
+  virtual InferenceConfiguration rollback(std::string_view id, std::int64_t to_revision,
+                                          std::optional<std::int64_t> expected_revision,
+                                          const WriteContext& context) {
+    (void)id, (void)to_revision, (void)expected_revision, (void)context;
+    throw no_history();
+  }
+
+  // Brings back a deleted configuration, under its id, with the document its
+  // tombstone kept (operation restore, revision = the tombstone's + 1), and
+  // returns it. expected_revision, when given, must be the tombstone's
+  // revision (kConflict, is_revision_mismatch(), otherwise). kNotFound when
+  // the id has no history, kConflict when the configuration exists (it is
+  // not deleted) or its (model_id, configuration_type) was taken since.
+  virtual InferenceConfiguration restore(std::string_view id, std::optional<std::int64_t> expected_revision,
+                                         const WriteContext& context) {
+    (void)id, (void)expected_revision, (void)context;
+    throw no_history();
+  }
+
+  // Removes the revisions the rule selects (see PruneRule: never the newest
+  // of a configuration nor its last delete) and records the prune itself
+  // (operation prune, with the rule and the count in its details) in the
+  // same transaction. kInvalid for a rule without keep >= 1 or older_than.
+  virtual PruneResult prune_history(const PruneRule& rule, const WriteContext& context) {
+    (void)rule, (void)context;
+    throw no_history();
+  }
+
   // --- The model registry (`database_models`) ---
 
   // Inserts or updates (by id) every record, in one transaction.
@@ -184,7 +278,21 @@ class Store {
   // streamed; stops early when fn returns false.
   virtual void for_each_model(bool active_only, const std::function<bool(const ModelRecord&)>& fn) = 0;
   virtual std::int64_t count_models(bool active_only) = 0;
+
+ protected:
+  Error no_history() const {
+    return unavailable(describe() + " does not keep change history; use an SQLite or MongoDB store.");
+  }
 };
+
+// The configuration that held (model_id, configuration_type) at `at`, as it
+// was then: nullopt when there was none (not created yet, or deleted then).
+inline std::optional<InferenceConfiguration> configuration_as_of(Store& store, std::string_view model_id,
+                                                                 std::string_view configuration_type, Timestamp at) {
+  auto revision = store.revision_as_of(model_id, configuration_type, at);
+  if (!revision || revision->is_tombstone()) return std::nullopt;
+  return std::move(revision->document);
+}
 
 // Opens the store a URI names: "sqlite:PATH" (or a bare path ending in .db),
 // "mongodb://…/DB" or "mongodb+srv://…/DB". Throws kInvalid for an unknown

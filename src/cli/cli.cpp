@@ -63,6 +63,7 @@ int run(int argc, char** argv, std::ostream& out, std::ostream& err) {
   register_init_command(app, opts);
   register_catalog_command(app, opts);
   register_configuration_commands(app, opts);
+  register_history_commands(app, opts);
   register_resolve_command(app, opts);
   register_models_command(app, opts);
   register_validate_command(app, opts);

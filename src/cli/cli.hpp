@@ -38,6 +38,7 @@ int run(int argc, char** argv, std::ostream& out, std::ostream& err);
 void register_init_command(CLI::App& app, GlobalOptions& opts);
 void register_catalog_command(CLI::App& app, GlobalOptions& opts);
 void register_configuration_commands(CLI::App& app, GlobalOptions& opts);  // create get list update delete
+void register_history_commands(CLI::App& app, GlobalOptions& opts);  // history show diff audit rollback restore
 void register_resolve_command(CLI::App& app, GlobalOptions& opts);
 void register_models_command(CLI::App& app, GlobalOptions& opts);
 void register_validate_command(CLI::App& app, GlobalOptions& opts);

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "cli/cli_support.hpp"
+#include "cli/write_context.hpp"
 #include "inferconf/service.hpp"
 
 namespace inferconf::cli {
@@ -39,13 +40,14 @@ void register_configuration_commands(CLI::App& app, GlobalOptions& opts) {
     auto* cmd = app.add_subcommand("create", "Create a configuration from a CreateDTO JSON document (FILE, or - for stdin)");
     auto file = std::make_shared<std::string>();
     cmd->add_option("FILE", *file, "JSON file with the CreateDTO, or - for standard input")->required();
-    cmd->callback([&opts, file] {
+    auto who = add_write_context_options(*cmd);
+    cmd->callback([&opts, file, who] {
       auto dto = parse_create_dto(parse_json_text(read_input(*file), fmt::format("The document in {}", *file)));
       auto store = open_store_for(opts);
       store->ensure_schema();
       const auto catalog = load_catalog_for(opts);
       ConfigurationService service(*store, catalog);
-      const auto result = service.create(std::move(dto));
+      const auto result = service.create(std::move(dto), write_context_of(*who));
       if (opts.json) {
         print_json(*opts.out, write_result_json(result));
       } else {
@@ -117,13 +119,15 @@ void register_configuration_commands(CLI::App& app, GlobalOptions& opts) {
     cmd->add_option("ID", *id, "Configuration id")->required();
     cmd->add_option("FILE", *file, "JSON file with the UpdateDTO, or - for standard input")->required();
     cmd->add_option("--if-revision", *revision, "Fail with exit 4 unless the stored revision is this one");
-    cmd->callback([&opts, id, file, revision] {
+    auto who = add_write_context_options(*cmd);
+    cmd->callback([&opts, id, file, revision, who] {
       auto update = parse_update_dto(parse_json_text(read_input(*file), fmt::format("The document in {}", *file)));
       auto store = open_store_for(opts);
       const auto catalog = load_catalog_for(opts);
       ConfigurationService service(*store, catalog);
       const auto result =
-          service.update(*id, std::move(update), *revision > 0 ? std::optional<std::int64_t>(*revision) : std::nullopt);
+          service.update(*id, std::move(update), *revision > 0 ? std::optional<std::int64_t>(*revision) : std::nullopt,
+                         write_context_of(*who));
       if (opts.json) {
         print_json(*opts.out, write_result_json(result));
       } else {
@@ -138,9 +142,11 @@ void register_configuration_commands(CLI::App& app, GlobalOptions& opts) {
     auto revision = std::make_shared<std::int64_t>(0);
     cmd->add_option("ID", *id, "Configuration id")->required();
     cmd->add_option("--if-revision", *revision, "Fail with exit 4 unless the stored revision is this one");
-    cmd->callback([&opts, id, revision] {
+    auto who = add_write_context_options(*cmd);
+    cmd->callback([&opts, id, revision, who] {
       auto store = open_store_for(opts);
-      store->remove(*id, *revision > 0 ? std::optional<std::int64_t>(*revision) : std::nullopt);
+      store->remove(*id, *revision > 0 ? std::optional<std::int64_t>(*revision) : std::nullopt,
+                    write_context_of(*who));
       if (opts.json)
         print_json(*opts.out, {{"deleted", *id}});
       else

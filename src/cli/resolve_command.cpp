@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "cli/cli_support.hpp"
+#include "cli/write_context.hpp"
 #include "inferconf/service.hpp"
 
 namespace inferconf::cli {
@@ -13,7 +14,7 @@ namespace inferconf::cli {
 namespace {
 
 struct ResolveArgs {
-  std::string model_id, base_model, variant, type = "quality";
+  std::string model_id, base_model, variant, type = "quality", as_of;
   std::vector<std::string> sets;
   bool strict = false;
 };
@@ -66,6 +67,9 @@ void register_resolve_command(CLI::App& app, GlobalOptions& opts) {
   cmd->add_option("--base-model", a->base_model, "Base model to use when neither the store nor the registry knows it");
   cmd->add_option("--variant", a->variant, "Catalogue variant (e.g. ti2v_5b for wan_2_2)");
   cmd->add_option("--set", a->sets, "Override a parameter, KEY=VALUE (repeatable)");
+  cmd->add_option("--as-of", a->as_of,
+                  "Resolve as at this past moment (2026-12-01 or an RFC 3339 time): the stored configuration's "
+                  "revision then, under today's catalogue (or --catalog)");
   cmd->add_flag("--strict", a->strict,
                 "An override that is not a parameter of the architecture is an error (exit 2), not a note");
   cmd->callback([&opts, a] {
@@ -79,6 +83,7 @@ void register_resolve_command(CLI::App& app, GlobalOptions& opts) {
     if (!a->variant.empty()) req.variant = a->variant;
     req.overrides = parse_overrides(a->sets);
     req.strict = a->strict;
+    if (!a->as_of.empty()) req.as_of = parse_time_option(a->as_of, "--as-of");
     const auto r = resolver.resolve(req);
     if (opts.json)
       print_json(*opts.out, r);

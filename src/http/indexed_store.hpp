@@ -15,27 +15,63 @@ class IndexedStore : public Store {
   std::string describe() const override { return store_.describe(); }
   void ensure_schema() override { store_.ensure_schema(); }
   std::vector<std::string> check_schema() override { return store_.check_schema(); }
-  InferenceConfiguration create(const CreateDTO& dto) override { return store_.create(dto); }
-  std::vector<InferenceConfiguration> create_many(const std::vector<CreateDTO>& dtos) override {
-    return store_.create_many(dtos);
+  InferenceConfiguration create(const CreateDTO& dto, const WriteContext& context = {}) override {
+    return store_.create(dto, context);
   }
-  std::vector<bool> create_missing(const std::vector<CreateDTO>& dtos, bool replace) override {
-    return store_.create_missing(dtos, replace);
+  std::vector<InferenceConfiguration> create_many(const std::vector<CreateDTO>& dtos,
+                                                  const WriteContext& context = {}) override {
+    return store_.create_many(dtos, context);
   }
-  std::vector<bool> create_missing_for_models(const std::vector<PresetForModels>& groups, bool replace) override {
-    return store_.create_missing_for_models(groups, replace);
+  std::vector<bool> create_missing(const std::vector<CreateDTO>& dtos, bool replace,
+                                   const WriteContext& context = {}) override {
+    return store_.create_missing(dtos, replace, context);
+  }
+  std::vector<bool> create_missing_for_models(const std::vector<PresetForModels>& groups, bool replace,
+                                              const WriteContext& context = {}) override {
+    return store_.create_missing_for_models(groups, replace, context);
   }
   std::optional<InferenceConfiguration> get(std::string_view id) override;
   InferenceConfiguration update(std::string_view id, const UpdateDTO& u,
-                                std::optional<std::int64_t> expected_revision) override {
-    return store_.update(id, u, expected_revision);
+                                std::optional<std::int64_t> expected_revision,
+                                const WriteContext& context = {}) override {
+    return store_.update(id, u, expected_revision, context);
   }
   InferenceConfiguration replace(std::string_view id, const CreateDTO& r,
-                                 std::optional<std::int64_t> expected_revision) override {
-    return store_.replace(id, r, expected_revision);
+                                 std::optional<std::int64_t> expected_revision,
+                                 const WriteContext& context = {}) override {
+    return store_.replace(id, r, expected_revision, context);
   }
-  void remove(std::string_view id, std::optional<std::int64_t> expected_revision) override {
-    store_.remove(id, expected_revision);
+  void remove(std::string_view id, std::optional<std::int64_t> expected_revision,
+              const WriteContext& context = {}) override {
+    store_.remove(id, expected_revision, context);
+  }
+  // History is the store's: forwarded as is.
+  RevisionPage revisions(std::string_view id, std::size_t limit, std::optional<std::string_view> cursor) override {
+    return store_.revisions(id, limit, cursor);
+  }
+  RevisionPage revisions_of_model(std::string_view model_id, std::string_view type, std::size_t limit,
+                                  std::optional<std::string_view> cursor) override {
+    return store_.revisions_of_model(model_id, type, limit, cursor);
+  }
+  std::optional<Revision> get_revision(std::string_view id, std::int64_t revision) override {
+    return store_.get_revision(id, revision);
+  }
+  std::optional<Revision> revision_as_of(std::string_view model_id, std::string_view type, Timestamp at) override {
+    return store_.revision_as_of(model_id, type, at);
+  }
+  RevisionPage audit(const AuditQuery& query, std::size_t limit, std::optional<std::string_view> cursor) override {
+    return store_.audit(query, limit, cursor);
+  }
+  InferenceConfiguration rollback(std::string_view id, std::int64_t to_revision,
+                                  std::optional<std::int64_t> expected_revision, const WriteContext& context) override {
+    return store_.rollback(id, to_revision, expected_revision, context);
+  }
+  InferenceConfiguration restore(std::string_view id, std::optional<std::int64_t> expected_revision,
+                                 const WriteContext& context) override {
+    return store_.restore(id, expected_revision, context);
+  }
+  PruneResult prune_history(const PruneRule& rule, const WriteContext& context) override {
+    return store_.prune_history(rule, context);
   }
   std::vector<InferenceConfiguration> find_by_model_id(std::string_view model_id,
                                                        std::optional<std::string_view> type) override;

@@ -317,7 +317,7 @@ class Job {
     batch.rows.layout([&](std::size_t k) -> const std::string& { return batch.models[k].outcome.model_id; });
     const std::vector<PresetForModels>& groups = batch.rows.groups();
     if (!options_.dry_run) {
-      batch.created = store_.create_missing_for_models(groups, options_.overwrite);
+      batch.created = store_.create_missing_for_models(groups, options_.overwrite, WriteContext{"populate", std::nullopt});
       return;
     }
     batch.created.clear();

@@ -76,7 +76,9 @@ ResolvedParameters Resolver::resolve(const ResolveRequest& request) const {
   out.model_id = request.model_id;
   out.configuration_type = request.configuration_type;
 
-  const auto stored = store_.find_by_model_and_type(request.model_id, request.configuration_type);
+  const auto stored = request.as_of
+                          ? configuration_as_of(store_, request.model_id, request.configuration_type, *request.as_of)
+                          : store_.find_by_model_and_type(request.model_id, request.configuration_type);
   std::string base;
   std::string base_variant;  // a variant implied by a registry label ("Wan Video 2.2 TI2V-5B")
   std::optional<ModelRecord> record;

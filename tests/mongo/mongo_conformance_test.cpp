@@ -68,13 +68,13 @@ class SkippedStore final : public Store {
   std::string describe() const override { return "skipped"; }
   void ensure_schema() override { unused(); }
   std::vector<std::string> check_schema() override { unused(); }
-  InferenceConfiguration create(const CreateDTO&) override { unused(); }
-  std::vector<InferenceConfiguration> create_many(const std::vector<CreateDTO>&) override { unused(); }
-  std::vector<bool> create_missing(const std::vector<CreateDTO>&, bool) override { unused(); }
+  InferenceConfiguration create(const CreateDTO&, const WriteContext&) override { unused(); }
+  std::vector<InferenceConfiguration> create_many(const std::vector<CreateDTO>&, const WriteContext&) override { unused(); }
+  std::vector<bool> create_missing(const std::vector<CreateDTO>&, bool, const WriteContext&) override { unused(); }
   std::optional<InferenceConfiguration> get(std::string_view) override { unused(); }
-  InferenceConfiguration update(std::string_view, const UpdateDTO&, std::optional<std::int64_t>) override { unused(); }
-  InferenceConfiguration replace(std::string_view, const CreateDTO&, std::optional<std::int64_t>) override { unused(); }
-  void remove(std::string_view, std::optional<std::int64_t>) override { unused(); }
+  InferenceConfiguration update(std::string_view, const UpdateDTO&, std::optional<std::int64_t>, const WriteContext&) override { unused(); }
+  InferenceConfiguration replace(std::string_view, const CreateDTO&, std::optional<std::int64_t>, const WriteContext&) override { unused(); }
+  void remove(std::string_view, std::optional<std::int64_t>, const WriteContext&) override { unused(); }
   std::vector<InferenceConfiguration> find_by_model_id(std::string_view, std::optional<std::string_view>) override {
     unused();
   }

@@ -40,7 +40,8 @@ class FailingWriteStore final : public Store {
   FailingWriteStore(Store& inner, int fail_on_call, Throws throws = Throws::kUnavailable)
       : inner_(inner), fail_on_call_(fail_on_call), throws_(throws) {}
 
-  std::vector<bool> create_missing(const std::vector<CreateDTO>& dtos, bool replace) override {
+  std::vector<bool> create_missing(const std::vector<CreateDTO>& dtos, bool replace,
+                                   const WriteContext& context = {}) override {
     write_threads.push_back(std::this_thread::get_id());
     // Thread ids are reused once a thread is joined; a per-thread count is not.
     thread_local int writes_on_this_thread = 0;
@@ -50,24 +51,31 @@ class FailingWriteStore final : public Store {
       if (throws_ == Throws::kNonStd) throw 42;
       throw unavailable("the test store refuses this batch");
     }
-    return inner_.create_missing(dtos, replace);
+    return inner_.create_missing(dtos, replace, context);
   }
 
   std::string describe() const override { return inner_.describe(); }
   void ensure_schema() override { inner_.ensure_schema(); }
   std::vector<std::string> check_schema() override { return inner_.check_schema(); }
-  InferenceConfiguration create(const CreateDTO& dto) override { return inner_.create(dto); }
-  std::vector<InferenceConfiguration> create_many(const std::vector<CreateDTO>& dtos) override {
-    return inner_.create_many(dtos);
+  InferenceConfiguration create(const CreateDTO& dto, const WriteContext& context = {}) override {
+    return inner_.create(dto, context);
+  }
+  std::vector<InferenceConfiguration> create_many(const std::vector<CreateDTO>& dtos,
+                                                  const WriteContext& context = {}) override {
+    return inner_.create_many(dtos, context);
   }
   std::optional<InferenceConfiguration> get(std::string_view id) override { return inner_.get(id); }
-  InferenceConfiguration update(std::string_view id, const UpdateDTO& u, std::optional<std::int64_t> rev) override {
-    return inner_.update(id, u, rev);
+  InferenceConfiguration update(std::string_view id, const UpdateDTO& u, std::optional<std::int64_t> rev,
+                                const WriteContext& context = {}) override {
+    return inner_.update(id, u, rev, context);
   }
-  InferenceConfiguration replace(std::string_view id, const CreateDTO& r, std::optional<std::int64_t> rev) override {
-    return inner_.replace(id, r, rev);
+  InferenceConfiguration replace(std::string_view id, const CreateDTO& r, std::optional<std::int64_t> rev,
+                                 const WriteContext& context = {}) override {
+    return inner_.replace(id, r, rev, context);
   }
-  void remove(std::string_view id, std::optional<std::int64_t> rev) override { inner_.remove(id, rev); }
+  void remove(std::string_view id, std::optional<std::int64_t> rev, const WriteContext& context = {}) override {
+    inner_.remove(id, rev, context);
+  }
   std::vector<InferenceConfiguration> find_by_model_id(std::string_view model_id,
                                                        std::optional<std::string_view> type) override {
     return inner_.find_by_model_id(model_id, type);

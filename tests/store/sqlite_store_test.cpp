@@ -232,12 +232,17 @@ TEST_F(SqliteStoreTest, AVersion1FileIsMigratedForward) {
   EXPECT_FALSE(s->check_schema().empty()) << "version 1 is not current";
   s->ensure_schema();
   EXPECT_EQ(s->check_schema(), std::vector<std::string>{});
-  EXPECT_EQ(user_version(p), 2);
+  EXPECT_EQ(user_version(p), 3);
 
   const auto old = s->get("11111111-1111-4111-8111-111111111111");
   ASSERT_TRUE(old.has_value());
   EXPECT_EQ(old->revision, 1);
   EXPECT_EQ(old->model_specific_params, (nlohmann::json{{"width", 1024}}));
+  // History starts at the migration: a baseline revision holding the document as it was.
+  const auto history = s->revisions(old->id, 10, std::nullopt);
+  ASSERT_EQ(history.items.size(), 1u);
+  EXPECT_EQ(history.items[0].operation, RevisionOperation::kBaseline);
+  EXPECT_EQ(history.items[0].document, *old);
   EXPECT_EQ(format_timestamp(old->created_at), "2024-01-01T00:00:00.000Z");
   EXPECT_EQ(s->count({}), 2);
   EXPECT_EQ(s->get_model("old-model")->name, "Old Model");
@@ -259,7 +264,7 @@ TEST_F(SqliteStoreTest, AVersion0FileWithOtherTablesGetsTheSchemaAndKeepsThem) {
   open_ready(p)->create(make_dto("m1"));
   SQLite::Database db(p, SQLite::OPEN_READONLY);
   EXPECT_EQ(db.execAndGet("SELECT text FROM notes").getString(), "keep me");
-  EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), 2);
+  EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), 3);
 }
 
 TEST_F(SqliteStoreTest, ANewerSchemaVersionIsRefused) {
@@ -341,6 +346,13 @@ TEST_F(SqliteStoreTest, TheIndexesAreNamedUniqueAndEnforcedInSqliteMaster) {
   SQLite::Database db(p, SQLite::OPEN_READWRITE);
   const std::vector<std::tuple<std::string, std::string, int, std::string>> expected = {
       {"idx_database_models_id", "database_models", 1, "id"},
+      {"idx_inference_configuration_revisions_actor_changed_at", "inference_configuration_revisions", 0,
+       "actor,changed_at"},
+      {"idx_inference_configuration_revisions_changed_at", "inference_configuration_revisions", 0, "changed_at"},
+      {"idx_inference_configuration_revisions_configuration_revision", "inference_configuration_revisions", 1,
+       "configuration_id,revision"},
+      {"idx_inference_configuration_revisions_model_type_changed_at", "inference_configuration_revisions", 0,
+       "model_id,configuration_type,changed_at"},
       {"idx_inference_configurations_base_model", "inference_configurations", 0, "base_model"},
       {"idx_inference_configurations_id", "inference_configurations", 1, "id"},
       {"idx_inference_configurations_model_id", "inference_configurations", 0, "model_id"},
@@ -374,7 +386,7 @@ TEST_F(SqliteStoreTest, TheFileIsInWalModeAtTheCurrentVersion) {
   open_ready(p);
   SQLite::Database db(p, SQLite::OPEN_READONLY);
   EXPECT_EQ(db.execAndGet("PRAGMA journal_mode").getString(), "wal");
-  EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), 2);
+  EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), 3);
 }
 
 // Writers leave checkpoints to the store's own thread: the rows reach the

@@ -265,7 +265,7 @@ void MongoStore::throw_duplicate(const std::string& model_id, const std::string&
       .with_existing_id(id);
 }
 
-InferenceConfiguration MongoStore::create(const CreateDTO& dto) {
+InferenceConfiguration MongoStore::create(const CreateDTO& dto, const WriteContext& /*context*/) {
   InferenceConfiguration c = new_configuration(dto);
   try {
     auto cl = client();
@@ -334,7 +334,8 @@ void insert_all(mongoc_collection_t* coll, const std::vector<Bson>& docs, bool o
 
 }  // namespace
 
-std::vector<InferenceConfiguration> MongoStore::create_many(const std::vector<CreateDTO>& dtos) {
+std::vector<InferenceConfiguration> MongoStore::create_many(const std::vector<CreateDTO>& dtos,
+                                                            const WriteContext& /*context*/) {
   std::vector<InferenceConfiguration> configs;
   if (dtos.empty()) return configs;
   std::vector<Bson> docs;
@@ -388,7 +389,8 @@ std::vector<InferenceConfiguration> MongoStore::create_many(const std::vector<Cr
   return configs;
 }
 
-std::vector<bool> MongoStore::create_missing(const std::vector<CreateDTO>& dtos, bool replace) {
+std::vector<bool> MongoStore::create_missing(const std::vector<CreateDTO>& dtos, bool replace,
+                                             const WriteContext& /*context*/) {
   std::vector<bool> created(dtos.size(), false);
   if (dtos.empty()) return created;
   const std::string what = fmt::format("create the missing configurations of {} (model, type) pairs", dtos.size());
@@ -549,7 +551,8 @@ InferenceConfiguration MongoStore::rewrite(std::string_view id, std::optional<st
 }
 
 InferenceConfiguration MongoStore::update(std::string_view id, const UpdateDTO& u,
-                                          std::optional<std::int64_t> expected_revision) {
+                                          std::optional<std::int64_t> expected_revision,
+                                          const WriteContext& /*context*/) {
   try {
     return rewrite(id, expected_revision, [&](InferenceConfiguration& c) { apply_update(c, u); }, nullptr);
   } catch (const DriverFailure& f) {
@@ -558,7 +561,8 @@ InferenceConfiguration MongoStore::update(std::string_view id, const UpdateDTO& 
 }
 
 InferenceConfiguration MongoStore::replace(std::string_view id, const CreateDTO& replacement,
-                                           std::optional<std::int64_t> expected_revision) {
+                                           std::optional<std::int64_t> expected_revision,
+                                           const WriteContext& /*context*/) {
   try {
     return rewrite(id, expected_revision, [&](InferenceConfiguration& c) { c = make_configuration(replacement); },
                    nullptr);
@@ -567,7 +571,8 @@ InferenceConfiguration MongoStore::replace(std::string_view id, const CreateDTO&
   }
 }
 
-void MongoStore::remove(std::string_view id, std::optional<std::int64_t> expected_revision) {
+void MongoStore::remove(std::string_view id, std::optional<std::int64_t> expected_revision,
+                        const WriteContext& /*context*/) {
   try {
     bool deleted = false;
     // The tombstone for changes_since() is written with the delete, in the

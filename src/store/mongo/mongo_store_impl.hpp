@@ -44,15 +44,20 @@ class MongoStore final : public Store {
   void ensure_schema() override;
   std::vector<std::string> check_schema() override;
 
-  InferenceConfiguration create(const CreateDTO& dto) override;
-  std::vector<InferenceConfiguration> create_many(const std::vector<CreateDTO>& dtos) override;
-  std::vector<bool> create_missing(const std::vector<CreateDTO>& dtos, bool replace) override;
+  InferenceConfiguration create(const CreateDTO& dto, const WriteContext& context = {}) override;
+  std::vector<InferenceConfiguration> create_many(const std::vector<CreateDTO>& dtos,
+                                                  const WriteContext& context = {}) override;
+  std::vector<bool> create_missing(const std::vector<CreateDTO>& dtos, bool replace,
+                                   const WriteContext& context = {}) override;
   std::optional<InferenceConfiguration> get(std::string_view id) override;
   InferenceConfiguration update(std::string_view id, const UpdateDTO& update,
-                                std::optional<std::int64_t> expected_revision) override;
+                                std::optional<std::int64_t> expected_revision,
+                                const WriteContext& context = {}) override;
   InferenceConfiguration replace(std::string_view id, const CreateDTO& replacement,
-                                 std::optional<std::int64_t> expected_revision) override;
-  void remove(std::string_view id, std::optional<std::int64_t> expected_revision) override;
+                                 std::optional<std::int64_t> expected_revision,
+                                 const WriteContext& context = {}) override;
+  void remove(std::string_view id, std::optional<std::int64_t> expected_revision,
+              const WriteContext& context = {}) override;
 
   std::vector<InferenceConfiguration> find_by_model_id(std::string_view model_id,
                                                        std::optional<std::string_view> configuration_type) override;

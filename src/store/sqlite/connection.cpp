@@ -21,6 +21,14 @@ namespace {
 #define IC_INSERT                                      \
   "INSERT INTO inference_configurations (" IC_COLUMNS \
   ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
+#define REV_COLUMNS                                                                                       \
+  "seq, configuration_id, revision, operation, actor, reason, changed_at, model_id, base_model, "           \
+  "configuration_type, steps, cfg_scale, sampler, scheduler, model_specific_params, created_at, updated_at"
+#define REV_SELECT "SELECT " REV_COLUMNS " FROM inference_configuration_revisions "
+#define REV_RECORD                                                                                           \
+  "INSERT INTO inference_configuration_revisions (configuration_id, revision, operation, actor, reason, "   \
+  "changed_at, model_id, base_model, configuration_type, steps, cfg_scale, sampler, scheduler, "            \
+  "model_specific_params, created_at, updated_at) "
 #define MODEL_SELECT "SELECT id, name, is_active, base_model, metadata, file_path FROM database_models "
 
 // In the order of enum Sql.
@@ -70,6 +78,21 @@ constexpr const char* kStatementText[] = {
     MODEL_SELECT "WHERE is_active = 1 AND id > ?1 ORDER BY id LIMIT ?2",
     "SELECT count(*) FROM database_models",
     "SELECT count(*) FROM database_models WHERE is_active = 1",
+    REV_RECORD "SELECT id, revision + ?2, ?3, ?4, ?5, ?6, model_id, base_model, configuration_type, steps, "
+               "cfg_scale, sampler, scheduler, model_specific_params, created_at, updated_at "
+               "FROM inference_configurations WHERE id = ?1",
+    REV_RECORD "SELECT id, revision, ?2, ?3, ?4, ?5, model_id, base_model, configuration_type, steps, cfg_scale, "
+               "sampler, scheduler, model_specific_params, created_at, updated_at "
+               "FROM inference_configurations WHERE rowid > ?1 ORDER BY rowid",
+    REV_SELECT "WHERE configuration_id = ?1 AND revision < ?2 ORDER BY revision DESC LIMIT ?3",
+    REV_SELECT "WHERE model_id = ?1 AND configuration_type = ?2 AND seq < ?3 ORDER BY seq DESC LIMIT ?4",
+    REV_SELECT "WHERE configuration_id = ?1 AND revision = ?2",
+    REV_SELECT "WHERE configuration_id = ?1 ORDER BY revision DESC LIMIT 1",
+    REV_SELECT "WHERE model_id = ?1 AND configuration_type = ?2 AND changed_at <= ?3 "
+               "ORDER BY changed_at DESC, seq DESC LIMIT 1",
+    "INSERT INTO inference_configurations (" IC_COLUMNS ") SELECT configuration_id, model_id, base_model, "
+    "configuration_type, steps, cfg_scale, sampler, scheduler, model_specific_params, created_at, ?3, revision + 1 "
+    "FROM inference_configuration_revisions WHERE configuration_id = ?1 AND revision = ?2",
 };
 static_assert(std::size(kStatementText) == static_cast<std::size_t>(Sql::kCount_),
               "one statement text per enum Sql value");
@@ -78,6 +101,9 @@ static_assert(std::size(kStatementText) == static_cast<std::size_t>(Sql::kCount_
 #undef IC_SELECT
 #undef IC_INSERT
 #undef MODEL_SELECT
+#undef REV_COLUMNS
+#undef REV_SELECT
+#undef REV_RECORD
 
 constexpr std::size_t kMaxIdleConnections = 16;
 

@@ -58,6 +58,15 @@ enum class Sql : std::size_t {
   kSelectActiveModelsAfter,
   kCountAllModels,
   kCountActiveModels,
+  // History (inference_configuration_revisions).
+  kRecordRevision,            // the revision of the row with id ?1, its revision + ?2
+  kRecordInsertsAfterRowid,   // the create revisions of a create_missing() batch, in one statement
+  kSelectRevisionsOf,         // ?1 id, revision < ?2, newest first, LIMIT ?3
+  kSelectRevisionsOfModel,    // ?1 model_id, ?2 type, seq < ?3, newest first, LIMIT ?4
+  kSelectRevision,            // ?1 id, ?2 revision
+  kSelectLatestRevision,      // ?1 id
+  kSelectRevisionAsOf,        // ?1 model_id, ?2 type, changed_at <= ?3
+  kRestoreFromRevision,       // re-inserts ?1 from its revision ?2, updated_at ?3
   kCount_  // number of statements
 };
 
@@ -65,6 +74,11 @@ enum class Sql : std::size_t {
 inline constexpr std::string_view kConfigurationColumns =
     "id, model_id, base_model, configuration_type, steps, cfg_scale, sampler, scheduler, model_specific_params, "
     "created_at, updated_at, revision";
+
+// Column list of every SELECT of a whole revision, in read_revision()'s order.
+inline constexpr std::string_view kRevisionColumns =
+    "seq, configuration_id, revision, operation, actor, reason, changed_at, model_id, base_model, "
+    "configuration_type, steps, cfg_scale, sampler, scheduler, model_specific_params, created_at, updated_at";
 
 class Checkpointer;
 

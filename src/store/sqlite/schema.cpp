@@ -46,6 +46,21 @@ const std::vector<IndexSpec>& index_specs() {
        true,
        {"model_id", "configuration_type"}},
       {"idx_database_models_id", "database_models", true, {"id"}},
+      // History: a configuration's revisions, the audit view by time and by
+      // actor, and the point-in-time lookup by (model_id, configuration_type).
+      {"idx_inference_configuration_revisions_configuration_revision",
+       "inference_configuration_revisions",
+       true,
+       {"configuration_id", "revision"}},
+      {"idx_inference_configuration_revisions_changed_at", "inference_configuration_revisions", false, {"changed_at"}},
+      {"idx_inference_configuration_revisions_actor_changed_at",
+       "inference_configuration_revisions",
+       false,
+       {"actor", "changed_at"}},
+      {"idx_inference_configuration_revisions_model_type_changed_at",
+       "inference_configuration_revisions",
+       false,
+       {"model_id", "configuration_type", "changed_at"}},
   };
   return specs;
 }
@@ -74,6 +89,24 @@ const std::vector<TableSpec>& table_specs() {
         {"file_path", "TEXT", false}}},
       {"configuration_changes", {{"seq", "INTEGER", false}, {"id", "TEXT", true}, {"op", "TEXT", true}}},
       {"schema_meta", {{"key", "TEXT", true}, {"value", "TEXT", true}}},
+      {"inference_configuration_revisions",
+       {{"seq", "INTEGER", false},
+        {"configuration_id", "TEXT", true},
+        {"revision", "INTEGER", true},
+        {"operation", "TEXT", true},
+        {"actor", "TEXT", true},
+        {"reason", "TEXT", false},
+        {"changed_at", "INTEGER", true},
+        {"model_id", "TEXT", true},
+        {"base_model", "TEXT", true},
+        {"configuration_type", "TEXT", true},
+        {"steps", "INTEGER", true},
+        {"cfg_scale", "REAL", true},
+        {"sampler", "TEXT", true},
+        {"scheduler", "TEXT", true},
+        {"model_specific_params", "TEXT", true},
+        {"created_at", "INTEGER", true},
+        {"updated_at", "INTEGER", true}}},
   };
   return specs;
 }
@@ -122,6 +155,43 @@ constexpr const char* kVersion2Tables[] = {
     " op TEXT NOT NULL CHECK (op IN ('insert', 'update', 'delete')))",
     "CREATE TABLE IF NOT EXISTS schema_meta (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
 };
+
+// Version 3: change history. The document after each change is kept in the
+// configuration's own columns rather than as one JSON text, so that the
+// revision of a write is one INSERT … SELECT from the row just written (no
+// serialisation, and a batch of creates records all its revisions in one
+// statement). seq is the store-wide commit order (the audit view's order and
+// cursor). No CHECK on operation: see configuration_changes above.
+constexpr const char* kVersion3Tables[] = {
+    "CREATE TABLE IF NOT EXISTS inference_configuration_revisions ("
+    " seq INTEGER PRIMARY KEY,"
+    " configuration_id TEXT NOT NULL,"
+    " revision INTEGER NOT NULL,"
+    " operation TEXT NOT NULL,"  // create update delete restore rollback baseline prune
+    " actor TEXT NOT NULL,"
+    " reason TEXT,"
+    " changed_at INTEGER NOT NULL,"  // milliseconds since the Unix epoch, UTC
+    " model_id TEXT NOT NULL,"
+    " base_model TEXT NOT NULL,"
+    " configuration_type TEXT NOT NULL,"
+    " steps INTEGER NOT NULL,"
+    " cfg_scale REAL NOT NULL,"
+    " sampler TEXT NOT NULL,"
+    " scheduler TEXT NOT NULL,"
+    " model_specific_params TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL)",
+};
+
+// The configurations that existed before history was kept get one revision
+// each: their current document, so that rollback and as-of start from it.
+constexpr const char* kVersion3Baseline =
+    "INSERT INTO inference_configuration_revisions (configuration_id, revision, operation, actor, reason, "
+    "changed_at, model_id, base_model, configuration_type, steps, cfg_scale, sampler, scheduler, "
+    "model_specific_params, created_at, updated_at) "
+    "SELECT id, revision, 'baseline', 'inferconf-migration', 'history starts here', updated_at, model_id, "
+    "base_model, configuration_type, steps, cfg_scale, sampler, scheduler, model_specific_params, created_at, "
+    "updated_at FROM inference_configurations ORDER BY rowid";
 
 std::string index_ddl(const IndexSpec& spec) {
   return fmt::format("CREATE {}INDEX IF NOT EXISTS {} ON {} ({})", spec.unique ? "UNIQUE " : "", spec.name,
@@ -228,6 +298,8 @@ void migrate(SQLite::Database& db, const StoreContext& ctx) {
     for (const char* ddl : kVersion2Changes) db.exec(ddl);
   }
   for (const char* ddl : kVersion2Tables) db.exec(ddl);
+  for (const char* ddl : kVersion3Tables) db.exec(ddl);
+  if (version < 3) db.exec(kVersion3Baseline);
   SQLite::Statement meta(db, "INSERT OR IGNORE INTO schema_meta (key, value) VALUES (?1, ?2)");
   meta.bind(1, kMetaEpoch);
   meta.bind(2, new_uuid_v7());
@@ -292,7 +364,7 @@ std::vector<std::string> check(SQLite::Database& db) {
   }
   SQLite::Statement extra(db,
                           "SELECT name, tbl_name FROM sqlite_master WHERE type = 'index' AND tbl_name IN "
-                          "('inference_configurations', 'database_models') AND name NOT LIKE 'sqlite_autoindex_%' "
+                          "('inference_configurations', 'database_models', 'inference_configuration_revisions') AND name NOT LIKE 'sqlite_autoindex_%' "
                           "ORDER BY name");
   while (extra.executeStep()) {
     const std::string name = extra.getColumn(0).getString();

@@ -7,6 +7,9 @@
 //   2  + inference_configurations.revision (optimistic concurrency),
 //      + configuration_changes (change log written by the store with each write),
 //      + schema_meta (store epoch, change-log pruning mark).
+//   3  + inference_configuration_revisions (change history, one row per
+//      revision, written by the store in the transaction of each write); each
+//      configuration that existed before gets a baseline revision.
 #pragma once
 
 #include <string>
@@ -18,7 +21,7 @@
 
 namespace inferconf::sqlite {
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 // schema_meta keys.
 inline constexpr const char* kMetaEpoch = "store_epoch";

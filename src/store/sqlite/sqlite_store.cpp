@@ -11,9 +11,12 @@
 #include <SQLiteCpp/Exception.h>
 #include <fmt/format.h>
 
+#include "store/history_rules.hpp"
 #include "store/sqlite/checkpointer.hpp"
 #include "store/sqlite/connection.hpp"
 #include "store/sqlite/cursors.hpp"
+#include "store/sqlite/revisions.hpp"
+#include "store/sqlite/rows.hpp"
 #include "store/sqlite/schema.hpp"
 
 namespace inferconf::sqlite {
@@ -22,25 +25,6 @@ namespace {
 constexpr std::size_t kMaxPageSize = 1000;
 // Models read per statement by for_each_model().
 constexpr std::size_t kModelPageSize = 512;
-
-std::int64_t to_millis(Timestamp t) { return t.time_since_epoch().count(); }
-Timestamp from_millis(std::int64_t ms) { return Timestamp{std::chrono::milliseconds{ms}}; }
-
-std::string column_text(const SQLite::Statement& s, int i) {
-  const SQLite::Column col = s.getColumn(i);
-  return std::string(col.getText(), static_cast<std::size_t>(col.getBytes()));
-}
-
-nlohmann::json column_json(const SQLite::Statement& s, int i, std::string_view what, std::string_view id) {
-  const SQLite::Column col = s.getColumn(i);
-  const char* text = col.getText();
-  try {
-    return nlohmann::json::parse(text, text + col.getBytes());
-  } catch (const nlohmann::json::exception& e) {
-    throw unavailable(fmt::format("The stored {} of \"{}\" is not valid JSON ({}); fix or delete that row.", what,
-                                  id, e.what()));
-  }
-}
 
 // JSON text of a document field; invalid UTF-8 in a string is the caller's error, not a crash.
 std::string json_text(const nlohmann::json& j, std::string_view field) {
@@ -256,18 +240,19 @@ class SqliteStore final : public Store {
     return with_connection([&](Connection& c) { return check(c.db()); });
   }
 
-  InferenceConfiguration create(const CreateDTO& dto) override {
+  InferenceConfiguration create(const CreateDTO& dto, const WriteContext& context = {}) override {
     InferenceConfiguration c = new_configuration(dto, now_utc());
     with_connection([&](Connection& conn) {
       Transaction tx(*this, conn, Transaction::kWrite);
-      insert(conn, c);
+      insert(conn, c, context);
       prune_change_log(conn);
       tx.commit();
     });
     return c;
   }
 
-  std::vector<InferenceConfiguration> create_many(const std::vector<CreateDTO>& dtos) override {
+  std::vector<InferenceConfiguration> create_many(const std::vector<CreateDTO>& dtos,
+                                                  const WriteContext& context = {}) override {
     const Timestamp now = now_utc();
     std::vector<InferenceConfiguration> out;
     out.reserve(dtos.size());
@@ -277,7 +262,7 @@ class SqliteStore final : public Store {
       Transaction tx(*this, conn, Transaction::kWrite);
       for (std::size_t i = 0; i < out.size(); ++i) {
         try {
-          insert(conn, out[i]);
+          insert(conn, out[i], context);
         } catch (const Error& e) {
           if (e.code() == ErrorCode::kConflict) throw batch_conflict(e, out, i);
           throw Error(e.code(), fmt::format("Item {} of the batch: {} Nothing was created.", i, e.what()),
@@ -290,18 +275,20 @@ class SqliteStore final : public Store {
     return out;
   }
 
-  std::vector<bool> create_missing(const std::vector<CreateDTO>& dtos, bool replace) override {
+  std::vector<bool> create_missing(const std::vector<CreateDTO>& dtos, bool replace,
+                                   const WriteContext& context = {}) override {
     std::vector<PresetForModels> groups;
     groups.reserve(dtos.size());
     for (const auto& d : dtos) groups.push_back({&d, {std::cref(d.model_id)}});
-    return create_missing_for_models(groups, replace);
+    return create_missing_for_models(groups, replace, context);
   }
 
   // Each preset is serialised and bound once; a row then binds only its id
   // and model_id. A population batch is thousands of rows from a few dozen
   // presets: comparing each row's parameters with the previous row's, to reuse
   // their JSON text, took 8 % of the writer's time.
-  std::vector<bool> create_missing_for_models(const std::vector<PresetForModels>& groups, bool replace) override {
+  std::vector<bool> create_missing_for_models(const std::vector<PresetForModels>& groups, bool replace,
+                                              const WriteContext& context = {}) override {
     check_presets(groups);
     std::vector<bool> created;
     for (const auto& g : groups) created.resize(created.size() + g.model_ids.size(), false);
@@ -343,6 +330,8 @@ class SqliteStore final : public Store {
             created[row] = stored == id;
             s->reset();
             log_change(conn, stored, created[row] ? "insert" : "update");
+            record_revision(conn, stored, 0, created[row] ? RevisionOperation::kCreate : RevisionOperation::kUpdate,
+                            context, millis);
           } else {
             created[row] = s->exec() == 1;
             s->reset();  // keeps the bindings of the preset
@@ -358,6 +347,8 @@ class SqliteStore final : public Store {
         StatementScope s(conn.statement(Sql::kLogInsertsAfterRowid));
         s->bind(1, rowid_before);
         s->exec();
+        // Their revisions too: one multi-row statement, no per-row round trip.
+        record_inserts_after(conn, rowid_before, context, millis);
       }
       prune_change_log(conn);
       tx.commit();
@@ -370,13 +361,17 @@ class SqliteStore final : public Store {
   }
 
   InferenceConfiguration update(std::string_view id, const UpdateDTO& update,
-                                std::optional<std::int64_t> expected_revision) override {
-    return rewrite(id, expected_revision, [&](InferenceConfiguration& next) { apply_update(next, update); });
+                                std::optional<std::int64_t> expected_revision,
+                                const WriteContext& context = {}) override {
+    return rewrite(id, expected_revision, RevisionOperation::kUpdate, context,
+                   [&](InferenceConfiguration& next, Connection&) { apply_update(next, update); });
   }
 
   InferenceConfiguration replace(std::string_view id, const CreateDTO& replacement,
-                                 std::optional<std::int64_t> expected_revision) override {
-    return rewrite(id, expected_revision, [&](InferenceConfiguration& next) {
+                                 std::optional<std::int64_t> expected_revision,
+                                 const WriteContext& context = {}) override {
+    return rewrite(id, expected_revision, RevisionOperation::kUpdate, context,
+                   [&](InferenceConfiguration& next, Connection&) {
       if (replacement.model_id != next.model_id) {
         throw invalid(
             fmt::format("model_id cannot be changed: the configuration {} belongs to the model \"{}\", the "
@@ -392,12 +387,15 @@ class SqliteStore final : public Store {
     });
   }
 
-  void remove(std::string_view id, std::optional<std::int64_t> expected_revision) override {
+  void remove(std::string_view id, std::optional<std::int64_t> expected_revision,
+              const WriteContext& context = {}) override {
     with_connection([&](Connection& c) {
       Transaction tx(*this, c, Transaction::kWrite);
       const auto current = select_one(c, Sql::kSelectById, id);
       if (!current) throw unknown_id(id);
       check_revision(*current, expected_revision);
+      // The tombstone keeps the document, read from the row before it goes.
+      record_revision(c, current->id, 1, RevisionOperation::kDelete, context, to_millis(now_utc()));
       StatementScope s(c.statement(Sql::kDeleteConfiguration));
       s->bind(1, current->id);
       s->bind(2, current->revision);
@@ -509,6 +507,75 @@ class SqliteStore final : public Store {
       }
       tx.commit();
       return out;
+    });
+  }
+
+  RevisionPage revisions(std::string_view id, std::size_t limit, std::optional<std::string_view> cursor) override {
+    return with_connection([&](Connection& c) { return select_revisions_of(c, id, limit, cursor); });
+  }
+
+  RevisionPage revisions_of_model(std::string_view model_id, std::string_view type, std::size_t limit,
+                                  std::optional<std::string_view> cursor) override {
+    return with_connection([&](Connection& c) { return select_revisions_of_model(c, model_id, type, limit, cursor); });
+  }
+
+  std::optional<Revision> get_revision(std::string_view id, std::int64_t revision) override {
+    return with_connection([&](Connection& c) { return select_revision(c, id, revision); });
+  }
+
+  std::optional<Revision> revision_as_of(std::string_view model_id, std::string_view type, Timestamp at) override {
+    return with_connection([&](Connection& c) { return select_revision_as_of(c, model_id, type, at); });
+  }
+
+  RevisionPage audit(const AuditQuery& query, std::size_t limit, std::optional<std::string_view> cursor) override {
+    return with_connection([&](Connection& c) { return select_audit(c, query, limit, cursor); });
+  }
+
+  InferenceConfiguration rollback(std::string_view id, std::int64_t to_revision,
+                                  std::optional<std::int64_t> expected_revision, const WriteContext& context) override {
+    return rewrite(id, expected_revision, RevisionOperation::kRollback, context,
+                   [&](InferenceConfiguration& next, Connection& c) {
+                     // Read in the write's transaction: the target cannot be pruned in between.
+                     next = history_rules::rollback_target(next, select_revision(c, id, to_revision), id, to_revision);
+                   });
+  }
+
+  InferenceConfiguration restore(std::string_view id, std::optional<std::int64_t> expected_revision,
+                                 const WriteContext& context) override {
+    return with_connection([&](Connection& c) {
+      Transaction tx(*this, c, Transaction::kWrite);
+      const Revision tombstone = history_rules::restorable(select_one(c, Sql::kSelectById, id), select_latest_revision(c, id), id,
+                                            expected_revision);
+      const Timestamp now = now_utc();
+      StatementScope s(c.statement(Sql::kRestoreFromRevision));
+      s->bind(1, tombstone.configuration_id);
+      s->bind(2, tombstone.revision);
+      s->bind(3, to_millis(now));
+      try {
+        s->exec();
+      } catch (const SQLite::Exception& e) {
+        if (!is_unique_violation(e)) throw;
+        const auto& d = tombstone.document;
+        throw history_rules::restore_taken(d, id_by_model_and_type(c, d.model_id, d.configuration_type));
+      }
+      log_change(c, tombstone.configuration_id, "insert");
+      record_revision(c, tombstone.configuration_id, 0, RevisionOperation::kRestore, context, to_millis(now));
+      prune_change_log(c);
+      auto restored = select_one(c, Sql::kSelectById, id);
+      tx.commit();
+      return *restored;
+    });
+  }
+
+  PruneResult prune_history(const PruneRule& rule, const WriteContext& context) override {
+    check_prune_rule(rule);
+    return with_connection([&](Connection& c) {
+      Transaction tx(*this, c, Transaction::kWrite);
+      PruneResult result;
+      result.removed = delete_pruned(c, rule);
+      result.record = record_prune(c, rule, result.removed, context, now_utc());
+      tx.commit();
+      return result;
     });
   }
 
@@ -647,7 +714,7 @@ class SqliteStore final : public Store {
   }
 
   // INSERTs c; the unique index, not a prior lookup, decides whether it is a duplicate.
-  static void insert(Connection& conn, const InferenceConfiguration& c) {
+  static void insert(Connection& conn, const InferenceConfiguration& c, const WriteContext& context) {
     const std::string params = json_text(c.model_specific_params, "model_specific_params");
     StatementScope s(conn.statement(Sql::kInsertConfiguration));
     bind_configuration(*s, c, params);
@@ -658,6 +725,7 @@ class SqliteStore final : public Store {
       throw duplicate(c.model_id, c.configuration_type, id_by_model_and_type(conn, c.model_id, c.configuration_type));
     }
     log_change(conn, c.id, "insert");
+    record_revision(conn, c.id, 0, RevisionOperation::kCreate, context, to_millis(c.created_at));
   }
 
   // A conflict inside create_many: against a stored configuration, or against an earlier item of the batch.
@@ -676,14 +744,15 @@ class SqliteStore final : public Store {
 
   // The read-modify-write of update() and replace(), under the write lock.
   template <class Change>
-  InferenceConfiguration rewrite(std::string_view id, std::optional<std::int64_t> expected_revision, Change&& change) {
+  InferenceConfiguration rewrite(std::string_view id, std::optional<std::int64_t> expected_revision,
+                                 RevisionOperation op, const WriteContext& context, Change&& change) {
     return with_connection([&](Connection& c) {
       Transaction tx(*this, c, Transaction::kWrite);
       const auto current = select_one(c, Sql::kSelectById, id);
       if (!current) throw unknown_id(id);
       check_revision(*current, expected_revision);
       InferenceConfiguration next = *current;
-      change(next);
+      change(next, c);
       next.updated_at = now_utc();
       next.revision = current->revision + 1;
       StatementScope s(c.statement(Sql::kUpdateConfiguration));
@@ -708,6 +777,7 @@ class SqliteStore final : public Store {
       }
       if (changed != 1) check_revision(*current, current->revision + 1);  // cannot happen under the write lock
       log_change(c, next.id, "update");
+      record_revision(c, next.id, 0, op, context, to_millis(next.updated_at));
       prune_change_log(c);
       tx.commit();
       return next;
