@@ -26,13 +26,13 @@
 #include <boost/beast/http/string_body.hpp>
 #include <nlohmann/json.hpp>
 
-#include "http/api.hpp"
-#include "http/framing.hpp"
-#include "http/index_sync.hpp"
-#include "http/metrics.hpp"
-#include "http/problem.hpp"
-#include "http/session.hpp"
-#include "http/tokens.hpp"
+#include "http/api/api.hpp"
+#include "http/transport/framing.hpp"
+#include "http/index/index_sync.hpp"
+#include "http/transport/metrics.hpp"
+#include "http/api/problem.hpp"
+#include "http/transport/session.hpp"
+#include "http/api/tokens.hpp"
 #include "inferconf/catalog.hpp"
 #include "inferconf/interop.hpp"
 #include "inferconf/store.hpp"

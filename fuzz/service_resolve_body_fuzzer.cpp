@@ -9,7 +9,7 @@
 #include <filesystem>
 
 #include "fuzz_support.hpp"
-#include "http/api.hpp"
+#include "http/api/api.hpp"
 #include "inferconf/interop.hpp"
 #include "inferconf/service.hpp"
 #include "inferconf/store.hpp"

@@ -9,8 +9,8 @@
 #include <sqlite3.h>
 
 #include "cli/cli.hpp"
-#include "http/server.hpp"
-#include "http/tokens.hpp"
+#include "http/transport/server.hpp"
+#include "http/api/tokens.hpp"
 #include "inferconf/catalog.hpp"
 #include "inferconf/error.hpp"
 #include "inferconf/interop.hpp"

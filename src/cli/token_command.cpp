@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
-#include "http/tokens.hpp"
+#include "http/api/tokens.hpp"
 #include "inferconf/error.hpp"
 
 namespace inferconf::cli {

@@ -16,8 +16,8 @@
 
 #include "support/sanitizers.hpp"
 #include "http/http_client.hpp"
-#include "http/indexed_store.hpp"
-#include "http/openapi.hpp"
+#include "http/index/indexed_store.hpp"
+#include "http/api/openapi.hpp"
 #include "http/raw_socket.hpp"
 #include "http/test_server.hpp"
 

@@ -5,9 +5,9 @@
 
 #include "inferconf/interop.hpp"
 
-#include "http/openapi.hpp"
-#include "http/problem.hpp"
-#include "http/router.hpp"
+#include "http/api/openapi.hpp"
+#include "http/api/problem.hpp"
+#include "http/api/routes.hpp"
 #include "inferconf/catalog.hpp"
 #include "inferconf/dto.hpp"
 #include "inferconf/service.hpp"

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <random>
 
-#include "http/tokens.hpp"
+#include "http/api/tokens.hpp"
 
 namespace inferconf::testing {
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <thread>
 
-#include "http/server.hpp"
+#include "http/transport/server.hpp"
 #include "inferconf/catalog.hpp"
 #include "inferconf/store.hpp"
 

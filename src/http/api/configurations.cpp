@@ -8,9 +8,9 @@
 
 #include <fmt/format.h>
 
-#include "http/api.hpp"
-#include "http/problem.hpp"
-#include "http/request_parts.hpp"
+#include "http/api/api.hpp"
+#include "http/api/problem.hpp"
+#include "http/api/request_parts.hpp"
 
 namespace inferconf::http {
 

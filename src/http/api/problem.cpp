@@ -1,4 +1,4 @@
-#include "http/problem.hpp"
+#include "http/api/problem.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>

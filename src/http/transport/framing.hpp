@@ -10,7 +10,7 @@
 
 #include <boost/beast/http/fields.hpp>
 
-#include "http/response.hpp"
+#include "http/api/response.hpp"
 
 namespace inferconf::http {
 

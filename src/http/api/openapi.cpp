@@ -1,9 +1,9 @@
 // The OpenAPI 3.1 document. Written as JSON text so it reads like the spec it
 // is; tests/http check it names every route of the route table, every field
 // of every DTO and every problem type.
-#include "http/openapi.hpp"
+#include "http/api/openapi.hpp"
 
-#include "http/problem.hpp"
+#include "http/api/problem.hpp"
 
 namespace inferconf::http {
 

@@ -1,4 +1,4 @@
-#include "http/index_sync.hpp"
+#include "http/index/index_sync.hpp"
 
 namespace inferconf::http {
 

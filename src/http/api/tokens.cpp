@@ -1,4 +1,4 @@
-#include "http/tokens.hpp"
+#include "http/api/tokens.hpp"
 
 #include <cctype>
 #include <fstream>

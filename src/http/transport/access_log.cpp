@@ -1,4 +1,4 @@
-#include "http/access_log.hpp"
+#include "http/transport/access_log.hpp"
 
 #include <unistd.h>
 

@@ -15,12 +15,12 @@
 #include <boost/beast/http/fields.hpp>
 #include <boost/beast/http/verb.hpp>
 
-#include "http/index_sync.hpp"
-#include "http/indexed_store.hpp"
-#include "http/metrics.hpp"
-#include "http/response.hpp"
-#include "http/router.hpp"
-#include "http/tokens.hpp"
+#include "http/index/index_sync.hpp"
+#include "http/index/indexed_store.hpp"
+#include "http/transport/metrics.hpp"
+#include "http/api/response.hpp"
+#include "http/api/routes.hpp"
+#include "http/api/tokens.hpp"
 #include "inferconf/catalog.hpp"
 #include "inferconf/interop.hpp"
 #include "inferconf/service.hpp"

@@ -1,8 +1,8 @@
-#include "http/router.hpp"
+#include "http/api/routes.hpp"
 
 #include <fmt/format.h>
 
-#include "http/request_parts.hpp"
+#include "http/api/request_parts.hpp"
 #include "inferconf/error.hpp"
 
 namespace inferconf::http {

@@ -24,10 +24,10 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
-#include "http/access_log.hpp"
-#include "http/api.hpp"
-#include "http/framing.hpp"
-#include "http/metrics.hpp"
+#include "http/transport/access_log.hpp"
+#include "http/api/api.hpp"
+#include "http/transport/framing.hpp"
+#include "http/transport/metrics.hpp"
 
 namespace inferconf::http {
 

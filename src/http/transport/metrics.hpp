@@ -14,7 +14,7 @@
 
 #include <boost/beast/http/verb.hpp>
 
-#include "http/router.hpp"
+#include "http/api/routes.hpp"
 
 namespace inferconf::http {
 

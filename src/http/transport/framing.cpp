@@ -1,4 +1,4 @@
-#include "http/framing.hpp"
+#include "http/transport/framing.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -6,7 +6,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <fmt/format.h>
 
-#include "http/problem.hpp"
+#include "http/api/problem.hpp"
 
 namespace inferconf::http {
 

@@ -1,4 +1,4 @@
-#include "http/request_parts.hpp"
+#include "http/api/request_parts.hpp"
 
 #include <algorithm>
 #include <cctype>

@@ -23,7 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "http/doc.hpp"
+#include "http/index/doc.hpp"
 #include "inferconf/store.hpp"
 
 namespace inferconf::http {

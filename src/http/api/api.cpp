@@ -1,13 +1,13 @@
-#include "http/api.hpp"
+#include "http/api/api.hpp"
 
 #include <charconv>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "http/openapi.hpp"
-#include "http/problem.hpp"
-#include "http/request_parts.hpp"
+#include "http/api/openapi.hpp"
+#include "http/api/problem.hpp"
+#include "http/api/request_parts.hpp"
 
 namespace inferconf::http {
 

@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "http/configuration_index.hpp"
+#include "http/index/configuration_index.hpp"
 #include "inferconf/service.hpp"
 
 namespace inferconf::http {

@@ -1,4 +1,4 @@
-#include "http/indexed_store.hpp"
+#include "http/index/indexed_store.hpp"
 
 #include <unordered_map>
 

@@ -1,4 +1,4 @@
-#include "http/configuration_index.hpp"
+#include "http/index/configuration_index.hpp"
 
 #include <algorithm>
 #include <bit>

@@ -1,4 +1,4 @@
-#include "http/server.hpp"
+#include "http/transport/server.hpp"
 
 #include <sys/resource.h>
 
@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "http/problem.hpp"
+#include "http/api/problem.hpp"
 
 namespace inferconf::http {
 

@@ -20,10 +20,10 @@
 
 #include <boost/asio/signal_set.hpp>
 
-#include "http/access_log.hpp"
-#include "http/api.hpp"
-#include "http/index_sync.hpp"
-#include "http/session.hpp"
+#include "http/transport/access_log.hpp"
+#include "http/api/api.hpp"
+#include "http/index/index_sync.hpp"
+#include "http/transport/session.hpp"
 
 namespace inferconf::http {
 

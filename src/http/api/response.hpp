@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "http/doc.hpp"
+#include "http/index/doc.hpp"
 
 namespace inferconf::http {
 

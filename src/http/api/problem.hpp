@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "http/response.hpp"
+#include "http/api/response.hpp"
 #include "inferconf/error.hpp"
 
 namespace inferconf::http {

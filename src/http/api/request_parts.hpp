@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "http/configuration_index.hpp"
+#include "http/index/configuration_index.hpp"
 
 namespace inferconf::http {
 

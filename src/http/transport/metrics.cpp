@@ -1,4 +1,4 @@
-#include "http/metrics.hpp"
+#include "http/transport/metrics.hpp"
 
 #include <fmt/format.h>
 

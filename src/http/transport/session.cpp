@@ -1,4 +1,4 @@
-#include "http/session.hpp"
+#include "http/transport/session.hpp"
 
 #include <ctime>
 
@@ -10,7 +10,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "http/problem.hpp"
+#include "http/api/problem.hpp"
 
 namespace inferconf::http {
 

@@ -1,4 +1,4 @@
-#include "http/doc.hpp"
+#include "http/index/doc.hpp"
 
 #include <cstring>
 #include <new>

@@ -3,7 +3,7 @@
 // Resolution is then as fast as the read routes and sees the same state.
 #pragma once
 
-#include "http/configuration_index.hpp"
+#include "http/index/configuration_index.hpp"
 #include "inferconf/store.hpp"
 
 namespace inferconf::http {
