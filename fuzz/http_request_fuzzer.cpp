@@ -72,9 +72,10 @@ struct World {
     options.vocabulary = std::make_shared<const EngineVocabulary>(
         EngineVocabulary::load(EngineVocabulary::file_in(catalog_dir), *catalog));
     http::ServerStatus status;
-    status.gauges = [] { return http::MetricsGauges{}; };
+    status.metrics_text = [this] { return metrics->render(http::MetricsGauges{}); };
+    status.store_error = [this] { metrics->store_error(); };
     status.accepting = [] { return true; };
-    api = std::make_unique<http::Api>(*sync, *catalog, *metrics, options, std::move(status));
+    api = std::make_unique<http::Api>(*sync, *catalog, options, std::move(status));
     hosts.loopback_only = true;
     for (const auto& t : http::problem_types()) statuses.insert(t.status);
   }

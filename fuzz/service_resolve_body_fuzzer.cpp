@@ -9,8 +9,9 @@
 #include <filesystem>
 
 #include "fuzz_support.hpp"
-#include "http/api/api.hpp"
+#include "inferconf/export_request.hpp"
 #include "inferconf/interop.hpp"
+#include "inferconf/resolve_request.hpp"
 #include "inferconf/service.hpp"
 #include "inferconf/store.hpp"
 
@@ -47,7 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   fuzz::only_inferconf_errors([&] {
     const nlohmann::json body = parse_json_text(fuzz::text_of(data + 1, size - 1), "the request body");
     ExportOptions options;
-    const ResolveRequest req = http::parse_resolve_request(body, exporting ? &options : nullptr);
+    const ResolveRequest req = exporting ? parse_export_request(body, options) : parse_resolve_request(body);
     Resolver resolver(*world.store, world.catalog);
     const ResolvedParameters resolved = resolver.resolve(req);
     const nlohmann::json answer = resolved;

@@ -76,14 +76,14 @@ ResolvedParameters Resolver::resolve(const ResolveRequest& request) const {
   out.model_id = request.model_id;
   out.configuration_type = request.configuration_type;
 
-  const auto stored = store_.find_by_model_and_type(request.model_id, request.configuration_type);
+  const auto stored = data_.find_by_model_and_type(request.model_id, request.configuration_type);
   std::string base;
   std::string base_variant;  // a variant implied by a registry label ("Wan Video 2.2 TI2V-5B")
   std::optional<ModelRecord> record;
   if (stored) {
     base = stored->base_model;
   } else {
-    record = store_.get_model(request.model_id);
+    record = data_.get_model(request.model_id);
     if (record && record->base_model)
       base = *record->base_model;
     else if (request.base_model)

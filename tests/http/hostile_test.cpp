@@ -14,9 +14,9 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "support/forwarding_store.hpp"
 #include "support/sanitizers.hpp"
 #include "http/http_client.hpp"
-#include "http/index/indexed_store.hpp"
 #include "http/api/openapi.hpp"
 #include "http/raw_socket.hpp"
 #include "http/test_server.hpp"
@@ -297,9 +297,9 @@ TEST(HostileFindings, AResolveQueryOfOnlySeparatorsIsRefused) {
 
 // A store whose registry look-up and change feed can be made slow or
 // failing, wrapped around the real SQLite store.
-class FaultyStore : public http::IndexedStore {
+class FaultyStore : public ForwardingStore {
  public:
-  explicit FaultyStore(Store& real) : http::IndexedStore(real, empty_index()) {}
+  explicit FaultyStore(Store& real) : ForwardingStore(real) {}
   std::atomic<int> get_model_mode{0};  // 0 normal, 1 slow (2 s), 2 throws std::runtime_error, 3 throws int, 4 unavailable
   std::atomic<int> feed_mode{0};       // 0 normal, 1 throws std::logic_error
   std::optional<ModelRecord> get_model(std::string_view id) override {
@@ -310,21 +310,15 @@ class FaultyStore : public http::IndexedStore {
       case 4: throw unavailable("Cannot open /var/secret/inferconf.db: disk I/O error");
       default: break;
     }
-    return http::IndexedStore::get_model(id);
+    return ForwardingStore::get_model(id);
   }
   ChangeSet changes_since(std::string_view cursor) override {
     if (feed_mode.load() == 1) throw std::logic_error("feed exploded");
-    return http::IndexedStore::changes_since(cursor);
+    return ForwardingStore::changes_since(cursor);
   }
   std::string change_cursor() override {
     if (get_model_mode.load() == 4) throw unavailable("Cannot open /var/secret/inferconf.db: disk I/O error");
-    return http::IndexedStore::change_cursor();
-  }
-
- private:
-  static const http::ConfigurationIndex& empty_index() {
-    static const http::ConfigurationIndex index;
-    return index;
+    return ForwardingStore::change_cursor();
   }
 };
 

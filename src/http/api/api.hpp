@@ -1,26 +1,32 @@
 // The routes of the HTTP API, independent of sockets: a parsed request in,
 // a Response out (or a job that produces it, for the work that blocks on the
 // store and must not run on a network thread).
+//
+// handle() finds the route and operation in the route table (routes.hpp) and
+// applies the policy every route shares: OPTIONS and 405 with Allow, the
+// token check of the operation's access level, the refusal of a query the
+// operation does not read, and private caching under --auth-reads. The
+// handlers, one file per resource, then answer only for their resource.
 #pragma once
 
-#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
+#include <vector>
 
 #include <boost/beast/http/fields.hpp>
 #include <boost/beast/http/verb.hpp>
 
-#include "http/index/index_sync.hpp"
-#include "http/index/indexed_store.hpp"
-#include "http/transport/metrics.hpp"
 #include "http/api/response.hpp"
 #include "http/api/routes.hpp"
 #include "http/api/tokens.hpp"
+#include "http/index/index_lookup.hpp"
+#include "http/index/index_sync.hpp"
 #include "inferconf/catalog.hpp"
 #include "inferconf/interop.hpp"
 #include "inferconf/service.hpp"
@@ -52,16 +58,38 @@ struct Outcome {
   std::function<Response()> later;
   bool write = false;
 };
+// The Outcome of an answer known now.
+inline Outcome answer_now(Response resp) {
+  Outcome out;
+  out.now = std::move(resp);
+  return out;
+}
 
-// The server's state the operations routes report.
+// One request as a handler sees it: the request, the decoded path parameters
+// and the query the operation's entry in the route table admits.
+struct Call {
+  Request& request;
+  const std::vector<std::string>& params;  // in pattern order
+  std::string_view query;                  // without '?'; empty when none
+  const Operation& operation;
+
+  // The query's parameters, in order. Throws Error(kInvalid) naming a
+  // parameter the operation does not accept (and the ones it does), a
+  // repeated one or a bad escape.
+  std::vector<std::pair<std::string, std::string>> query_params() const;
+};
+
+// The server's state the operations routes report, and where they report
+// failures of the store.
 struct ServerStatus {
-  std::function<MetricsGauges()> gauges;
-  std::function<bool()> accepting;  // false while loading or shutting down
+  std::function<std::string()> metrics_text;  // the Prometheus exposition of GET /metrics
+  std::function<void()> store_error;          // a store call failed (kUnavailable or kInternal)
+  std::function<bool()> accepting;            // false while loading or shutting down
 };
 
 class Api {
  public:
-  Api(IndexSync& sync, const Catalog& catalog, Metrics& metrics, ApiOptions options, ServerStatus status);
+  Api(IndexSync& sync, const Catalog& catalog, ApiOptions options, ServerStatus status);
 
   // Routes the request and answers it, or returns the job that will. May
   // throw anything a handler throws; the caller turns that into a 500.
@@ -72,51 +100,54 @@ class Api {
   std::optional<Response> precheck(const Request& request) const;
 
  private:
-  // Route handlers; params are the decoded path parameters.
-  Response list_configurations(std::string_view query);
-  Response get_configuration(const Request& r, const std::string& id);
-  Outcome create_configuration(Request& r);
-  Outcome update_configuration(Request& r, const std::string& id);
-  Outcome delete_configuration(const Request& r, const std::string& id);
-  Response model_configurations(const std::string& model_id, std::string_view query);
-  Response model_configuration(const Request& r, const std::string& model_id, const std::string& type);
-  Response base_models();
-  Response base_model(const std::string& id);
-  Response base_model_configurations(const std::string& id, std::string_view query);
-  Outcome resolve(Request& r);
-  // POST /v1/resolve?format=comfyui|a1111|diffusers|infotext: the resolved
-  // parameters as the engine's request (runs on the blocking pool: it reads
-  // the registry for the model's file name).
-  Outcome export_resolved(Request& r, std::string_view query);
-  Response metrics();
-  Outcome readyz();
+  // The route table names the handlers.
+  friend const std::array<RouteSpec, kRouteCount>& routes();
 
-  // nullopt when allowed; else the 401/403 answer. Sets principal.
-  std::optional<Response> authorize(const Request& r, bool write, std::string& principal) const;
+  // configurations.cpp: the configuration collection and its items.
+  Outcome list_configurations(Call& c);
+  Outcome get_configuration(Call& c);
+  Outcome create_configuration(Call& c);
+  Outcome update_configuration(Call& c);
+  Outcome delete_configuration(Call& c);
+  // The listing of GET /v1/configurations (also behind the base-model route).
+  Response configuration_page(const std::vector<std::pair<std::string, std::string>>& query);
+  // model_configurations.cpp: a model's configurations.
+  Outcome model_configurations(Call& c);
+  Outcome model_configuration(Call& c);
+  // base_models.cpp: the catalogue.
+  Outcome base_models(Call& c);
+  Outcome base_model(Call& c);
+  Outcome base_model_configurations(Call& c);
+  // resolve.cpp: POST /v1/resolve, and with ?format=comfyui|a1111|diffusers|
+  // infotext the resolved parameters as the engine's request (on the
+  // blocking pool: it reads the registry for the model's file name).
+  Outcome resolve(Call& c);
+  Outcome export_resolved(Call& c);
+  // operations.cpp: probes, metrics, the OpenAPI document.
+  Outcome healthz(Call& c);
+  Outcome readyz(Call& c);
+  Outcome metrics(Call& c);
+  Outcome openapi(Call& c);
+
+  // Helpers the handlers share (api.cpp).
   // The body of an application/json request, parsed; else the 415 or 400 answer.
   std::variant<nlohmann::json, Response> json_body(const Request& r) const;
-  // nullopt when the body's media type is one of `accepted`; else 415.
-  std::optional<Response> check_media_type(const Request& r, std::initializer_list<std::string_view> accepted) const;
   // The revision If-Match asks for (nullopt: none, or `*`), or the answer
   // (400, 412, 428).
   std::variant<std::optional<std::int64_t>, Response> expected_revision(const Request& r, const std::string& id) const;
   Response answer_doc(const Request* r, DocRef doc, unsigned status = 200) const;
+  // fn's answer, or the problem document of what it threw (counting store
+  // failures).
   Response guarded(const std::function<Response()>& fn) const;
 
   IndexSync& sync_;
   const Catalog& catalog_;
-  Metrics& metrics_;
   ApiOptions options_;
   ServerStatus status_;
-  IndexedStore indexed_store_;
+  IndexLookup lookup_;
   Resolver resolver_;
   std::shared_ptr<const std::string> base_models_json_, openapi_json_;
   std::map<std::string, std::shared_ptr<const std::string>, std::less<>> base_model_json_;
 };
-
-// Parses POST /v1/resolve's body. Throws Error(kInvalid) listing every problem.
-// With `with_export`, the body may also carry "export": {prompt,
-// negative_prompt, seed, checkpoint, allow_substitute}, read into *options.
-ResolveRequest parse_resolve_request(const nlohmann::json& j, ExportOptions* options = nullptr);
 
 }  // namespace inferconf::http

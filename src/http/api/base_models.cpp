@@ -1,11 +1,9 @@
-// The catalogue routes: base models and their configurations.
-#include <charconv>
-
+// The catalogue: GET /v1/base-models, /v1/base-models/{base_model} and
+// /v1/base-models/{base_model}/configurations.
 #include <fmt/format.h>
 
 #include "http/api/api.hpp"
 #include "http/api/problem.hpp"
-#include "http/api/request_parts.hpp"
 
 namespace inferconf::http {
 
@@ -24,34 +22,35 @@ Response unknown_base_model(const Catalog& catalog, const std::string& id) {
 
 }  // namespace
 
-Response Api::base_models() {
+Outcome Api::base_models(Call&) {
   Response resp;
   resp.shared = base_models_json_;
-  return resp;
+  return answer_now(std::move(resp));
 }
 
-Response Api::base_model(const std::string& id) {
+Outcome Api::base_model(Call& c) {
+  const std::string& id = c.params[0];
   auto it = base_model_json_.find(id);
-  if (it == base_model_json_.end()) return unknown_base_model(catalog_, id);
+  if (it == base_model_json_.end()) return answer_now(unknown_base_model(catalog_, id));
   Response resp;
   resp.shared = it->second;
-  return resp;
+  return answer_now(std::move(resp));
 }
 
-Response Api::base_model_configurations(const std::string& id, std::string_view query) {
-  if (!catalog_.find(id)) return unknown_base_model(catalog_, id);
-  // The same listing as GET /v1/configurations?base_model=ID.
-  std::string forwarded = "base_model=" + percent_encode(id);
-  if (!query.empty()) {
+Outcome Api::base_model_configurations(Call& c) {
+  const std::string& id = c.params[0];
+  return answer_now(guarded([&] {
+    if (!catalog_.find(id)) return unknown_base_model(catalog_, id);
+    // The same listing as GET /v1/configurations?base_model=ID.
     try {
-      (void)parse_query(query, {"configuration_type", "limit", "cursor"});
+      auto query = c.query_params();
+      query.insert(query.begin(), {"base_model", id});
+      return configuration_page(query);
     } catch (const Error& e) {
-      return problem_for(e, true);
+      if (e.code() == ErrorCode::kInvalid) return problem_for(e, true);
+      throw;
     }
-    forwarded += '&';
-    forwarded += query;
-  }
-  return list_configurations(forwarded);
+  }));
 }
 
 }  // namespace inferconf::http

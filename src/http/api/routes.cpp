@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "http/api/api.hpp"
 #include "http/api/request_parts.hpp"
 #include "inferconf/error.hpp"
 
@@ -9,22 +10,50 @@ namespace inferconf::http {
 
 using boost::beast::http::verb;
 
+namespace {
+
+RouteSpec make_route(RouteId id, std::string_view pattern, std::vector<Operation> operations) {
+  RouteSpec spec{id, pattern, std::move(operations), {}};
+  for (const auto& op : spec.operations) spec.methods.push_back(op.method);
+  return spec;
+}
+
+}  // namespace
+
 const std::array<RouteSpec, kRouteCount>& routes() {
+  using A = Access;
   static const std::array<RouteSpec, kRouteCount> table = {{
-      {RouteId::kConfigurations, "/v1/configurations", {verb::get, verb::post}},
-      {RouteId::kConfiguration, "/v1/configurations/{id}", {verb::get, verb::patch, verb::delete_}},
-      {RouteId::kModelConfigurations, "/v1/models/{model_id}/configurations", {verb::get}},
-      {RouteId::kModelConfigurationByType, "/v1/models/{model_id}/configurations/{configuration_type}", {verb::get}},
-      {RouteId::kBaseModels, "/v1/base-models", {verb::get}},
-      {RouteId::kBaseModel, "/v1/base-models/{base_model}", {verb::get}},
-      {RouteId::kBaseModelConfigurations, "/v1/base-models/{base_model}/configurations", {verb::get}},
-      {RouteId::kResolve, "/v1/resolve", {verb::post}},
-      {RouteId::kHealthz, "/healthz", {verb::get}},
-      {RouteId::kReadyz, "/readyz", {verb::get}},
-      {RouteId::kMetrics, "/metrics", {verb::get}},
-      {RouteId::kOpenApi, "/openapi.json", {verb::get}},
+      make_route(RouteId::kConfigurations, "/v1/configurations",
+                 {{verb::get, A::kRead, &Api::list_configurations,
+                   {"model_id", "base_model", "configuration_type", "limit", "cursor"}},
+                  {verb::post, A::kWrite, &Api::create_configuration, {}}}),
+      make_route(RouteId::kConfiguration, "/v1/configurations/{id}",
+                 {{verb::get, A::kRead, &Api::get_configuration, {}},
+                  {verb::patch, A::kWrite, &Api::update_configuration, {}},
+                  {verb::delete_, A::kWrite, &Api::delete_configuration, {}}}),
+      make_route(RouteId::kModelConfigurations, "/v1/models/{model_id}/configurations",
+                 {{verb::get, A::kRead, &Api::model_configurations, {"configuration_type"}}}),
+      make_route(RouteId::kModelConfigurationByType, "/v1/models/{model_id}/configurations/{configuration_type}",
+                 {{verb::get, A::kRead, &Api::model_configuration, {}}}),
+      make_route(RouteId::kBaseModels, "/v1/base-models", {{verb::get, A::kRead, &Api::base_models, {}}}),
+      make_route(RouteId::kBaseModel, "/v1/base-models/{base_model}", {{verb::get, A::kRead, &Api::base_model, {}}}),
+      make_route(RouteId::kBaseModelConfigurations, "/v1/base-models/{base_model}/configurations",
+                 {{verb::get, A::kRead, &Api::base_model_configurations, {"configuration_type", "limit", "cursor"}}}),
+      // A POST that changes nothing: a read for authorisation. With ?format= it is an export.
+      make_route(RouteId::kResolve, "/v1/resolve", {{verb::post, A::kRead, &Api::resolve, {"format"}}}),
+      make_route(RouteId::kHealthz, "/healthz", {{verb::get, A::kOpen, &Api::healthz, {}}}),
+      make_route(RouteId::kReadyz, "/readyz", {{verb::get, A::kOpen, &Api::readyz, {}}}),
+      make_route(RouteId::kMetrics, "/metrics", {{verb::get, A::kOpen, &Api::metrics, {}}}),
+      make_route(RouteId::kOpenApi, "/openapi.json", {{verb::get, A::kOpen, &Api::openapi, {}}}),
   }};
   return table;
+}
+
+const Operation* RouteSpec::operation(verb method) const {
+  if (method == verb::head) method = verb::get;
+  for (const auto& op : operations)
+    if (op.method == method) return &op;
+  return nullptr;
 }
 
 const RouteSpec& route(RouteId id) { return routes()[static_cast<std::size_t>(id)]; }

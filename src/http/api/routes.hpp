@@ -1,6 +1,8 @@
-// The route table: which paths exist, which methods each allows, and the
-// path parameters of a request. The OpenAPI document and its test walk the
-// same table, so a route cannot exist without being documented.
+// The route table: which paths exist and, for each method a path allows, the
+// handler that answers it, who may call it (open, read, write) and the query
+// parameters it accepts. Api::handle is a look-up in this table plus the
+// policy every route shares; the OpenAPI document and its test walk the same
+// table, so a route cannot exist without being documented.
 #pragma once
 
 #include <array>
@@ -32,10 +34,35 @@ enum class RouteId : std::size_t {
 };
 inline constexpr std::size_t kRouteCount = static_cast<std::size_t>(RouteId::kCount);
 
+// Who may call an operation. Open: anyone, always (the operations routes:
+// probes, metrics, the OpenAPI document). Read: anyone, or a token's holder
+// under --auth-reads. Write: a read-write token's holder; its job runs on the
+// write pool.
+enum class Access { kOpen, kRead, kWrite };
+
+class Api;
+struct Call;
+struct Outcome;
+using Handler = Outcome (Api::*)(Call&);
+
+// One method of a route.
+struct Operation {
+  boost::beast::http::verb method;  // GET also answers HEAD
+  Access access;
+  Handler handler;
+  // The query parameters the handler reads; empty: a query is refused before
+  // the handler runs.
+  std::vector<std::string_view> query;
+};
+
 struct RouteSpec {
   RouteId id;
   std::string_view pattern;  // OpenAPI path template, e.g. "/v1/configurations/{id}"
-  std::vector<boost::beast::http::verb> methods;  // HEAD is implied by GET
+  std::vector<Operation> operations;
+  std::vector<boost::beast::http::verb> methods;  // those of `operations`, in order; HEAD is implied by GET
+
+  // The operation answering `method` (HEAD: GET's), or nullptr.
+  const Operation* operation(boost::beast::http::verb method) const;
 };
 const std::array<RouteSpec, kRouteCount>& routes();
 const RouteSpec& route(RouteId id);

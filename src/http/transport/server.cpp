@@ -144,9 +144,10 @@ Server::Server(Store& store, const Catalog& catalog, ServerOptions options)
   startup_.max_connections = options_.max_connections;
   accept_retry_ = std::make_unique<asio::steady_timer>(workers_[0]->io);
   ServerStatus status;
-  status.gauges = [this] { return gauges(); };
+  status.metrics_text = [this] { return metrics_.render(gauges()); };
+  status.store_error = [this] { metrics_.store_error(); };
   status.accepting = [this] { return accepting_.load(); };
-  api_ = std::make_unique<Api>(sync_, catalog, metrics_, options_.api, std::move(status));
+  api_ = std::make_unique<Api>(sync_, catalog, options_.api, std::move(status));
   session_context_.api = api_.get();
   session_context_.log = &log_;
   session_context_.reads = reads_.get();

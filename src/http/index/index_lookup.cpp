@@ -1,4 +1,4 @@
-#include "http/index/indexed_store.hpp"
+#include "http/index/index_lookup.hpp"
 
 #include <unordered_map>
 
@@ -26,21 +26,8 @@ const InferenceConfiguration& parsed(const DocRef& d) {
 
 }  // namespace
 
-std::optional<InferenceConfiguration> IndexedStore::get(std::string_view id) {
-  if (DocRef d = index_.by_id(id)) return parsed(d);
-  return std::nullopt;
-}
-
-std::vector<InferenceConfiguration> IndexedStore::find_by_model_id(std::string_view model_id,
-                                                                   std::optional<std::string_view> type) {
-  std::vector<InferenceConfiguration> out;
-  for (const DocRef& d : index_.by_model(model_id))
-    if (!type || d->type() == *type) out.push_back(parsed(d));
-  return out;
-}
-
-std::optional<InferenceConfiguration> IndexedStore::find_by_model_and_type(std::string_view model_id,
-                                                                           std::string_view type) {
+std::optional<InferenceConfiguration> IndexLookup::find_by_model_and_type(std::string_view model_id,
+                                                                          std::string_view type) const {
   if (DocRef d = index_.by_model_and_type(model_id, type)) return parsed(d);
   return std::nullopt;
 }
