@@ -1,6 +1,6 @@
 // `inferconf token new NAME [--read-only]`: a fresh bearer token for the HTTP
 // API, and the tokens-file line that accepts it (the file stores only its
-// SHA-256; see src/http/tokens.hpp).
+// SHA-256; see src/http/api/tokens.hpp).
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>

@@ -15,7 +15,8 @@ class IndexLookup final : public ResolverLookup {
   IndexLookup(Store& store, const ConfigurationIndex& index) : store_(store), index_(index) {}
 
   // From the index: what the last write or refresh put there. Never throws
-  // for a missing configuration (nullopt); lock-free reads, any thread.
+  // for a missing configuration (nullopt); any thread (the index takes a
+  // shared lock).
   std::optional<InferenceConfiguration> find_by_model_and_type(std::string_view model_id,
                                                                std::string_view type) const override;
   // From the store: blocking I/O, so callers on a network thread must hand
