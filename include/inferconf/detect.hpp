@@ -262,6 +262,9 @@ unsigned default_jobs() noexcept;
 struct DetectFilesOptions {
   unsigned jobs = 0;         // worker threads; 0 = default_jobs(); 1 = no thread, everything on the caller's
   std::size_t window = 0;    // results held ahead of the callback at most; 0 = 64 per worker (never below `jobs`)
+  // The unit of work for one file; a caller that reads headers some other way
+  // (or observes each file) passes its own.
+  std::function<FileResult(const Rules&, const std::filesystem::path&)> detect = detect_file;
 };
 
 // Runs detect_file() on every file of `files` with `options.jobs` worker
@@ -277,10 +280,13 @@ struct DetectFilesOptions {
 // classified and dropped on one worker thread, only the result crosses.
 //
 // Errors: a ReadError is the file's result and the run goes on. Any other
-// exception — from a worker (e.g. std::bad_alloc) or from `deliver` — stops the
-// run: the files before it in input order have been delivered, none after it
-// is, no new file is started, every worker is joined, and then the exception
-// is rethrown to the caller (what the sequential loop would do at that file).
+// exception from a file's work (e.g. std::bad_alloc for one huge header)
+// becomes that file's ReadError, rule "unexpected", naming the exception, and
+// the run goes on: one file cannot end a scan of thousands, nor, thrown on a
+// worker, the process. An exception from `deliver` stops the run: the files
+// before it in input order have been delivered, none after it is, no new file
+// is started, every worker is joined, and then the exception is rethrown to
+// the caller (what the sequential loop would do at that file).
 // If no thread can be started the files are processed on the calling thread.
 void detect_files(const Rules& rules, const std::vector<std::filesystem::path>& files,
                   const std::function<void(std::size_t index, FileResult&& result)>& deliver,

@@ -124,6 +124,32 @@ TEST_F(DetectFiles, AnExceptionFromTheCallbackStopsAfterItsFileAndPropagates) {
   }
 }
 
+// A file whose reading throws something that is not a ReadError (a reader
+// meeting std::bad_alloc, say) on a worker thread: before the guard the
+// exception stopped the whole run (and, had it left the thread, the process).
+// Now it is that file's error, naming the file and the exception, and every
+// other file is still read and delivered in order.
+TEST_F(DetectFiles, AReaderThrowingANonReadErrorOnAWorkerBecomesThatFilesErrorAndTheRunGoesOn) {
+  const auto& failing = (*files_)[37];
+  for (unsigned jobs : {1u, 2u, 8u}) {
+    DetectFilesOptions options{jobs, 4};
+    options.detect = [&](const Rules& rules, const std::filesystem::path& file) {
+      if (file == failing) throw std::runtime_error("the allocator gave up");
+      return detect_file(rules, file);
+    };
+    std::vector<std::string> got;
+    detect_files(*default_rules(), *files_, [&](std::size_t, FileResult&& r) { got.push_back(describe(r)); }, options);
+    ASSERT_EQ(got.size(), files_->size()) << "jobs " << jobs;
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      if (i == 37) continue;
+      EXPECT_EQ(got[i], (*expected_)[i]) << "jobs " << jobs << ", file " << i;
+    }
+    EXPECT_NE(got[37].find(failing.string()), std::string::npos) << got[37];
+    EXPECT_NE(got[37].find("\"rule\":\"unexpected\""), std::string::npos) << got[37];
+    EXPECT_NE(got[37].find("the allocator gave up"), std::string::npos) << got[37];
+  }
+}
+
 TEST_F(DetectFiles, NoFilesMeansNoCallAndFewFilesManyJobsIsFine) {
   std::size_t calls = 0;
   detect_files(*default_rules(), {}, [&](std::size_t, FileResult&&) { ++calls; }, {8, 0});
