@@ -5,7 +5,8 @@
 
 #include "catalog/checks.hpp"
 #include "inferconf/catalog.hpp"
-#include "model/field_reader.hpp"
+#include "common/field_reader.hpp"
+#include "common/messages.hpp"
 
 namespace inferconf {
 
@@ -24,9 +25,7 @@ std::string unknown_base_message(const Catalog& catalog, std::string_view given)
 }
 
 std::string unknown_type_message(const Catalog& catalog, std::string_view given) {
-  std::vector<std::string> ids;
-  for (const auto& t : catalog.configuration_types()) ids.push_back(t.id);
-  return fmt::format("is {}, which is not a configuration type; allowed: {}.", json_quoted(given), join(ids));
+  return detail::unknown_configuration_type_detail(given, detail::ids_of(catalog.configuration_types()));
 }
 
 std::string unknown_sampler_message(const Vocabulary& v, std::string_view given) {
