@@ -91,7 +91,7 @@ endforeach()
 
 if(_count GREATER 0)
   message("${_problems}")
-  message(FATAL_ERROR "${_count} include(s) cross the layer boundaries (docs/ARCHITECTURE.md, \"Layers\").")
+  message(FATAL_ERROR "${_count} include(s) cross the layer boundaries (docs/ARCHITECTURE.md, \"Layers and the include check\").")
 endif()
 if(_checked EQUAL 0)
   message(FATAL_ERROR "No source file under ${SOURCE_DIR}/src was checked: wrong SOURCE_DIR?")

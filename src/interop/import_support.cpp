@@ -42,8 +42,7 @@ std::optional<long long> parse_integer(std::string_view s) {
 PresetBuilder::PresetBuilder(const PresetImportOptions& options, const Catalog& catalog, const EngineVocabulary& vocabulary,
                              std::string source)
     : options_(options), catalog_(catalog), vocabulary_(vocabulary) {
-  std::vector<std::string> ids;
-  for (const auto& b : catalog.base_models()) ids.push_back(b.id);
+  const std::vector<std::string> ids = detail::ids_of(catalog.base_models());
   if (options.base_model.empty())
     throw invalid(fmt::format("Which base model is this image for? Give --base-model (one of: {}); infotext does not "
                               "name the architecture.", fmt::join(ids, ", ")));
