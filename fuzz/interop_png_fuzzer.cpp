@@ -36,7 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (c.text.size() > limits.max_text_bytes) __builtin_trap();
   } catch (const Error&) {
   }
-  ImportOptions options;
+  PresetImportOptions options;
   options.model_id = "fuzz";
   options.base_model = size % 2 ? "wan_2_2" : "sdxl";
   try {

@@ -1,4 +1,4 @@
-// bench_store: the SQLite store at the size of issue 2's target — 100 000
+// bench_store: the SQLite store at its target size — 100 000
 // models × 2 presets — on a temporary file.
 //
 // Prints the bulk creation rate of create_many (target: 200 000 in < 3 s) and

@@ -19,12 +19,11 @@ namespace inferconf::cli {
 // the file when it cannot be read.
 std::string read_input(const std::string& path);
 
-// The store of --db / INFERCONF_DB / the default, opened (schema not ensured).
-std::unique_ptr<Store> open_store_for(const GlobalOptions& opts);
-// The same, with the field names of the platform's registry documents
-// (populate's --id-field…): a MongoDB store reads `database_models` through
-// them. The SQLite store keeps its own registry table and ignores them.
-std::unique_ptr<Store> open_store_for(const GlobalOptions& opts, const RegistryFieldMap& fields);
+// The store of --db / INFERCONF_DB / the default, opened by open_store()
+// (schema not ensured). fields: the field names of the platform's registry
+// documents (populate's --id-field…), which a MongoDB store reads
+// `database_models` through.
+std::unique_ptr<Store> open_store_for(const GlobalOptions& opts, const RegistryFieldMap& fields = {});
 // The catalogue of --catalog / INFERCONF_CATALOG / the shipped one.
 Catalog load_catalog_for(const GlobalOptions& opts);
 

@@ -36,14 +36,9 @@ fs::path default_demo_checkpoints() {
 // The folder a SQLite store lives in (data/ for the default sqlite:data/inferconf.db);
 // ./data for a MongoDB store, the folder `make run` uses.
 fs::path default_data_dir(std::string_view uri) {
-  if (uri.starts_with("sqlite://")) {
-    uri.remove_prefix(9);
-  } else if (uri.starts_with("sqlite:")) {
-    uri.remove_prefix(7);
-  } else if (uri.empty() || uri.starts_with("mongodb")) {
-    return "data";
-  }
-  const fs::path parent = fs::path(uri).parent_path();
+  const auto file = sqlite_file_of(uri);
+  if (!file) return "data";
+  const fs::path parent = file->parent_path();
   return parent.empty() ? fs::path(".") : parent;
 }
 

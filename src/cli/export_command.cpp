@@ -23,11 +23,16 @@ std::filesystem::path catalog_dir_for(const GlobalOptions& opts) {
 
 // Whether the store can be read without creating it: a SQLite file that does
 // not exist yet holds no registry, and a dry import must not create one.
+// Whether there may be a registry to consult: a SQLite file that does not
+// exist is not created just to find it empty. A URI open_store() refuses says
+// so when it is opened.
 bool store_exists(const GlobalOptions& opts) {
-  std::string_view uri = opts.db_uri.empty() ? std::string_view("sqlite:data/inferconf.db") : opts.db_uri;
-  if (uri.starts_with("sqlite://")) return std::filesystem::exists(std::string(uri.substr(9)));
-  if (uri.starts_with("sqlite:")) return std::filesystem::exists(std::string(uri.substr(7)));
-  return true;
+  try {
+    const auto file = sqlite_file_of(opts.db_uri);
+    return !file || std::filesystem::exists(*file);
+  } catch (const Error&) {
+    return true;
+  }
 }
 
 struct ExportArgs {
@@ -101,7 +106,7 @@ void run_export(GlobalOptions& opts, const ExportArgs& a) {
 void run_import(GlobalOptions& opts, const ImportArgs& a) {
   const auto catalog = load_catalog_for(opts);
   const auto vocabulary = EngineVocabulary::load(EngineVocabulary::file_in(catalog_dir_for(opts)), catalog);
-  ImportOptions options;
+  PresetImportOptions options;
   options.model_id = a.model_id;
   options.base_model = a.base_model;
   options.variant = a.variant;

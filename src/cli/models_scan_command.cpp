@@ -17,8 +17,6 @@
 namespace inferconf::cli {
 namespace {
 
-constexpr int kExitPartial = 5;
-
 struct ScanArgs {
   std::string dir;
   bool recursive = false;

@@ -25,8 +25,6 @@
 namespace inferconf::cli {
 namespace {
 
-constexpr int kExitPartial = 5;
-constexpr int kExitInterrupted = 130;
 const std::string kRule(60, '=');
 
 std::atomic<bool> g_interrupted{false};
@@ -296,7 +294,7 @@ void run_populate(GlobalOptions& opts, const PopulateArgs& args) {
           << std::flush;
     else
       json.open_array("registry_problems");
-    populate::ImportOptions io;
+    populate::RegistryImportOptions io;
     io.fields = fields;
     io.dry_run = args.dry_run;
     io.cancel = &g_interrupted;

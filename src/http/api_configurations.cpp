@@ -10,6 +10,7 @@
 
 #include "http/api.hpp"
 #include "http/problem.hpp"
+#include "common/messages.hpp"
 #include "http/request_parts.hpp"
 
 namespace inferconf::http {
@@ -62,17 +63,9 @@ Response page_response(const IndexPage& page, char path) {
   return resp;
 }
 
-std::string known_types(const Catalog& catalog) {
-  std::string s;
-  for (const auto& t : catalog.configuration_types()) s += (s.empty() ? "" : ", ") + t.id;
-  return s;
-}
-
 void check_type(const Catalog& catalog, const std::string& type, std::string_view field) {
   if (!catalog.has_type(type))
-    throw invalid(fmt::format("configuration_type \"{}\" is not known; use one of: {}.", type.substr(0, 100),
-                              known_types(catalog)),
-                  {{std::string(field), fmt::format("is \"{}\"; allowed: {}.", type.substr(0, 100), known_types(catalog))}});
+    throw detail::unknown_configuration_type(field, type, detail::ids_of(catalog.configuration_types()));
 }
 
 // Parses a JSON body: malformed JSON (and bad UTF-8) is a 400, not a 422.

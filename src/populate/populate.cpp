@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "common/messages.hpp"
 #include "inferconf/detect.hpp"
 #include "inferconf/error.hpp"
 #include "inferconf/populate.hpp"
@@ -24,15 +25,11 @@ namespace {
 constexpr std::size_t kMaxBatch = 100'000;
 
 std::vector<std::string> requested_types(const Catalog& catalog, const std::vector<std::string>& asked) {
-  std::vector<std::string> all;
-  for (const auto& t : catalog.configuration_types()) all.push_back(t.id);
+  std::vector<std::string> all = detail::ids_of(catalog.configuration_types());
   if (asked.empty()) return all;
   std::vector<std::string> types;
   for (const auto& t : asked) {
-    if (!catalog.has_type(t))
-      throw invalid(fmt::format("--types names \"{}\", which is not a configuration type of the catalogue; allowed: {}.",
-                                t, fmt::join(all, ", ")),
-                    {{"types", fmt::format("received \"{}\"; allowed: {}", t, fmt::join(all, ", "))}});
+    if (!catalog.has_type(t)) throw detail::unknown_configuration_type("--types", t, all);
     if (std::find(types.begin(), types.end(), t) == types.end()) types.push_back(t);
   }
   return types;

@@ -1,6 +1,7 @@
 // Resolution: catalogue preset < the model's stored configuration < overrides.
 #include <fmt/format.h>
 
+#include "common/messages.hpp"
 #include "inferconf/detect.hpp"
 #include "inferconf/service.hpp"
 
@@ -62,12 +63,9 @@ void to_json(nlohmann::json& j, const ResolvedParameters& r) {
 
 ResolvedParameters Resolver::resolve(const ResolveRequest& request) const {
   if (request.model_id.empty()) throw invalid("model_id is required to resolve parameters.", {{"model_id", "is required but missing."}});
-  if (!catalog_.has_type(request.configuration_type)) {
-    std::string allowed;
-    for (const auto& t : catalog_.configuration_types()) allowed += (allowed.empty() ? "" : ", ") + t.id;
-    throw invalid(fmt::format("configuration_type \"{}\" is not known; use one of: {}.", request.configuration_type, allowed),
-                  {{"configuration_type", fmt::format("is \"{}\"; allowed: {}.", request.configuration_type, allowed)}});
-  }
+  if (!catalog_.has_type(request.configuration_type))
+    throw detail::unknown_configuration_type("configuration_type", request.configuration_type,
+                                             detail::ids_of(catalog_.configuration_types()));
   if (!request.overrides.is_object())
     throw invalid("overrides must be a JSON object of parameter names to values.",
                   {{"overrides", "must be a JSON object."}});

@@ -55,7 +55,7 @@ TEST_P(InfotextCase, ParsesAndImportsAsExpected) {
   }
   if (!expect.contains("import")) return;
   const auto& imp = expect["import"];
-  ImportOptions options;
+  PresetImportOptions options;
   options.base_model = imp.value("base_model", "");
   options.configuration_type = imp.value("type", "quality");
   options.model_id = imp.value("model_id", "");

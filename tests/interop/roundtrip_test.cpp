@@ -22,8 +22,8 @@ CreateDTO preset_dto(const std::string& base, const std::string& type, const std
   return dto;
 }
 
-ImportOptions import_options(const std::string& base, const std::string& type) {
-  ImportOptions o;
+PresetImportOptions import_options(const std::string& base, const std::string& type) {
+  PresetImportOptions o;
   o.model_id = "roundtrip-model";
   o.base_model = base;
   o.configuration_type = type;
