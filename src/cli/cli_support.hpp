@@ -10,6 +10,7 @@
 
 #include "cli/cli.hpp"
 #include "inferconf/catalog.hpp"
+#include "inferconf/catalog_bundle.hpp"
 #include "inferconf/service.hpp"
 #include "inferconf/store.hpp"
 
@@ -25,8 +26,10 @@ std::unique_ptr<Store> open_store_for(const GlobalOptions& opts);
 // (populate's --id-field…): a MongoDB store reads `database_models` through
 // them. The SQLite store keeps its own registry table and ignores them.
 std::unique_ptr<Store> open_store_for(const GlobalOptions& opts, const RegistryFieldMap& fields);
-// The catalogue of --catalog / INFERCONF_CATALOG / the shipped one.
-Catalog load_catalog_for(const GlobalOptions& opts);
+// The catalogue folder of --catalog / INFERCONF_CATALOG / the shipped one,
+// loaded once (catalogue, detection rules, engine vocabulary); a command hands
+// its parts down.
+std::shared_ptr<const CatalogBundle> load_bundle_for(const GlobalOptions& opts);
 
 // One-line summary and multi-line human rendering of a configuration.
 std::string summary(const InferenceConfiguration& c);

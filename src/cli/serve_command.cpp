@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include "cli/cli.hpp"
+#include "cli/cli_support.hpp"
 #include "http/server.hpp"
 #include "http/tokens.hpp"
 #include "inferconf/catalog.hpp"
@@ -94,15 +95,14 @@ void serve(const GlobalOptions& opts, const ServeArgs& args) {
   sqlite3_soft_heap_limit64(16LL * 1024 * 1024);
   auto store = open_store(opts.db_uri.empty() ? kDefaultStoreUri : opts.db_uri);
   store->ensure_schema();
-  const std::filesystem::path catalog_dir =
-      opts.catalog_dir.empty() ? Catalog::default_dir() : std::filesystem::path(opts.catalog_dir);
-  const Catalog catalog = Catalog::load(catalog_dir);
+  const auto bundle = load_bundle_for(opts);
+  const Catalog& catalog = bundle->catalog();
+  options.api.rules = bundle->shared_rules();
   // Exports (POST /v1/resolve?format=) need the engine vocabulary; a catalogue
   // without one still serves everything else.
-  if (const auto file = EngineVocabulary::file_in(catalog_dir); std::filesystem::exists(file))
-    options.api.vocabulary = std::make_shared<const EngineVocabulary>(EngineVocabulary::load(file, catalog));
-  else
-    spdlog::warn("No {}: POST /v1/resolve?format=... will answer 503.", file.string());
+  options.api.vocabulary = bundle->engine_vocabulary();
+  if (!options.api.vocabulary)
+    spdlog::warn("No {}: POST /v1/resolve?format=... will answer 503.", EngineVocabulary::file_in(bundle->dir()).string());
 
   http::Server server(*store, catalog, options);
   if (!server.loopback_only())

@@ -254,8 +254,6 @@ nlohmann::json Inference::to_json() const {
   return j;
 }
 
-Inference infer_base_model(const ModelEvidence& record) { return infer_base_model(*default_rules(), record); }
-
 Inference infer_base_model(const Rules& rules, const ModelEvidence& record) {
   struct Step {
     Source source;

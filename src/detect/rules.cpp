@@ -484,18 +484,4 @@ std::shared_ptr<const Rules> load_rules(const std::filesystem::path& catalog_dir
   return r;
 }
 
-std::filesystem::path default_catalog_dir() {
-  if (const char* env = std::getenv("INFERCONF_CATALOG")) {
-    if (*env && std::filesystem::exists(std::filesystem::path(env) / "detection_rules.json")) return env;
-  }
-  return std::filesystem::path(INFERCONF_SOURCE_DIR) / "catalog";
-}
-
-std::shared_ptr<const Rules> default_rules() {
-  static std::once_flag once;
-  static std::shared_ptr<const Rules> rules;
-  std::call_once(once, [] { rules = load_rules(default_catalog_dir()); });
-  return rules;
-}
-
 }  // namespace inferconf::detect
