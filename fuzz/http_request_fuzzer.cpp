@@ -71,6 +71,7 @@ struct World {
                                 "fuzz tokens"));
     options.vocabulary = std::make_shared<const EngineVocabulary>(
         EngineVocabulary::load(EngineVocabulary::file_in(catalog_dir), *catalog));
+    options.rules = detect::load_rules(catalog_dir);
     http::ServerStatus status;
     status.gauges = [] { return http::MetricsGauges{}; };
     status.accepting = [] { return true; };

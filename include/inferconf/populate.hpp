@@ -1,6 +1,6 @@
 // Population: the seed's populate_inference_configurations.py done
-// properly. For every active model of the registry, infer its base model (and
-// variant) with detect::infer_base_model and store a copy of the catalogue's
+// properly. For every active model of the registry, decide its base model (and
+// variant) with decide_base_model (as `resolve` does) and store a copy of the catalogue's
 // preset of each configuration type, skipping what exists.
 //
 // Streaming and crash safety: models are read with Store::for_each_model and

@@ -13,6 +13,10 @@
 #include "inferconf/catalog.hpp"
 #include "inferconf/store.hpp"
 
+namespace inferconf::detect {
+class Rules;  // inferconf/detect/rules.hpp
+}
+
 namespace inferconf {
 
 struct WriteResult {
@@ -86,10 +90,13 @@ void to_json(nlohmann::json& j, const ResolvedParameters& r);
 //   the model's stored configuration of that type, under
 //   the request's overrides.
 // The base model comes from the stored configuration, else the registry
-// record, else request.base_model. Thread-safe when the store is.
+// record (decided by decide_base_model(), as `populate` decides it), else
+// request.base_model. Thread-safe when the store is; the catalogue and the
+// rules (both from the program's catalogue folder) are immutable.
 class Resolver {
  public:
-  Resolver(Store& store, const Catalog& catalog) : store_(store), catalog_(catalog) {}
+  Resolver(Store& store, const Catalog& catalog, const detect::Rules& rules)
+      : store_(store), catalog_(catalog), rules_(rules) {}
 
   // Throws Error(kNotFound) when neither the store nor the registry nor the
   // request gives the model a base model (or the model has no stored
@@ -103,6 +110,7 @@ class Resolver {
  private:
   Store& store_;
   const Catalog& catalog_;
+  const detect::Rules& rules_;
 };
 
 }  // namespace inferconf

@@ -26,8 +26,9 @@ std::unique_ptr<Store> open_store_for(const GlobalOptions& opts, const RegistryF
   return open_store(opts.db_uri, StoreOptions{fields});
 }
 
-Catalog load_catalog_for(const GlobalOptions& opts) {
-  return Catalog::load(opts.catalog_dir.empty() ? Catalog::default_dir() : std::filesystem::path(opts.catalog_dir));
+std::shared_ptr<const CatalogBundle> load_bundle_for(const GlobalOptions& opts) {
+  return CatalogBundle::load(opts.catalog_dir.empty() ? CatalogBundle::default_dir()
+                                                      : std::filesystem::path(opts.catalog_dir));
 }
 
 std::string summary(const InferenceConfiguration& c) {

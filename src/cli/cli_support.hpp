@@ -10,6 +10,7 @@
 
 #include "cli/cli.hpp"
 #include "inferconf/catalog.hpp"
+#include "inferconf/catalog_bundle.hpp"
 #include "inferconf/service.hpp"
 #include "inferconf/store.hpp"
 
@@ -24,8 +25,10 @@ std::string read_input(const std::string& path);
 // documents (populate's --id-field…), which a MongoDB store reads
 // `database_models` through.
 std::unique_ptr<Store> open_store_for(const GlobalOptions& opts, const RegistryFieldMap& fields = {});
-// The catalogue of --catalog / INFERCONF_CATALOG / the shipped one.
-Catalog load_catalog_for(const GlobalOptions& opts);
+// The catalogue folder of --catalog / INFERCONF_CATALOG / the shipped one,
+// loaded once (catalogue, detection rules, engine vocabulary); a command hands
+// its parts down.
+std::shared_ptr<const CatalogBundle> load_bundle_for(const GlobalOptions& opts);
 
 // One-line summary and multi-line human rendering of a configuration.
 std::string summary(const InferenceConfiguration& c);

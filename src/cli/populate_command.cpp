@@ -254,8 +254,9 @@ void run_populate(GlobalOptions& opts, const PopulateArgs& args) {
   RegistryFieldMap fields = args.fields;
   fields.active_value = active_value_of(args.active_value);
 
-  const Catalog catalog = load_catalog_for(opts);
-  const auto rules = opts.catalog_dir.empty() ? detect::default_rules() : detect::load_rules(opts.catalog_dir);
+  const auto bundle = load_bundle_for(opts);
+  const Catalog& catalog = bundle->catalog();
+  const detect::Rules& rules = bundle->rules();
 
   if (human) out << "Connecting to database...\n" << std::flush;
   auto store = open_store_for(opts, fields);
@@ -327,7 +328,7 @@ void run_populate(GlobalOptions& opts, const PopulateArgs& args) {
   ProgressBar bar(*opts.err);
   CliObserver observer(opts, human ? nullptr : &json, bar);
   observer.dry_run = args.dry_run;
-  const auto report = populate::populate(*store, catalog, *rules, options, observer);
+  const auto report = populate::populate(*store, catalog, rules, options, observer);
   bar.clear();
 
   if (human) {

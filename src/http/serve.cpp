@@ -12,6 +12,7 @@
 #include "http/server.hpp"
 #include "http/tokens.hpp"
 #include "inferconf/catalog.hpp"
+#include "inferconf/catalog_bundle.hpp"
 #include "inferconf/error.hpp"
 #include "inferconf/http.hpp"
 #include "inferconf/interop.hpp"
@@ -85,14 +86,15 @@ void serve(const ServeSettings& args, std::ostream& out) {
   set_sqlite_soft_heap_limit(16LL * 1024 * 1024);
   auto store = open_store(args.db_uri);
   store->ensure_schema();
-  const std::filesystem::path catalog_dir = args.catalog_dir.empty() ? Catalog::default_dir() : args.catalog_dir;
-  const Catalog catalog = Catalog::load(catalog_dir);
+  const auto bundle =
+      CatalogBundle::load(args.catalog_dir.empty() ? CatalogBundle::default_dir() : args.catalog_dir);
+  const Catalog& catalog = bundle->catalog();
+  options.api.rules = bundle->shared_rules();
   // Exports (POST /v1/resolve?format=) need the engine vocabulary; a catalogue
   // without one still serves everything else.
-  if (const auto file = EngineVocabulary::file_in(catalog_dir); std::filesystem::exists(file))
-    options.api.vocabulary = std::make_shared<const EngineVocabulary>(EngineVocabulary::load(file, catalog));
-  else
-    spdlog::warn("No {}: POST /v1/resolve?format=... will answer 503.", file.string());
+  options.api.vocabulary = bundle->engine_vocabulary();
+  if (!options.api.vocabulary)
+    spdlog::warn("No {}: POST /v1/resolve?format=... will answer 503.", EngineVocabulary::file_in(bundle->dir()).string());
 
   Server server(*store, catalog, options);
   if (!server.loopback_only())

@@ -8,6 +8,7 @@
 
 #include "common/messages.hpp"
 #include "common/text.hpp"
+#include "inferconf/base_model_decision.hpp"
 #include "inferconf/detect.hpp"
 
 #include "inferconf/json_text.hpp"
@@ -86,7 +87,11 @@ std::string known_base_models(const Catalog& catalog) { return detail::join(deta
 // checkpoint name. Throws, asking for --base-model, when nothing decides.
 BaseModelDecision decide_base_model(const ParsedInfotext& t, const PresetImportOptions& options, const Catalog& catalog,
                                     std::optional<RegistryMatch>& match) {
-  const detect::Rules& rules = options.rules ? *options.rules : *detect::default_rules();
+  if (!options.rules)
+    throw invalid("The import was not given the detection rules of its catalogue folder (PresetImportOptions::rules), "
+                  "which decide the base model of an infotext without --base-model; pass --base-model, or load the "
+                  "catalogue folder's rules and set them.");
+  const detect::Rules& rules = *options.rules;
   const auto* model = t.find("Model");
   const auto* hash = t.find("Model hash");
   const std::string name = model ? *model : std::string();
@@ -98,9 +103,13 @@ BaseModelDecision decide_base_model(const ParsedInfotext& t, const PresetImportO
   };
   std::string registry_said;
   if (match) {
-    const auto inf = detect::infer_base_model_for(rules, match->record);
-    if (inf.base_model != "unknown" && catalog.find(inf.base_model)) {
-      auto d = usable(inf.base_model, inf.variant);
+    // The registry model's base model, decided as populate and resolve decide it.
+    const DecidedBaseModel decided = inferconf::decide_base_model(catalog, rules, match->record);
+    const detect::Inference& inf = decided.inference;
+    if (decided.decided()) {
+      BaseModelDecision d;
+      d.base_model = decided.spec->id;
+      if (!decided.variant.empty()) d.variant = decided.variant;
       d.source = "registry";
       d.confidence = std::string(detect::to_string(inf.confidence));
       d.model_id = match->record.id;

@@ -15,7 +15,8 @@
 #include <fmt/ranges.h>
 
 #include "common/messages.hpp"
-#include "inferconf/detect.hpp"
+#include "inferconf/base_model_decision.hpp"
+#include "inferconf/detect/inference.hpp"
 #include "inferconf/error.hpp"
 #include "inferconf/populate.hpp"
 
@@ -265,18 +266,15 @@ class Job {
     o.model_id = m.id;
     o.name = m.name;
     o.active = m.is_active;
-    const detect::Inference inf = detect::infer_base_model_for(rules_, m);
+    const DecidedBaseModel decided = decide_base_model(catalog_, rules_, m);
+    const detect::Inference& inf = decided.inference;
     o.source = std::string(detect::to_string(inf.source));
     o.confidence = std::string(detect::to_string(inf.confidence));
     o.detail = inf.detail;
     o.conflict = inf.conflict;
     o.file_error = inf.file_error;
-    const BaseModelSpec* spec = inf.base_model == "unknown" ? nullptr : catalog_.find(inf.base_model);
-    if (!spec) {
-      o.reason = inf.base_model == "unknown"
-                     ? inf.reason
-                     : fmt::format("the detected base model \"{}\" is not in the catalogue", inf.base_model);
-      if (o.reason.empty()) o.reason = "no source names a base model";
+    if (!decided.decided()) {
+      o.reason = decided.reason;
       for (const auto& t : report_.types) {
         o.types.push_back({t, Action::kFailed, "unknown base model"});
         p.dto_index.push_back(-1);
@@ -284,17 +282,11 @@ class Job {
       batch.models.push_back(std::move(p));
       return;
     }
+    const BaseModelSpec* spec = decided.spec;
     o.base_model = spec->id;
-    std::string variant;
-    if (inf.variant) {
-      if (spec->find_variant(*inf.variant)) {
-        variant = *inf.variant;
-        o.variant = variant;
-      } else {
-        o.note = fmt::format("variant \"{}\" is not in the catalogue for {}; the base presets were used", *inf.variant,
-                             spec->id);
-      }
-    }
+    const std::string& variant = decided.variant;
+    if (!variant.empty()) o.variant = variant;
+    o.note = decided.note;
     for (const auto& t : report_.types) {
       const PresetTemplates::Template* tmpl = templates_.get(spec->id, variant, t);
       if (!tmpl) {

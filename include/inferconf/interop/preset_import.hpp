@@ -33,7 +33,9 @@ struct PresetImportOptions {
   // calls its argument on every model until it returns false. Empty: no registry.
   std::function<void(const std::function<bool(const ModelRecord&)>&)> registry;
   std::optional<ModelRecord> model_record;  // the registry record of model_id, when the caller has it
-  const detect::Rules* rules = nullptr;  // name rules; nullptr: detect::default_rules()
+  // The detection rules of the catalogue folder (CatalogBundle::rules()): an
+  // infotext import without base_model decides it with them. Required then.
+  const detect::Rules* rules = nullptr;
 };
 
 // How an import decided the base model it was not given.
