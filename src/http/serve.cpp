@@ -14,7 +14,7 @@
 #include "inferconf/catalog.hpp"
 #include "inferconf/error.hpp"
 #include "inferconf/http.hpp"
-#include "inferconf/interop.hpp"
+#include "inferconf/interop/engine_vocabulary.hpp"
 #include "inferconf/store.hpp"
 
 namespace inferconf::http {
