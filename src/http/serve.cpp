@@ -15,7 +15,7 @@
 #include "inferconf/catalog_bundle.hpp"
 #include "inferconf/error.hpp"
 #include "inferconf/http.hpp"
-#include "inferconf/interop.hpp"
+#include "inferconf/interop/engine_vocabulary.hpp"
 #include "inferconf/store.hpp"
 
 namespace inferconf::http {

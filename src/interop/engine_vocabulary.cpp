@@ -10,7 +10,7 @@
 
 #include "common/field_reader.hpp"
 #include "common/text.hpp"
-#include "inferconf/interop.hpp"
+#include "inferconf/interop/engine_vocabulary.hpp"
 
 namespace inferconf {
 

@@ -5,7 +5,8 @@
 #include <set>
 #include <string>
 
-#include "inferconf/interop.hpp"
+#include "inferconf/interop/png_text.hpp"
+#include "inferconf/interop/preset_import.hpp"
 
 namespace inferconf::interop {
 
