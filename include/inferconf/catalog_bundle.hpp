@@ -11,6 +11,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <mutex>
 
 #include "inferconf/catalog.hpp"
 
@@ -28,22 +29,30 @@ class CatalogBundle {
   // share/inferconf/catalog (Catalog::default_dir(), the one search).
   static std::filesystem::path default_dir();
 
-  // Loads every file of `dir`. Throws Error(kInvalid) listing every problem of
-  // the catalogue or the engine vocabulary (file, JSON path, value, what is
-  // allowed), Error(kUnavailable) when a required file cannot be read, and
-  // detect::ReadError (rule "rules_file") for a problem of the detection rules
-  // or label files. engine_vocabulary.json is optional: without it,
-  // engine_vocabulary() is null and require_engine_vocabulary() says why.
-  // Thread-safe: the bundle is immutable once loaded.
+  // Loads the catalogue of `dir` (base_models.json, vocabulary.json). Throws
+  // Error(kInvalid) listing every problem (file, JSON path, value, what is
+  // allowed), or Error(kUnavailable) when a file cannot be read.
+  //
+  // The detection rules and the engine vocabulary are read from the same
+  // folder the first time they are asked for, once (later calls return the
+  // same objects): a command that never decides a base model or exports
+  // neither pays for them nor fails on a problem of their files. A front end
+  // that wants every problem at start-up (serve) asks for them at once.
+  // Thread-safe: what a bundle returns never changes.
   static std::shared_ptr<const CatalogBundle> load(const std::filesystem::path& dir);
 
   const std::filesystem::path& dir() const noexcept { return dir_; }
   const Catalog& catalog() const noexcept { return catalog_; }
-  const detect::Rules& rules() const noexcept { return *rules_; }
-  const std::shared_ptr<const detect::Rules>& shared_rules() const noexcept { return rules_; }
-  // Null when the folder has no engine_vocabulary.json.
-  const std::shared_ptr<const EngineVocabulary>& engine_vocabulary() const noexcept { return engine_vocabulary_; }
-  // The engine vocabulary, or Error(kUnavailable) naming the file that is missing.
+
+  // detection_rules.json and base_model_labels.json. Throws detect::ReadError
+  // (rule "rules_file") naming the file and the JSON path of a problem.
+  const detect::Rules& rules() const { return *shared_rules(); }
+  const std::shared_ptr<const detect::Rules>& shared_rules() const;
+
+  // engine_vocabulary.json, checked against this catalogue; null when the
+  // folder has none. Throws Error(kInvalid) listing its problems.
+  const std::shared_ptr<const EngineVocabulary>& engine_vocabulary() const;
+  // The same, or Error(kUnavailable) naming the file when the folder has none.
   const EngineVocabulary& require_engine_vocabulary() const;
 
  private:
@@ -51,8 +60,9 @@ class CatalogBundle {
 
   std::filesystem::path dir_;
   Catalog catalog_;
-  std::shared_ptr<const detect::Rules> rules_;
-  std::shared_ptr<const EngineVocabulary> engine_vocabulary_;
+  mutable std::once_flag rules_once_, engine_vocabulary_once_;
+  mutable std::shared_ptr<const detect::Rules> rules_;
+  mutable std::shared_ptr<const EngineVocabulary> engine_vocabulary_;
 };
 
 }  // namespace inferconf

@@ -17,17 +17,29 @@ std::shared_ptr<const CatalogBundle> CatalogBundle::load(const std::filesystem::
   std::shared_ptr<CatalogBundle> b(new CatalogBundle());
   b->dir_ = dir;
   b->catalog_ = Catalog::load(dir);
-  b->rules_ = detect::load_rules(dir);
-  // Checked against the catalogue just loaded: every base model of this folder
-  // must have an engine translation.
-  std::error_code ec;
-  if (const auto file = EngineVocabulary::file_in(dir); std::filesystem::exists(file, ec))
-    b->engine_vocabulary_ = std::make_shared<const EngineVocabulary>(EngineVocabulary::load(file, b->catalog_));
   return b;
 }
 
+const std::shared_ptr<const detect::Rules>& CatalogBundle::shared_rules() const {
+  // A load that throws leaves the flag unset: the next call tries again and
+  // reports the same problem.
+  std::call_once(rules_once_, [this] { rules_ = detect::load_rules(dir_); });
+  return rules_;
+}
+
+const std::shared_ptr<const EngineVocabulary>& CatalogBundle::engine_vocabulary() const {
+  std::call_once(engine_vocabulary_once_, [this] {
+    // Checked against this folder's catalogue: every base model it defines
+    // must have an engine translation.
+    std::error_code ec;
+    if (const auto file = EngineVocabulary::file_in(dir_); std::filesystem::exists(file, ec))
+      engine_vocabulary_ = std::make_shared<const EngineVocabulary>(EngineVocabulary::load(file, catalog_));
+  });
+  return engine_vocabulary_;
+}
+
 const EngineVocabulary& CatalogBundle::require_engine_vocabulary() const {
-  if (engine_vocabulary_) return *engine_vocabulary_;
+  if (const auto& v = engine_vocabulary()) return *v;
   throw unavailable(fmt::format("Cannot read the engine vocabulary {}: the file does not exist or is not readable.",
                                 EngineVocabulary::file_in(dir_).string()));
 }

@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 
 #include "cli/cli_support.hpp"
-#include "inferconf/detect/safetensors.hpp"
 
 namespace inferconf::cli {
 
@@ -22,9 +21,6 @@ void register_validate_command(CLI::App& app, GlobalOptions& opts) {
     } catch (const Error& e) {
       report["catalog"].push_back(e.what());
       for (const auto& f : e.field_errors()) report["catalog"].push_back(f.field + ": " + f.message);
-      ++problems;
-    } catch (const detect::ReadError& e) {
-      report["catalog"].push_back(e.what());
       ++problems;
     }
     const Catalog* catalog = bundle ? &bundle->catalog() : nullptr;

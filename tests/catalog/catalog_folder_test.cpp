@@ -240,6 +240,31 @@ TEST_P(CatalogueFolder, WithoutTheFolderTheShippedCatalogueAnswers) {
   EXPECT_NE(resolved.err.find("\"Acme One\" is not in the catalogue"), std::string::npos) << resolved.err;
 }
 
+TEST_P(CatalogueFolder, ABrokenRulesFileFailsTheCommandsThatUseItAndOnlyThose) {
+  // The rules are read from the folder when a command needs them: `catalog`
+  // and `create` do not, `resolve` (which decides registry labels with them)
+  // and `detect` do, and say which file is wrong rather than falling back to
+  // another folder's rules.
+  const fs::path broken = dir_ / "broken-catalog";
+  fs::create_directories(broken);
+  for (const auto& entry : fs::directory_iterator(catalogue()))
+    if (entry.is_regular_file()) fs::copy_file(entry.path(), broken / entry.path().filename());
+  std::ofstream(broken / "detection_rules.json", std::ios::trunc) << "{\"schema\": \"inferconf.detection_rules/1\"}\n";
+  auto with = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--db", db_, "--catalog", broken.string()});
+    return run_process(binary_, args, {}, {}, 120);
+  };
+  const auto listed = with({"catalog", "sdxl"});
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_NE(listed.out.find("41"), std::string::npos) << listed.out;
+  const auto detected = with({"detect", sd15_file_});
+  EXPECT_EQ(detected.exit_code, 1) << detected.out;
+  EXPECT_NE(detected.err.find("detection_rules.json"), std::string::npos) << detected.err;
+  const auto resolved = with({"resolve", "--model-id", "m", "--type", "quality", "--base-model", "Acme One"});
+  EXPECT_EQ(resolved.exit_code, 1) << resolved.out;
+  EXPECT_NE(resolved.err.find("detection_rules.json"), std::string::npos) << resolved.err;
+}
+
 INSTANTIATE_TEST_SUITE_P(BuildTreeAndInstalledPrefix, CatalogueFolder, ::testing::Values("build", "installed"),
                          [](const auto& info) { return std::string(info.param); });
 
