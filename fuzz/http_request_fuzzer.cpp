@@ -71,6 +71,7 @@ struct World {
                                 "fuzz tokens"));
     options.vocabulary = std::make_shared<const EngineVocabulary>(
         EngineVocabulary::load(EngineVocabulary::file_in(catalog_dir), *catalog));
+    options.rules = detect::load_rules(catalog_dir);
     http::ServerStatus status;
     status.metrics_text = [this] { return metrics->render(http::MetricsGauges{}); };
     status.store_error = [this] { metrics->store_error(); };

@@ -15,6 +15,10 @@
 #include "inferconf/catalog.hpp"
 #include "inferconf/store.hpp"
 
+namespace inferconf::detect {
+class Rules;  // inferconf/detect/rules.hpp
+}
+
 namespace inferconf {
 
 struct WriteResult {
@@ -123,14 +127,17 @@ class StoreLookup final : public ResolverLookup {
 //   the model's stored configuration of that type, under
 //   the request's overrides.
 // The base model comes from the stored configuration, else the registry
-// record, else request.base_model. Thread-safe when its lookup is.
+// record (decided by decide_base_model(), as `populate` decides it), else
+// request.base_model. Thread-safe when its lookup is; the catalogue and the
+// rules (both from the program's catalogue folder) are immutable.
 class Resolver {
  public:
   // Reads through `data`, which must outlive the Resolver.
-  Resolver(const ResolverLookup& data, const Catalog& catalog) : data_(data), catalog_(catalog) {}
+  Resolver(const ResolverLookup& data, const Catalog& catalog, const detect::Rules& rules)
+      : data_(data), catalog_(catalog), rules_(rules) {}
   // Reads the store directly (through a StoreLookup it owns).
-  Resolver(Store& store, const Catalog& catalog)
-      : owned_(std::make_shared<const StoreLookup>(store)), data_(*owned_), catalog_(catalog) {}
+  Resolver(Store& store, const Catalog& catalog, const detect::Rules& rules)
+      : owned_(std::make_shared<const StoreLookup>(store)), data_(*owned_), catalog_(catalog), rules_(rules) {}
 
   // Throws Error(kNotFound) when neither the store nor the registry nor the
   // request gives the model a base model (or the model has no stored
@@ -145,6 +152,7 @@ class Resolver {
   std::shared_ptr<const ResolverLookup> owned_;  // set by the Store constructor only
   const ResolverLookup& data_;
   const Catalog& catalog_;
+  const detect::Rules& rules_;
 };
 
 }  // namespace inferconf

@@ -25,8 +25,6 @@
 namespace inferconf::cli {
 namespace {
 
-constexpr int kExitPartial = 5;
-constexpr int kExitInterrupted = 130;
 const std::string kRule(60, '=');
 
 std::atomic<bool> g_interrupted{false};
@@ -256,8 +254,9 @@ void run_populate(GlobalOptions& opts, const PopulateArgs& args) {
   RegistryFieldMap fields = args.fields;
   fields.active_value = active_value_of(args.active_value);
 
-  const Catalog catalog = load_catalog_for(opts);
-  const auto rules = opts.catalog_dir.empty() ? detect::default_rules() : detect::load_rules(opts.catalog_dir);
+  const auto bundle = load_bundle_for(opts);
+  const Catalog& catalog = bundle->catalog();
+  const detect::Rules& rules = bundle->rules();
 
   if (human) out << "Connecting to database...\n" << std::flush;
   auto store = open_store_for(opts, fields);
@@ -296,7 +295,7 @@ void run_populate(GlobalOptions& opts, const PopulateArgs& args) {
           << std::flush;
     else
       json.open_array("registry_problems");
-    populate::ImportOptions io;
+    populate::RegistryImportOptions io;
     io.fields = fields;
     io.dry_run = args.dry_run;
     io.cancel = &g_interrupted;
@@ -329,7 +328,7 @@ void run_populate(GlobalOptions& opts, const PopulateArgs& args) {
   ProgressBar bar(*opts.err);
   CliObserver observer(opts, human ? nullptr : &json, bar);
   observer.dry_run = args.dry_run;
-  const auto report = populate::populate(*store, catalog, *rules, options, observer);
+  const auto report = populate::populate(*store, catalog, rules, options, observer);
   bar.clear();
 
   if (human) {

@@ -1,5 +1,5 @@
 // Reading an export request from JSON.
-#include "inferconf/export_request.hpp"
+#include "inferconf/interop/export_request.hpp"
 
 #include <fmt/format.h>
 

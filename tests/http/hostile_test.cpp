@@ -336,6 +336,7 @@ struct FaultyServer {
     options.threads = threads;
     options.log_format = http::LogFormat::kNone;
     options.refresh_interval = std::chrono::milliseconds(50);
+    options.api.rules = detect::load_rules(std::filesystem::path(INFERCONF_SOURCE_DIR) / "catalog");
     server = std::make_unique<http::Server>(store, catalog, options);
     thread = std::thread([this] { server->run(); });
   }

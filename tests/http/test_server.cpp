@@ -56,6 +56,7 @@ void TestServer::start(TestServerOptions o) {
   options.api.auth_reads = o.auth_reads;
   options.api.require_if_match = o.require_if_match;
   options.log_format = o.log_format;
+  options.api.rules = detect::load_rules(catalog_dir);
   options.api.vocabulary =
       std::make_shared<const EngineVocabulary>(EngineVocabulary::load(EngineVocabulary::file_in(catalog_dir), *catalog_));
   if (o.with_tokens) {

@@ -23,6 +23,7 @@
 #include "inferconf/populate.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "support/forwarding_store.hpp"
+#include "support/shipped_rules.hpp"
 
 namespace inferconf {
 namespace {
@@ -131,7 +132,7 @@ class PopulatePipeline : public ::testing::Test {
 
   static constexpr int kModels = 300;
   const Catalog catalog_ = Catalog::load(fs::path(INFERCONF_SOURCE_DIR) / "catalog");
-  const std::shared_ptr<const detect::Rules> rules_ = detect::default_rules();
+  const std::shared_ptr<const detect::Rules> rules_ = inferconf::testing::shipped_rules();
   fs::path dir_;
   std::unique_ptr<Store> store_;
   std::vector<ModelRecord> registry_;

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <stdexcept>
 #include <chrono>
 #include <tuple>
 
@@ -15,6 +17,8 @@
 #include <fmt/format.h>
 
 #include "store/scratch_dir.hpp"
+#include "store/sqlite/checkpointer.hpp"
+#include "store/sqlite/connection.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "store/store_test_support.hpp"
 
@@ -405,6 +409,43 @@ TEST_F(SqliteStoreTest, TheWalIsCheckpointedInTheBackgroundWhileTheStoreStaysOpe
   s.reset();
   EXPECT_FALSE(fs::exists(fs::path(p.string() + "-wal"))) << "the last connection to close removes the WAL";
   EXPECT_EQ(open_ready(p)->count({}), 10000);
+}
+
+// The checkpoint thread guards itself: a pass that throws something that is
+// not an inferconf::Error (here a std::runtime_error, as a driver or an
+// allocation could) is logged with the file and the exception, and the
+// thread stays alive for the next commit's request. Without the guard the
+// exception leaves the thread and std::terminate ends the process.
+TEST_F(SqliteStoreTest, ACheckpointPassThrowingANonInferconfExceptionIsLoggedAndTheThreadGoesOn) {
+  const auto p = dir_.file("guarded.db");
+  const sqlite::StoreContext ctx{p, std::chrono::milliseconds(5000)};
+  std::atomic<int> passes{0};
+  std::atomic<int> completed{0};
+  sqlite::Checkpointer checkpointer(ctx, 1, std::int64_t{1} << 40, [&](sqlite3* db, int* frames, int* copied) {
+    if (passes.fetch_add(1) == 0) throw std::runtime_error("the disk controller went away");
+    const int rc = sqlite::Checkpointer::passive_pass(db, frames, copied);
+    completed.fetch_add(1);
+    return rc;
+  });
+  auto wait_for = [](const std::atomic<int>& n, int at_least) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (n.load() < at_least && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return n.load() >= at_least;
+  };
+  ::testing::internal::CaptureStderr();
+  sqlite::Connection writer(ctx, false, &checkpointer);
+  writer.db().exec("CREATE TABLE rows(x BLOB)");  // the first commit: the thread starts and its pass throws
+  const bool first = wait_for(passes, 1);
+  writer.db().exec("INSERT INTO rows VALUES (zeroblob(40000))");  // the next request, served by the same thread
+  const bool second = wait_for(completed, 1);
+  checkpointer.stop();
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(first) << "the first commit did not wake the checkpoint thread";
+  EXPECT_TRUE(second) << "the checkpoint thread did not serve the request after the exception";
+  EXPECT_NE(log.find("the WAL checkpointer of " + p.string() + " failed"), std::string::npos) << log;
+  EXPECT_NE(log.find("the disk controller went away"), std::string::npos) << log;
+  EXPECT_EQ(writer.db().execAndGet("SELECT count(*) FROM rows").getInt(), 1);
 }
 
 TEST_F(SqliteStoreTest, AWalCheckpointSizeThatIsNotPositiveIsInvalid) {

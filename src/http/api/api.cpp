@@ -1,6 +1,7 @@
 #include "http/api/api.hpp"
 
 #include <charconv>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -16,13 +17,24 @@ namespace inferconf::http {
 namespace bhttp = boost::beast::http;
 using bhttp::verb;
 
+namespace {
+
+const detect::Rules& required_rules(const ApiOptions& options) {
+  if (!options.rules)
+    throw std::invalid_argument("ApiOptions::rules is required: the resolver decides a registry model's base model "
+                                "with the detection rules of the catalogue folder.");
+  return *options.rules;
+}
+
+}  // namespace
+
 Api::Api(IndexSync& sync, const Catalog& catalog, ApiOptions options, ServerStatus status)
     : sync_(sync),
       catalog_(catalog),
       options_(std::move(options)),
       status_(std::move(status)),
       lookup_(sync.store(), sync.index()),
-      resolver_(lookup_, catalog) {
+      resolver_(lookup_, catalog, required_rules(options_)) {
   // The catalogue does not change while serving: serialise its answers once.
   base_models_json_ = std::make_shared<const std::string>(catalog_.to_json().dump());
   for (const auto& b : catalog_.base_models())

@@ -29,6 +29,7 @@
 #include "http/index/index_sync.hpp"
 #include "inferconf/catalog.hpp"
 #include "inferconf/interop.hpp"
+#include "inferconf/detect/rules.hpp"
 #include "inferconf/service.hpp"
 
 namespace inferconf::http {
@@ -40,6 +41,9 @@ struct ApiOptions {
   // The engine vocabulary of the catalogue (engine_vocabulary.json), for
   // POST /v1/resolve?format=...; null: exports answer 503.
   std::shared_ptr<const EngineVocabulary> vocabulary;
+  // The detection rules of the same catalogue folder, with which the resolver
+  // decides a registry model's base model (as `populate` does). Required.
+  std::shared_ptr<const detect::Rules> rules;
 };
 
 struct Request {

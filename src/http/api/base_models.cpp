@@ -2,6 +2,8 @@
 // /v1/base-models/{base_model}/configurations.
 #include <fmt/format.h>
 
+#include "common/messages.hpp"
+#include "common/text.hpp"
 #include "http/api/api.hpp"
 #include "http/api/problem.hpp"
 
@@ -9,11 +11,7 @@ namespace inferconf::http {
 
 namespace {
 
-std::string known_base_models(const Catalog& catalog) {
-  std::string s;
-  for (const auto& b : catalog.base_models()) s += (s.empty() ? "" : ", ") + b.id;
-  return s;
-}
+std::string known_base_models(const Catalog& catalog) { return detail::join(detail::ids_of(catalog.base_models())); }
 
 Response unknown_base_model(const Catalog& catalog, const std::string& id) {
   return problem("not-found", fmt::format("The catalogue has no base model \"{}\"; known base models: {}.",

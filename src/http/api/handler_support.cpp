@@ -2,21 +2,12 @@
 
 #include <fmt/format.h>
 
+#include "common/messages.hpp"
 #include "http/api/problem.hpp"
 #include "inferconf/json_text.hpp"
 #include "inferconf/resolve_request.hpp"
 
 namespace inferconf::http {
-
-namespace {
-
-std::string known_types(const Catalog& catalog) {
-  std::string s;
-  for (const auto& t : catalog.configuration_types()) s += (s.empty() ? "" : ", ") + t.id;
-  return s;
-}
-
-}  // namespace
 
 void check_key(std::string_view field, const std::string& value) {
   if (value.empty())
@@ -29,9 +20,7 @@ void check_key(std::string_view field, const std::string& value) {
 
 void check_type(const Catalog& catalog, const std::string& type, std::string_view field) {
   if (!catalog.has_type(type))
-    throw invalid(fmt::format("configuration_type \"{}\" is not known; use one of: {}.", type.substr(0, 100),
-                              known_types(catalog)),
-                  {{std::string(field), fmt::format("is \"{}\"; allowed: {}.", type.substr(0, 100), known_types(catalog))}});
+    throw detail::unknown_configuration_type(field, type, detail::ids_of(catalog.configuration_types()));
 }
 
 std::variant<nlohmann::json, Response> read_json(const std::string& body) {

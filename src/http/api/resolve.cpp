@@ -7,7 +7,7 @@
 #include "http/api/negotiation.hpp"
 #include "http/api/problem.hpp"
 #include "http/api/resolve_cache.hpp"
-#include "inferconf/export_request.hpp"
+#include "inferconf/interop/export_request.hpp"
 #include "inferconf/resolve_request.hpp"
 
 namespace inferconf::http {

@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "inferconf/interop.hpp"
+#include "inferconf/interop/export.hpp"
 #include "inferconf/resolve_request.hpp"
 
 namespace inferconf {

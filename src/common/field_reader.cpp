@@ -1,4 +1,4 @@
-#include "model/field_reader.hpp"
+#include "common/field_reader.hpp"
 
 #include <cmath>
 #include <limits>
