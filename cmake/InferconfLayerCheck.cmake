@@ -8,7 +8,7 @@ set(INFERCONF_PUBLIC_HEADERS
   error=common
   configuration=model dto=model json_text=model registry=model
   catalog=catalog store=store detect=detect
-  service=service resolve_request=service
+  service=service resolve_request=service base_model_decision=service catalog_bundle=catalog_bundle
   populate=populate interop=interop
   http=http)
 

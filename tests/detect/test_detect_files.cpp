@@ -139,7 +139,7 @@ TEST_F(DetectFiles, AReaderThrowingANonReadErrorOnAWorkerBecomesThatFilesErrorAn
       return detect_file(rules, file);
     };
     std::vector<std::string> got;
-    detect_files(*default_rules(), *files_, [&](std::size_t, FileResult&& r) { got.push_back(describe(r)); }, options);
+    detect_files(*inferconf::testing::shipped_rules(), *files_, [&](std::size_t, FileResult&& r) { got.push_back(describe(r)); }, options);
     ASSERT_EQ(got.size(), files_->size()) << "jobs " << jobs;
     for (std::size_t i = 0; i < got.size(); ++i) {
       if (i == 37) continue;

@@ -52,6 +52,7 @@ void TestServer::start(TestServerOptions o) {
   options.limits.max_requests_per_connection = o.max_requests_per_connection;
   options.max_connections = o.max_connections;
   options.allowed_hosts = o.allowed_hosts;
+  options.connection_admitted = o.connection_admitted;
   options.shutdown_timeout = o.shutdown_timeout;
   options.api.auth_reads = o.auth_reads;
   options.api.require_if_match = o.require_if_match;

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -29,6 +30,7 @@ struct TestServerOptions {
   std::size_t max_connections = 0;  // 0: the server's default
   std::size_t max_requests_per_connection = 1000;
   std::vector<std::string> allowed_hosts;
+  std::function<void()> connection_admitted;  // ServerOptions::connection_admitted
 };
 
 class TestServer {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <optional>
 #include <stdexcept>
 #include <chrono>
 #include <tuple>
@@ -152,6 +153,33 @@ TEST_F(SqliteStoreTest, MissingParentDirectoriesAreCreated) {
   const auto p = dir_.file("data") / "nested" / "inferconf.db";
   open_ready(p)->create(make_dto("m1"));
   EXPECT_TRUE(fs::exists(p));
+}
+
+// Two processes populating the same new database at once: one switched the
+// file to WAL while the other was reading it, and SQLite refused the switch at
+// once (SQLITE_BUSY, without its busy handler), so the run failed claiming the
+// file "stayed locked for more than 5000 ms" after a few milliseconds.
+TEST_F(SqliteStoreTest, SwitchingAFileToWalWaitsWhileAnotherConnectionReadsIt) {
+  const auto p = dir_.file("rollback-journal.db");
+  SQLite::Database reader(p, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  reader.exec("CREATE TABLE other (x INTEGER); INSERT INTO other VALUES (1)");
+  ASSERT_EQ(reader.execAndGet("PRAGMA journal_mode").getString(), "delete");
+  reader.exec("BEGIN");
+  ASSERT_EQ(reader.execAndGet("SELECT count(*) FROM other").getInt(), 1);  // holds the shared lock
+  std::thread release([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    reader.exec("COMMIT");
+  });
+  std::optional<std::string> failure;
+  try {
+    open_ready(p)->create(make_dto("m1"));
+  } catch (const Error& e) {
+    failure = e.what();
+  }
+  release.join();
+  EXPECT_FALSE(failure) << *failure;
+  SQLite::Database after(p, SQLite::OPEN_READONLY);
+  EXPECT_EQ(after.execAndGet("PRAGMA journal_mode").getString(), "wal");
 }
 
 TEST_F(SqliteStoreTest, AReadOnlyDirectoryIsUnavailable) {

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "http/api/problem.hpp"
+#include "inferconf/error.hpp"
 
 namespace inferconf::http {
 
@@ -185,20 +186,36 @@ void Server::accept_next() {
   acceptor_->async_accept(target.io, [this, &target](boost::system::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor_->is_open()) return;
     if (ec) return accept_later(ec);
-    if (open_connections_.load(std::memory_order_relaxed) >= options_.max_connections) {
-      // Answered rather than dropped, so the client knows to come back.
+    // Whatever happens to this connection, the acceptor accepts the next one:
+    // an exception leaving this handler would be caught by the thread's loop,
+    // but nothing would accept again.
+    try {
+      admit(std::move(socket), target);
+    } catch (...) {
+      spdlog::error("The acceptor could not start a session for a new connection ({}); that connection is closed, "
+                    "the server goes on accepting.",
+                    describe_current_exception());
       boost::system::error_code ignored;
-      socket.non_blocking(true, ignored);
-      socket.write_some(asio::buffer(too_many_connections()), ignored);
-      socket.shutdown(tcp::socket::shutdown_send, ignored);
       socket.close(ignored);
-      metrics_.worker(0).connection_refused();  // the acceptor runs on worker 0's thread
-    } else {
-      auto session = std::make_shared<Session>(std::move(socket), target, session_context_);
-      asio::post(target.io, [session] { session->start(); });
     }
     accept_next();
   });
+}
+
+void Server::admit(tcp::socket&& socket, Worker& target) {
+  if (options_.connection_admitted) options_.connection_admitted();
+  if (open_connections_.load(std::memory_order_relaxed) >= options_.max_connections) {
+    // Answered rather than dropped, so the client knows to come back.
+    boost::system::error_code ignored;
+    socket.non_blocking(true, ignored);
+    socket.write_some(asio::buffer(too_many_connections()), ignored);
+    socket.shutdown(tcp::socket::shutdown_send, ignored);
+    socket.close(ignored);
+    metrics_.worker(0).connection_refused();  // the acceptor runs on worker 0's thread
+    return;
+  }
+  auto session = std::make_shared<Session>(std::move(socket), target, session_context_);
+  asio::post(target.io, [session] { session->start(); });
 }
 
 void Server::accept_later(const boost::system::error_code& ec) {

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -46,6 +47,10 @@ struct ServerOptions {
   // address, loopback names only on a loopback address.
   std::vector<std::string> allowed_hosts;
   bool handle_signals = false;  // SIGTERM / SIGINT start a graceful shutdown
+  // Called on the acceptor's thread for each accepted connection before it is
+  // admitted (an embedding program's connection count or trace). An exception
+  // it throws closes that connection and is logged; accepting goes on.
+  std::function<void()> connection_admitted;
 };
 
 // The numbers `serve` prints at start.
@@ -82,6 +87,9 @@ class Server {
 
  private:
   void accept_next();
+  // Starts a session for an accepted connection, or answers 503 and closes it
+  // beyond max_connections.
+  void admit(boost::asio::ip::tcp::socket&& socket, Worker& target);
   // After an accept error (no descriptors left): waits, then accepts again,
   // so the loop does not spin; warns at most once per interval.
   void accept_later(const boost::system::error_code& ec);
