@@ -15,6 +15,7 @@ function(inferconf_layer name)
   set_property(GLOBAL APPEND PROPERTY INFERCONF_LAYERS ${name})
   set_property(GLOBAL APPEND PROPERTY INFERCONF_EXTERNAL_LIBS ${L_LIBS})
   set_property(TARGET ${name} PROPERTY INFERCONF_LAYER_DEPS ${L_DEPENDS})
+  set_property(TARGET ${name} PROPERTY INFERCONF_LAYER_LIBS ${L_LIBS})
 endfunction()
 
 # Collects a layer and, transitively, every layer it depends on (objects are

@@ -10,7 +10,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace inferconf::detect;
-  static const auto rules = default_rules();
+  static const auto rules = load_rules(std::filesystem::path(INFERCONF_SOURCE_DIR) / "catalog");
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);
   try {
     const auto h = parse_header(bytes, size, "fuzz");

@@ -19,7 +19,7 @@ bool ours(const std::string& b) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace inferconf::detect;
-  static const auto rules = default_rules();
+  static const auto rules = load_rules(std::filesystem::path(INFERCONF_SOURCE_DIR) / "catalog");
   if (size == 0) return 0;
   const std::string text(reinterpret_cast<const char*>(data + 1), size - 1);
   NameVerdict v;

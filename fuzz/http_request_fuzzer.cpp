@@ -5,8 +5,11 @@
 // jobs meant for the blocking pools run inline. Up to four pipelined
 // requests are read from one input. Any exception escaping, and any 500
 // answer (which only an unexpected exception produces), is a finding; every
-// answer must have a status the API documents and, when it says JSON, a body
-// that parses.
+// answer must have a status the OpenAPI document allows for the route and
+// method it answered (the operation's responses and the statuses its
+// "default" response names; 405 for a method the path does not list; 404 or
+// 400 for a path that is no route; the transport's refusals a status every
+// operation names) and, when it says JSON, a body that parses.
 #include <utility>  // before Asio (Boost 1.74 + g++ 12 in C++20)
 
 #include <unistd.h>
@@ -17,7 +20,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <cctype>
+#include <map>
 #include <memory>
+#include <regex>
 #include <set>
 #include <string>
 
@@ -26,13 +32,15 @@
 #include <boost/beast/http/string_body.hpp>
 #include <nlohmann/json.hpp>
 
-#include "http/api.hpp"
-#include "http/framing.hpp"
-#include "http/index_sync.hpp"
-#include "http/metrics.hpp"
-#include "http/problem.hpp"
-#include "http/session.hpp"
-#include "http/tokens.hpp"
+#include "http/api/api.hpp"
+#include "http/api/openapi.hpp"
+#include "http/api/problem.hpp"
+#include "http/api/routes.hpp"
+#include "http/api/tokens.hpp"
+#include "http/index/index_sync.hpp"
+#include "http/transport/framing.hpp"
+#include "http/transport/metrics.hpp"
+#include "http/transport/session.hpp"
 #include "inferconf/catalog.hpp"
 #include "inferconf/interop.hpp"
 #include "inferconf/store.hpp"
@@ -50,7 +58,9 @@ struct World {
   std::unique_ptr<http::Metrics> metrics;
   std::unique_ptr<http::Api> api;
   http::HostPolicy hosts;
-  std::set<unsigned> statuses{200, 201, 204, 304};
+  // "pattern method" (lower-case method, as in the document) -> its statuses.
+  std::map<std::string, std::set<unsigned>> allowed;
+  std::set<unsigned> transport;  // named by every operation: the head checks' answers
 
   World() {
     dir = std::filesystem::temp_directory_path() / ("inferconf-fuzz-http-" + std::to_string(::getpid()));
@@ -71,12 +81,54 @@ struct World {
                                 "fuzz tokens"));
     options.vocabulary = std::make_shared<const EngineVocabulary>(
         EngineVocabulary::load(EngineVocabulary::file_in(catalog_dir), *catalog));
+    options.rules = detect::load_rules(catalog_dir);
     http::ServerStatus status;
-    status.gauges = [] { return http::MetricsGauges{}; };
+    status.metrics_text = [this] { return metrics->render(http::MetricsGauges{}); };
+    status.store_error = [this] { metrics->store_error(); };
     status.accepting = [] { return true; };
-    api = std::make_unique<http::Api>(*sync, *catalog, *metrics, options, std::move(status));
+    api = std::make_unique<http::Api>(*sync, *catalog, options, std::move(status));
     hosts.loopback_only = true;
-    for (const auto& t : http::problem_types()) statuses.insert(t.status);
+    read_allowed_statuses();
+  }
+
+  void read_allowed_statuses() {
+    const std::regex status_code("\\b[1-5][0-9][0-9]\\b");
+    bool first = true;
+    const nlohmann::json document = http::openapi_document();
+    for (const auto& [path, item] : document["paths"].items()) {
+      for (const auto& [method, op] : item.items()) {
+        if (method == "parameters") continue;
+        std::set<unsigned> codes;
+        for (const auto& [code, response] : op["responses"].items()) {
+          if (code != "default") {
+            codes.insert(static_cast<unsigned>(std::stoul(code)));
+            continue;
+          }
+          const std::string text = response.value("description", std::string());
+          for (std::sregex_iterator m(text.begin(), text.end(), status_code), end; m != end; ++m)
+            codes.insert(static_cast<unsigned>(std::stoul(m->str())));
+        }
+        if (first) {
+          transport = codes;
+          first = false;
+        } else {
+          std::erase_if(transport, [&](unsigned c) { return !codes.count(c); });
+        }
+        allowed[path + " " + method] = std::move(codes);
+      }
+    }
+    if (transport.empty() || allowed.empty()) std::abort();  // the document lost its responses
+  }
+
+  // The statuses the document allows for a request answered by the Api.
+  const std::set<unsigned>& allowed_for(http::RouteId id, bhttp::verb method) const {
+    static const std::set<unsigned> no_route{400, 404};  // 400: a segment that is not valid percent-encoded UTF-8
+    static const std::set<unsigned> no_method{405};
+    if (id == http::RouteId::kUnmatched) return no_route;
+    std::string name(bhttp::to_string(method == bhttp::verb::head ? bhttp::verb::get : method));
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const auto it = allowed.find(std::string(http::route(id).pattern) + " " + name);
+    return it == allowed.end() ? no_method : it->second;
   }
 };
 
@@ -85,10 +137,9 @@ World& world() {
   return w;
 }
 
-void check(const http::Response& r) {
-  World& w = world();
-  if (!w.statuses.count(r.status)) std::abort();  // a status the API does not document
-  if (r.status == 500) std::abort();                // only an unexpected exception answers 500
+void check(const http::Response& r, const std::set<unsigned>& allowed) {
+  if (!allowed.count(r.status)) std::abort();  // a status the document does not allow here
+  if (r.status == 500) std::abort();           // only an unexpected exception answers 500
   if (r.content_type == http::kJson || r.content_type == http::kProblemJson) {
     const std::string_view body = r.body_view();
     if (!body.empty() && !nlohmann::json::accept(body)) std::abort();
@@ -136,7 +187,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (parser.is_header_done() && !header_checked) {
           header_checked = true;
           if (auto answer = http::check_request_head(parser.get().base(), parser.get().version(), w.hosts)) {
-            check(*answer);
+            check(*answer, w.transport);
             refused = true;
             break;
           }
@@ -157,11 +208,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     r.target = req.target();
     r.headers = &req.base();
     r.body = std::move(req.body());
+    const bhttp::verb method = r.method;
     http::Outcome outcome = w.api->handle(std::move(r));  // must not throw
+    const std::set<unsigned>& allowed = w.allowed_for(outcome.route, method);
     if (outcome.now)
-      check(*outcome.now);
+      check(*outcome.now, allowed);
     else if (outcome.later)
-      check(outcome.later());
+      check(outcome.later(), allowed);
     else
       std::abort();
     // What the buffer still holds belongs to the next request.

@@ -1,7 +1,7 @@
 // libFuzzer target: the tokens file (`serve --tokens FILE`): every line
 // NAME:SHA256-HEX[:ro|:rw]. Bad lines are one inferconf::Error listing each.
 #include "fuzz_support.hpp"
-#include "http/tokens.hpp"
+#include "http/api/tokens.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace inferconf;

@@ -3,8 +3,10 @@
 // never throws.
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <string>
 
+#include "inferconf/detect/rules.hpp"
 #include "inferconf/interop.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -18,7 +20,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (parsed.has_parameters && parsed.params.size() < 3) __builtin_trap();
   // What the writer produces must parse back to a parameters line.
   if (parsed.has_parameters && !parse_infotext(write_infotext("p", "", parsed.params)).has_parameters) __builtin_trap();
-  ImportOptions options;
+  PresetImportOptions options;
+  static const auto rules = detect::load_rules(std::filesystem::path(INFERCONF_SOURCE_DIR) / "catalog");
+  options.rules = rules.get();
   options.model_id = "fuzz";
   options.base_model = size % 2 ? "sdxl" : "flux_dev";
   options.allow_substitute = size % 3 == 0;

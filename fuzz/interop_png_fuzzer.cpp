@@ -5,10 +5,12 @@
 // text-chunk parsing, inflation and ComfyUI graph import behind the CRC check.
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <string>
 
 #include <zlib.h>
 
+#include "inferconf/detect/rules.hpp"
 #include "inferconf/interop.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -36,7 +38,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (c.text.size() > limits.max_text_bytes) __builtin_trap();
   } catch (const Error&) {
   }
-  ImportOptions options;
+  PresetImportOptions options;
+  static const auto rules = detect::load_rules(std::filesystem::path(INFERCONF_SOURCE_DIR) / "catalog");
+  options.rules = rules.get();
   options.model_id = "fuzz";
   options.base_model = size % 2 ? "wan_2_2" : "sdxl";
   try {

@@ -9,8 +9,9 @@
 #include <filesystem>
 
 #include "fuzz_support.hpp"
-#include "http/api.hpp"
+#include "inferconf/interop/export_request.hpp"
 #include "inferconf/interop.hpp"
+#include "inferconf/resolve_request.hpp"
 #include "inferconf/service.hpp"
 #include "inferconf/store.hpp"
 
@@ -20,6 +21,8 @@ struct World {
   inferconf::Catalog catalog = inferconf::Catalog::load(std::filesystem::path(INFERCONF_SOURCE_DIR) / "catalog");
   inferconf::EngineVocabulary vocabulary = inferconf::EngineVocabulary::load(
       std::filesystem::path(INFERCONF_SOURCE_DIR) / "catalog" / "engine_vocabulary.json", catalog);
+  std::shared_ptr<const inferconf::detect::Rules> rules =
+      inferconf::detect::load_rules(std::filesystem::path(INFERCONF_SOURCE_DIR) / "catalog");
   std::unique_ptr<inferconf::Store> store;
   World() {
     const auto dir = std::filesystem::temp_directory_path() / ("inferconf-fuzz-resolve-" + std::to_string(getpid()));
@@ -47,8 +50,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   fuzz::only_inferconf_errors([&] {
     const nlohmann::json body = parse_json_text(fuzz::text_of(data + 1, size - 1), "the request body");
     ExportOptions options;
-    const ResolveRequest req = http::parse_resolve_request(body, exporting ? &options : nullptr);
-    Resolver resolver(*world.store, world.catalog);
+    const ResolveRequest req = exporting ? parse_export_request(body, options) : parse_resolve_request(body);
+    Resolver resolver(*world.store, world.catalog, *world.rules);
     const ResolvedParameters resolved = resolver.resolve(req);
     const nlohmann::json answer = resolved;
     (void)answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -199,7 +199,7 @@ int main(int argc, char** argv) {
              count, ks.size(), static_cast<double>(header_bytes) / 1e6,
              sparse / 1e12, dir.string(), now() - t0);
 
-  const auto rules = default_rules();
+  const auto rules = load_rules(std::filesystem::path(INFERCONF_SOURCE_DIR) / "catalog");
   auto run_ours = [&](std::map<std::string, int>* bases) {
     std::size_t errors = 0;
     for (const auto& p : files) {

@@ -14,7 +14,7 @@
 //      unique indexes
 //   4. inferconf populate again: everything exists, all skipped
 //   5. inferconf populate --registry FILE on a fresh store     (import + populate)
-// Targets (issue 4): >= 100 000 models/s, within 2x of .import, peak RSS < 100 MB.
+// Targets: >= 100 000 models/s, within 2x of .import, peak RSS < 100 MB.
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-// bench_store: the SQLite store at the size of issue 2's target — 100 000
+// bench_store: the SQLite store at its target size — 100 000
 // models × 2 presets — on a temporary file.
 //
 // Prints the bulk creation rate of create_many (target: 200 000 in < 3 s) and
@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 
 #include "store/latency.hpp"
+#include "inferconf/detect/rules.hpp"
 #include "inferconf/service.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
@@ -147,7 +148,8 @@ void more_latency_figures(Store& store, const std::vector<std::string>& probe_mo
   // The Resolver over the same store: the stored configuration layered over
   // the catalogue preset, with the source of every value.
   const auto catalog = Catalog::load(Catalog::default_dir());
-  Resolver resolver(store, catalog);
+  const auto rules = inferconf::detect::load_rules(Catalog::default_dir());
+  Resolver resolver(store, catalog, *rules);
   std::size_t resolved = 0;
   const LatencyStats resolve = measure_latency(lookups, [&](std::size_t i) {
     ResolveRequest request{probe_models[i % probe_models.size()], i % 2 ? "speed" : "quality", std::nullopt,

@@ -1,6 +1,6 @@
-// Population (issue 4): the seed's populate_inference_configurations.py done
-// properly. For every active model of the registry, infer its base model (and
-// variant) with detect::infer_base_model and store a copy of the catalogue's
+// Population: the seed's populate_inference_configurations.py done
+// properly. For every active model of the registry, decide its base model (and
+// variant) with decide_base_model (as `resolve` does) and store a copy of the catalogue's
 // preset of each configuration type, skipping what exists.
 //
 // Streaming and crash safety: models are read with Store::for_each_model and
@@ -128,7 +128,7 @@ PopulationReport populate(Store& store, const Catalog& catalog, const detect::Ru
 // Registry import (JSON Lines / JSON array exports of a platform)
 // ---------------------------------------------------------------------------
 
-struct ImportOptions {
+struct RegistryImportOptions {
   RegistryFieldMap fields;
   std::size_t batch_size = 5000;  // records per transaction
   bool dry_run = false;           // check the file, write nothing
@@ -156,7 +156,7 @@ void to_json(nlohmann::json& j, const ImportReport& r);
 // number of ids: the repeated-id check keeps the ids seen in a temporary
 // SQLite file with a 4 MiB cache. A JSON array is read whole; prefer JSON
 // Lines for large registries.
-ImportReport import_registry(Store& store, std::istream& in, const ImportOptions& options,
+ImportReport import_registry(Store& store, std::istream& in, const RegistryImportOptions& options,
                              const std::function<void(const ImportProblem&)>& on_problem);
 
 // ---------------------------------------------------------------------------

@@ -4,14 +4,20 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "inferconf/catalog.hpp"
 #include "inferconf/store.hpp"
+
+namespace inferconf::detect {
+class Rules;  // inferconf/detect/rules.hpp
+}
 
 namespace inferconf {
 
@@ -98,15 +104,67 @@ struct ResolvedParameters {
 };
 void to_json(nlohmann::json& j, const ResolvedParameters& r);
 
+// What the Resolver reads: a model's stored configuration of a type and the
+// model's registry record, and nothing else. The store answers through
+// StoreLookup; the HTTP server answers configurations from its in-memory
+// index, so a resolution sees the same state as the read routes.
+class ResolverLookup {
+ public:
+  virtual ~ResolverLookup() = default;
+
+  // The configuration stored for (model_id, type): at most one exists, the
+  // store's unique index sees to that. nullopt when there is none (not an
+  // error). Throws the store's kUnavailable / kInternal when it cannot be
+  // read. Safe to call from several threads at once.
+  virtual std::optional<InferenceConfiguration> find_by_model_and_type(std::string_view model_id,
+                                                                       std::string_view type) const = 0;
+  // The registry record of a model (active or not). nullopt when the
+  // registry has no such model. Throws the store's kUnavailable / kInternal
+  // when it cannot be read. Safe to call from several threads at once.
+  virtual std::optional<ModelRecord> get_model(std::string_view model_id) const = 0;
+  // The configuration that held (model_id, type) at `at`, from the store's
+  // history: nullopt when there was none then (not created yet, or deleted).
+  // Throws the store's kUnavailable when it keeps no history or cannot be
+  // read. Safe to call from several threads at once.
+  virtual std::optional<InferenceConfiguration> configuration_at(std::string_view model_id, std::string_view type,
+                                                                  Timestamp at) const = 0;
+};
+
+// A ResolverLookup that reads the store, for a front end without an index of
+// its own (the command line). Thread-safe when the store is.
+class StoreLookup final : public ResolverLookup {
+ public:
+  explicit StoreLookup(Store& store) : store_(store) {}
+  std::optional<InferenceConfiguration> find_by_model_and_type(std::string_view model_id,
+                                                               std::string_view type) const override {
+    return store_.find_by_model_and_type(model_id, type);
+  }
+  std::optional<ModelRecord> get_model(std::string_view model_id) const override { return store_.get_model(model_id); }
+  std::optional<InferenceConfiguration> configuration_at(std::string_view model_id, std::string_view type,
+                                                          Timestamp at) const override {
+    return configuration_as_of(store_, model_id, type, at);
+  }
+
+ private:
+  Store& store_;
+};
+
 // Resolves the effective parameters of a generation request:
 //   catalogue preset of the base model (and variant), under
 //   the model's stored configuration of that type, under
 //   the request's overrides.
 // The base model comes from the stored configuration, else the registry
-// record, else request.base_model. Thread-safe when the store is.
+// record (decided by decide_base_model(), as `populate` decides it), else
+// request.base_model. Thread-safe when its lookup is; the catalogue and the
+// rules (both from the program's catalogue folder) are immutable.
 class Resolver {
  public:
-  Resolver(Store& store, const Catalog& catalog) : store_(store), catalog_(catalog) {}
+  // Reads through `data`, which must outlive the Resolver.
+  Resolver(const ResolverLookup& data, const Catalog& catalog, const detect::Rules& rules)
+      : data_(data), catalog_(catalog), rules_(rules) {}
+  // Reads the store directly (through a StoreLookup it owns).
+  Resolver(Store& store, const Catalog& catalog, const detect::Rules& rules)
+      : owned_(std::make_shared<const StoreLookup>(store)), data_(*owned_), catalog_(catalog), rules_(rules) {}
 
   // Throws Error(kNotFound) when neither the store nor the registry nor the
   // request gives the model a base model (or the model has no stored
@@ -118,8 +176,10 @@ class Resolver {
   ResolvedParameters resolve(const ResolveRequest& request) const;
 
  private:
-  Store& store_;
+  std::shared_ptr<const ResolverLookup> owned_;  // set by the Store constructor only
+  const ResolverLookup& data_;
   const Catalog& catalog_;
+  const detect::Rules& rules_;
 };
 
 }  // namespace inferconf

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -294,11 +295,31 @@ inline std::optional<InferenceConfiguration> configuration_as_of(Store& store, s
   return std::move(revision->document);
 }
 
-// Opens the store a URI names: "sqlite:PATH" (or a bare path ending in .db),
-// "mongodb://…/DB" or "mongodb+srv://…/DB". Throws kInvalid for an unknown
-// scheme and kUnavailable when the store cannot be opened. Does not create the
-// schema (call ensure_schema()).
-std::unique_ptr<Store> open_store(std::string_view uri);
+// How open_store() opens a store, beyond what its URI says.
+struct StoreOptions {
+  // The field names of the platform's `database_models` documents (populate's
+  // --id-field…): a MongoDB store reads its registry through them. The SQLite
+  // store keeps its own registry table and ignores them.
+  RegistryFieldMap registry_fields;
+};
+
+// Opens the store a URI names: "sqlite:PATH" (or a bare path ending in .db,
+// .sqlite or .sqlite3; an empty URI is kDefaultStoreUri), "mongodb://…/DB" or
+// "mongodb+srv://…/DB". A SQLite file's missing parent folders are created.
+// Throws kInvalid for an unknown scheme or an empty path, and kUnavailable
+// when the store cannot be opened. Does not create the schema (call
+// ensure_schema()). The one way every front end (CLI, HTTP, populate) opens a store.
+std::unique_ptr<Store> open_store(std::string_view uri, const StoreOptions& options = {});
+
+// The SQLite database file a store URI names (as open_store() reads it), or
+// nullopt for a MongoDB URI. Throws kInvalid for a URI open_store() refuses.
+std::optional<std::filesystem::path> sqlite_file_of(std::string_view uri);
+
+// Bounds the memory SQLite keeps in its page caches, for the whole process
+// (sqlite3_soft_heap_limit64): past it SQLite recycles pages instead of
+// growing. For a server that answers reads from its own index, where the
+// SQLite cache only serves writes and refreshes. Thread-safe.
+void set_sqlite_soft_heap_limit(std::int64_t bytes);
 
 // The default store when neither --db nor INFERCONF_DB is given.
 inline constexpr std::string_view kDefaultStoreUri = "sqlite:data/inferconf.db";

@@ -10,7 +10,7 @@
 #include "catalog/catalog_io.hpp"
 #include "catalog/checks.hpp"
 #include "inferconf/catalog.hpp"
-#include "model/field_reader.hpp"
+#include "common/field_reader.hpp"
 
 namespace inferconf {
 

@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "model/field_reader.hpp"
+#include "common/field_reader.hpp"
 
 namespace inferconf::detail {
 
@@ -39,17 +39,6 @@ std::string nearest_hint(const ParamRule& rule, long long below, long long above
 }
 
 }  // namespace
-
-std::string format_number(double v) { return fmt::format("{}", v); }
-
-std::string join(const std::vector<std::string>& items, std::string_view separator) {
-  std::string out;
-  for (const auto& item : items) {
-    if (!out.empty()) out += separator;
-    out += item;
-  }
-  return out;
-}
 
 std::optional<std::string> check_steps(const Constraints& c, std::string_view who, double steps) {
   if (c.steps.contains(steps)) return std::nullopt;

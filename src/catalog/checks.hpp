@@ -13,13 +13,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/text.hpp"
 #include "inferconf/catalog.hpp"
 
 namespace inferconf::detail {
-
-// Shortest decimal form: 1 -> "1", 7.5 -> "7.5", 0.875 -> "0.875".
-std::string format_number(double v);
-std::string join(const std::vector<std::string>& items, std::string_view separator = ", ");
 
 // Problems of steps / cfg_scale against c; `who` names the architecture
 // ("sdxl", "wan_2_2/ti2v_5b").

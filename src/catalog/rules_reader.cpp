@@ -6,7 +6,7 @@
 
 #include "catalog/catalog_io.hpp"
 #include "catalog/checks.hpp"
-#include "model/field_reader.hpp"
+#include "common/field_reader.hpp"
 
 namespace inferconf::detail {
 

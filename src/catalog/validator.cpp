@@ -5,7 +5,8 @@
 
 #include "catalog/checks.hpp"
 #include "inferconf/catalog.hpp"
-#include "model/field_reader.hpp"
+#include "common/field_reader.hpp"
+#include "common/messages.hpp"
 
 namespace inferconf {
 
@@ -15,30 +16,26 @@ using detail::join;
 
 constexpr const char* kVariantKey = "variant";
 
-std::string json_quoted(std::string_view s) { return detail::describe_value(nlohmann::json(std::string(s))); }
 
 std::string unknown_base_message(const Catalog& catalog, std::string_view given) {
-  std::vector<std::string> ids;
-  for (const auto& b : catalog.base_models()) ids.push_back(b.id);
-  return fmt::format("is {}, which is not a known base model; allowed: {}.", json_quoted(given), join(ids));
+  return fmt::format("is {}, which is not a known base model; allowed: {}.", detail::quoted(given),
+                     join(detail::ids_of(catalog.base_models())));
 }
 
 std::string unknown_type_message(const Catalog& catalog, std::string_view given) {
-  std::vector<std::string> ids;
-  for (const auto& t : catalog.configuration_types()) ids.push_back(t.id);
-  return fmt::format("is {}, which is not a configuration type; allowed: {}.", json_quoted(given), join(ids));
+  return detail::unknown_configuration_type_detail(given, detail::ids_of(catalog.configuration_types()));
 }
 
 std::string unknown_sampler_message(const Vocabulary& v, std::string_view given) {
   return fmt::format("is {}, which is not a known sampler; allowed (ComfyUI names): {}. A1111 names such as "
                      "\"Euler a\" or \"DPM++ 2M Karras\" are accepted too.",
-                     json_quoted(given), join(v.samplers()));
+                     detail::quoted(given), join(v.samplers()));
 }
 
 std::string unknown_scheduler_message(const Vocabulary& v, std::string_view given) {
   return fmt::format("is {}, which is not a known scheduler; allowed (ComfyUI names): {}. A1111 schedule types such "
                      "as \"Karras\" or \"SGM Uniform\" are accepted too.",
-                     json_quoted(given), join(v.schedulers()));
+                     detail::quoted(given), join(v.schedulers()));
 }
 
 void check_base_and_type(const Catalog& catalog, const std::string& base_model, const std::string& type,
@@ -70,7 +67,7 @@ void normalise_names(const Vocabulary& v, std::optional<std::string>& sampler, s
         report.errors.push_back(
             {"scheduler", fmt::format("is {}, but the sampler {} names the {} schedule; give scheduler \"{}\", or the "
                                       "sampler alone ({}) to keep {}.",
-                                      json_quoted(*scheduler), json_quoted(given), split->second, split->second, split->first,
+                                      detail::quoted(*scheduler), detail::quoted(given), split->second, split->second, split->first,
                                       *named)});
         scheduler_done = true;
       }
@@ -96,13 +93,13 @@ void check_stored_name(const Vocabulary& v, std::string_view field, const std::s
   if (canonical) {
     report.errors.push_back({std::string(field), fmt::format("is the alias {}; stored documents hold the canonical "
                                                              "name {} (an update through inferconf normalises it).",
-                                                             json_quoted(name), *canonical)});
+                                                             detail::quoted(name), *canonical)});
     return;
   }
   if (auto split = is_sampler ? v.split_combined(name) : std::nullopt) {
     report.errors.push_back({std::string(field), fmt::format("is the legacy combined name {}; stored documents hold "
                                                              "sampler {} and scheduler {} separately.",
-                                                             json_quoted(name), split->first, split->second)});
+                                                             detail::quoted(name), split->first, split->second)});
     return;
   }
   report.errors.push_back(
@@ -173,7 +170,7 @@ ValidationReport Validator::validate(CreateDTO& dto, std::string_view variant) c
 
 ValidationReport Validator::validate(const InferenceConfiguration& c) const {
   ValidationReport report;
-  if (!is_uuid(c.id)) report.errors.push_back({"id", fmt::format("is {}, which is not a UUID.", json_quoted(c.id))});
+  if (!is_uuid(c.id)) report.errors.push_back({"id", fmt::format("is {}, which is not a UUID.", detail::quoted(c.id))});
   if (c.model_id.empty()) report.errors.push_back({"model_id", "is empty; every configuration belongs to a model."});
   if (c.revision < 1)
     report.errors.push_back({"revision", fmt::format("is {}, but revisions start at 1.", c.revision)});

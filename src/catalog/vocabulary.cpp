@@ -8,23 +8,14 @@
 
 #include "catalog/checks.hpp"
 #include "inferconf/catalog.hpp"
-#include "model/field_reader.hpp"
+#include "common/field_reader.hpp"
 
 namespace inferconf {
 
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
+using detail::lower;
+using detail::trim;
 
 using AliasMap = std::map<std::string, std::string, std::less<>>;
 

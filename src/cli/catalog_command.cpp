@@ -25,7 +25,8 @@ void register_catalog_command(CLI::App& app, GlobalOptions& opts) {
   auto base = std::make_shared<std::string>();
   cmd->add_option("BASE_MODEL", *base, "Show only this base model (e.g. sdxl)");
   cmd->callback([&opts, base] {
-    const auto catalog = load_catalog_for(opts);
+    const auto bundle = load_bundle_for(opts);
+    const Catalog& catalog = bundle->catalog();
     if (!base->empty() && !catalog.find(*base))
       throw not_found(fmt::format("Base model \"{}\" is not in the catalogue; run `inferconf catalog` to list them.", *base));
     if (opts.json) {

@@ -8,20 +8,11 @@
 #include <iosfwd>
 #include <string>
 
+#include "cli/exit_codes.hpp"
+
 namespace CLI { class App; }
 
 namespace inferconf::cli {
-
-// Documented exit codes (README, docs/CLI.md).
-enum ExitCode : int {
-  kExitOk = 0,
-  kExitFailure = 1,     // store unavailable, I/O error, partial failure
-  kExitUsage = 2,       // bad command line or invalid input
-  kExitNotFound = 3,
-  kExitConflict = 4,
-  kExitPartial = 5,        // populate / models scan: some models or lines could not be handled
-  kExitInterrupted = 130,  // stopped by SIGINT after committing the work done so far
-};
 
 struct GlobalOptions {
   std::string db_uri;       // --db or INFERCONF_DB; default sqlite:data/inferconf.db
@@ -43,12 +34,12 @@ void register_resolve_command(CLI::App& app, GlobalOptions& opts);
 void register_models_command(CLI::App& app, GlobalOptions& opts);
 void register_validate_command(CLI::App& app, GlobalOptions& opts);
 void register_demo_command(CLI::App& app, GlobalOptions& opts);
-void register_detect_command(CLI::App& app, GlobalOptions& opts);    // issue 3
-void register_populate_command(CLI::App& app, GlobalOptions& opts);  // issue 4
-void register_models_scan_command(CLI::App& models, GlobalOptions& opts);  // issue 4: `models scan DIR`
-void register_selftest_command(CLI::App& app, GlobalOptions& opts);  // issue 5
-void register_export_commands(CLI::App& app, GlobalOptions& opts);   // issue 6: export, import-infotext
-void register_serve_command(CLI::App& app, GlobalOptions& opts);     // issue 7
-void register_token_command(CLI::App& app, GlobalOptions& opts);     // issue 7
+void register_detect_command(CLI::App& app, GlobalOptions& opts);
+void register_populate_command(CLI::App& app, GlobalOptions& opts);
+void register_models_scan_command(CLI::App& models, GlobalOptions& opts);
+void register_selftest_command(CLI::App& app, GlobalOptions& opts);
+void register_export_commands(CLI::App& app, GlobalOptions& opts);
+void register_serve_command(CLI::App& app, GlobalOptions& opts);
+void register_token_command(CLI::App& app, GlobalOptions& opts);
 
 }  // namespace inferconf::cli

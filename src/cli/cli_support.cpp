@@ -7,11 +7,6 @@
 
 #include <fmt/format.h>
 
-#if __has_include("store/mongo/mongo_store.hpp")
-#include "store/mongo/mongo_store.hpp"
-#define INFERCONF_CLI_HAVE_MONGO 1
-#endif
-
 namespace inferconf::cli {
 
 std::string read_input(const std::string& path) {
@@ -27,22 +22,13 @@ std::string read_input(const std::string& path) {
   return buffer.str();
 }
 
-std::unique_ptr<Store> open_store_for(const GlobalOptions& opts) {
-  return open_store(opts.db_uri.empty() ? std::string(kDefaultStoreUri) : opts.db_uri);
-}
-
 std::unique_ptr<Store> open_store_for(const GlobalOptions& opts, const RegistryFieldMap& fields) {
-#ifdef INFERCONF_CLI_HAVE_MONGO
-  const std::string_view uri = opts.db_uri;
-  if (uri.starts_with("mongodb://") || uri.starts_with("mongodb+srv://")) return open_mongo_store(uri, fields);
-#else
-  (void)fields;
-#endif
-  return open_store_for(opts);
+  return open_store(opts.db_uri, StoreOptions{fields});
 }
 
-Catalog load_catalog_for(const GlobalOptions& opts) {
-  return Catalog::load(opts.catalog_dir.empty() ? Catalog::default_dir() : std::filesystem::path(opts.catalog_dir));
+std::shared_ptr<const CatalogBundle> load_bundle_for(const GlobalOptions& opts) {
+  return CatalogBundle::load(opts.catalog_dir.empty() ? CatalogBundle::default_dir()
+                                                      : std::filesystem::path(opts.catalog_dir));
 }
 
 std::string summary(const InferenceConfiguration& c) {

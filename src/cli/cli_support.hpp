@@ -10,6 +10,7 @@
 
 #include "cli/cli.hpp"
 #include "inferconf/catalog.hpp"
+#include "inferconf/catalog_bundle.hpp"
 #include "inferconf/service.hpp"
 #include "inferconf/store.hpp"
 
@@ -19,14 +20,15 @@ namespace inferconf::cli {
 // the file when it cannot be read.
 std::string read_input(const std::string& path);
 
-// The store of --db / INFERCONF_DB / the default, opened (schema not ensured).
-std::unique_ptr<Store> open_store_for(const GlobalOptions& opts);
-// The same, with the field names of the platform's registry documents
-// (populate's --id-field…): a MongoDB store reads `database_models` through
-// them. The SQLite store keeps its own registry table and ignores them.
-std::unique_ptr<Store> open_store_for(const GlobalOptions& opts, const RegistryFieldMap& fields);
-// The catalogue of --catalog / INFERCONF_CATALOG / the shipped one.
-Catalog load_catalog_for(const GlobalOptions& opts);
+// The store of --db / INFERCONF_DB / the default, opened by open_store()
+// (schema not ensured). fields: the field names of the platform's registry
+// documents (populate's --id-field…), which a MongoDB store reads
+// `database_models` through.
+std::unique_ptr<Store> open_store_for(const GlobalOptions& opts, const RegistryFieldMap& fields = {});
+// The catalogue folder of --catalog / INFERCONF_CATALOG / the shipped one,
+// loaded once (catalogue, detection rules, engine vocabulary); a command hands
+// its parts down.
+std::shared_ptr<const CatalogBundle> load_bundle_for(const GlobalOptions& opts);
 
 // One-line summary and multi-line human rendering of a configuration.
 std::string summary(const InferenceConfiguration& c);

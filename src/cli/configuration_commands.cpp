@@ -45,7 +45,8 @@ void register_configuration_commands(CLI::App& app, GlobalOptions& opts) {
       auto dto = parse_create_dto(parse_json_text(read_input(*file), fmt::format("The document in {}", *file)));
       auto store = open_store_for(opts);
       store->ensure_schema();
-      const auto catalog = load_catalog_for(opts);
+      const auto bundle = load_bundle_for(opts);
+      const Catalog& catalog = bundle->catalog();
       ConfigurationService service(*store, catalog);
       const auto result = service.create(std::move(dto), write_context_of(*who));
       if (opts.json) {
@@ -123,7 +124,8 @@ void register_configuration_commands(CLI::App& app, GlobalOptions& opts) {
     cmd->callback([&opts, id, file, revision, who] {
       auto update = parse_update_dto(parse_json_text(read_input(*file), fmt::format("The document in {}", *file)));
       auto store = open_store_for(opts);
-      const auto catalog = load_catalog_for(opts);
+      const auto bundle = load_bundle_for(opts);
+      const Catalog& catalog = bundle->catalog();
       ConfigurationService service(*store, catalog);
       const auto result =
           service.update(*id, std::move(update), *revision > 0 ? std::optional<std::int64_t>(*revision) : std::nullopt,

@@ -36,14 +36,9 @@ fs::path default_demo_checkpoints() {
 // The folder a SQLite store lives in (data/ for the default sqlite:data/inferconf.db);
 // ./data for a MongoDB store, the folder `make run` uses.
 fs::path default_data_dir(std::string_view uri) {
-  if (uri.starts_with("sqlite://")) {
-    uri.remove_prefix(9);
-  } else if (uri.starts_with("sqlite:")) {
-    uri.remove_prefix(7);
-  } else if (uri.empty() || uri.starts_with("mongodb")) {
-    return "data";
-  }
-  const fs::path parent = fs::path(uri).parent_path();
+  const auto file = sqlite_file_of(uri);
+  if (!file) return "data";
+  const fs::path parent = file->parent_path();
   return parent.empty() ? fs::path(".") : parent;
 }
 
@@ -118,8 +113,9 @@ std::map<std::string, std::vector<detect::TensorSpec>> read_demo_checkpoints(con
 }
 
 // "sdxl, read from the file header" — how the demo knows a model's base model.
-std::string base_model_label(const ModelRecord& m, const detect::Inference& inf) {
+std::string base_model_label(const ModelRecord& m, const detect::Rules& rules) {
   if (m.base_model) return *m.base_model;
+  const detect::Inference inf = detect::infer_base_model_for(rules, m);
   if (inf.base_model == "unknown") return "base model unknown";
   const auto source = inf.source == detect::Source::kFile       ? "read from the file header"
                       : inf.source == detect::Source::kMetadata ? "from the metadata"
@@ -197,11 +193,11 @@ void register_demo_command(CLI::App& app, GlobalOptions& opts) {
     }
     auto store = open_store_for(opts);
     store->ensure_schema();
-    const auto catalog = load_catalog_for(opts);
+    const auto bundle = load_bundle_for(opts);
+    const Catalog& catalog = bundle->catalog();
     store->upsert_models(records);
     const auto written = lay_out_checkpoints(to_write);
-    const auto rules = opts.catalog_dir.empty() ? detect::default_rules() : detect::load_rules(opts.catalog_dir);
-    Resolver resolver(*store, catalog);
+    Resolver resolver(*store, catalog, bundle->rules());
     nlohmann::json all = nlohmann::json::array();
     if (!opts.json) {
       *opts.out << fmt::format("Store {}: imported {} model(s) from {}.\n", store->describe(), records.size(), file);
@@ -213,16 +209,11 @@ void register_demo_command(CLI::App& app, GlobalOptions& opts) {
       *opts.out << '\n';
     }
     store->for_each_model(true, [&](const ModelRecord& m) {
-      // A registry without base_model: the same inference `populate` makes (file header first).
-      const auto inf = m.base_model ? detect::Inference{} : detect::infer_base_model_for(*rules, m);
-      if (!opts.json) *opts.out << fmt::format("{}  [{} · {}]\n", m.name, m.id, base_model_label(m, inf));
+      // The label says how the base model was decided; resolve decides it the
+      // same way (decide_base_model), as `populate` will.
+      if (!opts.json) *opts.out << fmt::format("{}  [{} · {}]\n", m.name, m.id, base_model_label(m, bundle->rules()));
       for (const auto& type : catalog.configuration_types()) {
         ResolveRequest req{m.id, type.id, std::nullopt, std::nullopt, nlohmann::json::object()};
-        if (!m.base_model && inf.base_model != "unknown") {
-          req.base_model = inf.base_model;
-          const auto* spec = catalog.find(inf.base_model);
-          if (inf.variant && spec && spec->find_variant(*inf.variant)) req.variant = inf.variant;
-        }
         try {
           const auto r = resolver.resolve(req);
           if (opts.json) {

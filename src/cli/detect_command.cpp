@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
+#include "cli/cli_support.hpp"
 #include "cli/jobs_option.hpp"
 #include "inferconf/detect.hpp"
 
@@ -88,7 +89,7 @@ struct Row {
 void run_detect(const DetectOptions& o, GlobalOptions& opts) {
   std::shared_ptr<const detect::Rules> rules;
   try {
-    rules = detect::load_rules(opts.catalog_dir.empty() ? detect::default_catalog_dir() : fs::path(opts.catalog_dir));
+    rules = load_bundle_for(opts)->shared_rules();
   } catch (const detect::ReadError& e) {
     *opts.err << "error: " << e.what() << "\n";
     opts.exit_code = kExitFailure;

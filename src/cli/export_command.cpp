@@ -17,17 +17,18 @@ namespace inferconf::cli {
 
 namespace {
 
-std::filesystem::path catalog_dir_for(const GlobalOptions& opts) {
-  return opts.catalog_dir.empty() ? Catalog::default_dir() : std::filesystem::path(opts.catalog_dir);
-}
-
 // Whether the store can be read without creating it: a SQLite file that does
 // not exist yet holds no registry, and a dry import must not create one.
+// Whether there may be a registry to consult: a SQLite file that does not
+// exist is not created just to find it empty. A URI open_store() refuses says
+// so when it is opened.
 bool store_exists(const GlobalOptions& opts) {
-  std::string_view uri = opts.db_uri.empty() ? std::string_view("sqlite:data/inferconf.db") : opts.db_uri;
-  if (uri.starts_with("sqlite://")) return std::filesystem::exists(std::string(uri.substr(9)));
-  if (uri.starts_with("sqlite:")) return std::filesystem::exists(std::string(uri.substr(7)));
-  return true;
+  try {
+    const auto file = sqlite_file_of(opts.db_uri);
+    return !file || std::filesystem::exists(*file);
+  } catch (const Error&) {
+    return true;
+  }
 }
 
 struct ExportArgs {
@@ -59,9 +60,10 @@ void run_export(GlobalOptions& opts, const ExportArgs& a) {
                               "only; drop it for --format {}.",
                               a.checkpoint_2, a.format));
   auto store = open_store_for(opts);
-  const auto catalog = load_catalog_for(opts);
-  const auto vocabulary = EngineVocabulary::load(EngineVocabulary::file_in(catalog_dir_for(opts)), catalog);
-  Resolver resolver(*store, catalog);
+  const auto bundle = load_bundle_for(opts);
+  const Catalog& catalog = bundle->catalog();
+  const EngineVocabulary& vocabulary = bundle->require_engine_vocabulary();
+  Resolver resolver(*store, catalog, bundle->rules());
   ResolveRequest req;
   req.model_id = a.model_id;
   req.configuration_type = a.type;
@@ -99,9 +101,10 @@ void run_export(GlobalOptions& opts, const ExportArgs& a) {
 }
 
 void run_import(GlobalOptions& opts, const ImportArgs& a) {
-  const auto catalog = load_catalog_for(opts);
-  const auto vocabulary = EngineVocabulary::load(EngineVocabulary::file_in(catalog_dir_for(opts)), catalog);
-  ImportOptions options;
+  const auto bundle = load_bundle_for(opts);
+  const Catalog& catalog = bundle->catalog();
+  const EngineVocabulary& vocabulary = bundle->require_engine_vocabulary();
+  PresetImportOptions options;
   options.model_id = a.model_id;
   options.base_model = a.base_model;
   options.variant = a.variant;
@@ -130,8 +133,7 @@ void run_import(GlobalOptions& opts, const ImportArgs& a) {
       }
     };
   }
-  const auto rules = opts.catalog_dir.empty() ? detect::default_rules() : detect::load_rules(opts.catalog_dir);
-  options.rules = rules.get();
+  options.rules = &bundle->rules();
   const auto bytes = read_input(a.input);
   const auto what = a.input == "-" ? std::string("standard input") : a.input;
   auto result = import_preset(bytes, what, options, catalog, vocabulary);

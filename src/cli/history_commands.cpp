@@ -295,7 +295,8 @@ void register_history_commands(CLI::App& app, GlobalOptions& opts) {
     auto who = add_write_context_options(*cmd);
     cmd->callback([&opts, a, who] {
       auto store = open_store_for(opts);
-      const auto catalog = load_catalog_for(opts);
+      const auto bundle = load_bundle_for(opts);
+      const Catalog& catalog = bundle->catalog();
       ConfigurationService service(*store, catalog);
       const auto result = service.rollback(a->id, a->to, if_revision(a->if_revision), write_context_of(*who));
       if (opts.json)
@@ -313,7 +314,8 @@ void register_history_commands(CLI::App& app, GlobalOptions& opts) {
     auto who = add_write_context_options(*cmd);
     cmd->callback([&opts, id, expected, who] {
       auto store = open_store_for(opts);
-      const auto catalog = load_catalog_for(opts);
+      const auto bundle = load_bundle_for(opts);
+      const Catalog& catalog = bundle->catalog();
       ConfigurationService service(*store, catalog);
       const auto result = service.restore(*id, if_revision(*expected), write_context_of(*who));
       if (opts.json)

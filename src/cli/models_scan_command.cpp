@@ -17,8 +17,6 @@
 namespace inferconf::cli {
 namespace {
 
-constexpr int kExitPartial = 5;
-
 struct ScanArgs {
   std::string dir;
   bool recursive = false;
@@ -37,7 +35,7 @@ std::string human_size(std::uint64_t bytes) {
 
 void run_scan(GlobalOptions& opts, const ScanArgs& args) {
   std::ostream& out = *opts.out;
-  const auto rules = opts.catalog_dir.empty() ? detect::default_rules() : detect::load_rules(opts.catalog_dir);
+  const auto rules = load_bundle_for(opts)->shared_rules();
   auto store = open_store_for(opts);
   if (!args.dry_run) store->ensure_schema();
   populate::ScanOptions so;

@@ -25,8 +25,6 @@
 namespace inferconf::cli {
 namespace {
 
-constexpr int kExitPartial = 5;
-constexpr int kExitInterrupted = 130;
 const std::string kRule(60, '=');
 
 std::atomic<bool> g_interrupted{false};
@@ -242,7 +240,26 @@ void print_summary(std::ostream& out, const populate::PopulationReport& r) {
   out << kRule << '\n';
 }
 
+// The most models per transaction on MongoDB: a batch is one transaction, and
+// the server aborts a transaction that lives longer than
+// transactionLifetimeLimitSeconds (60 s by default). 5000 models take a few
+// seconds on a healthy deployment; a batch ten or twenty times larger can
+// reach the limit on a busy one and then fails as a whole, at every re-run.
+constexpr std::size_t kMongoMaxBatch = 5000;
+
+void check_batch_size_for(const GlobalOptions& opts, std::size_t batch) {
+  const std::string_view uri = opts.db_uri;
+  if (!(uri.starts_with("mongodb://") || uri.starts_with("mongodb+srv://")) || batch <= kMongoMaxBatch) return;
+  throw invalid(fmt::format("--batch-size {} is too large for MongoDB: each batch is one transaction, and the server "
+                            "aborts a transaction after transactionLifetimeLimitSeconds (60 s by default); use "
+                            "--batch-size {} or less.",
+                            batch, kMongoMaxBatch),
+                {{"--batch-size", fmt::format("received {}; allowed on MongoDB: 1 to {} models per transaction", batch,
+                                              kMongoMaxBatch)}});
+}
+
 void run_populate(GlobalOptions& opts, const PopulateArgs& args) {
+  check_batch_size_for(opts, args.batch);
   std::ostream& out = *opts.out;
   const bool human = !opts.json;
   SigintScope sigint;
@@ -256,8 +273,9 @@ void run_populate(GlobalOptions& opts, const PopulateArgs& args) {
   RegistryFieldMap fields = args.fields;
   fields.active_value = active_value_of(args.active_value);
 
-  const Catalog catalog = load_catalog_for(opts);
-  const auto rules = opts.catalog_dir.empty() ? detect::default_rules() : detect::load_rules(opts.catalog_dir);
+  const auto bundle = load_bundle_for(opts);
+  const Catalog& catalog = bundle->catalog();
+  const detect::Rules& rules = bundle->rules();
 
   if (human) out << "Connecting to database...\n" << std::flush;
   auto store = open_store_for(opts, fields);
@@ -296,7 +314,7 @@ void run_populate(GlobalOptions& opts, const PopulateArgs& args) {
           << std::flush;
     else
       json.open_array("registry_problems");
-    populate::ImportOptions io;
+    populate::RegistryImportOptions io;
     io.fields = fields;
     io.dry_run = args.dry_run;
     io.cancel = &g_interrupted;
@@ -329,7 +347,7 @@ void run_populate(GlobalOptions& opts, const PopulateArgs& args) {
   ProgressBar bar(*opts.err);
   CliObserver observer(opts, human ? nullptr : &json, bar);
   observer.dry_run = args.dry_run;
-  const auto report = populate::populate(*store, catalog, *rules, options, observer);
+  const auto report = populate::populate(*store, catalog, rules, options, observer);
   bar.clear();
 
   if (human) {
@@ -366,7 +384,7 @@ void register_populate_command(CLI::App& app, GlobalOptions& opts) {
   cmd->add_flag("--dry-run", args->dry_run, "Report what would be done; write nothing");
   cmd->add_option("--only-model", args->only_model, "Populate only the model with this id");
   cmd->add_flag("--overwrite", args->overwrite, "Replace existing configurations with the catalogue presets");
-  cmd->add_option("--batch-size", args->batch, "Models per transaction (default 2000)");
+  cmd->add_option("--batch-size", args->batch, "Models per transaction (default 2000; at most 5000 on MongoDB)");
   cmd->add_option("--registry", args->registry,
                   "First import (upsert) the models of this JSON Lines / JSON array export (- for stdin); bad lines "
                   "are reported and skipped");

@@ -74,8 +74,8 @@ void register_resolve_command(CLI::App& app, GlobalOptions& opts) {
                 "An override that is not a parameter of the architecture is an error (exit 2), not a note");
   cmd->callback([&opts, a] {
     auto store = open_store_for(opts);
-    const auto catalog = load_catalog_for(opts);
-    Resolver resolver(*store, catalog);
+    const auto bundle = load_bundle_for(opts);
+    Resolver resolver(*store, bundle->catalog(), bundle->rules());
     ResolveRequest req;
     req.model_id = a->model_id;
     req.configuration_type = a->type;

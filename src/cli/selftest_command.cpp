@@ -2,12 +2,19 @@
 // operators. Creates a uniquely named configuration, reads it back through
 // every repository query, updates it, deletes it, and reports each step with
 // its latency. The test configuration is removed even when a step fails.
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <functional>
 #include <optional>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "cli/cli_support.hpp"
 
@@ -70,12 +77,49 @@ CreateDTO test_dto(const std::string& model_id) {
   return d;
 }
 
+// The self-test reads back at once what it has just written. On MongoDB a
+// secondary may not have it yet (inferconf uses no causally consistent
+// sessions), so the test reads from the primary whatever the connection
+// string prefers: the connection string without its read-preference options
+// (readPreference, maxStalenessSeconds, readPreferenceTags; any case), and
+// those options, for the note. Other connection strings are returned as given.
+std::pair<std::string, std::vector<std::string>> with_primary_reads(const std::string& uri) {
+  const bool mongo = uri.starts_with("mongodb://") || uri.starts_with("mongodb+srv://");
+  const auto query = uri.find('?');
+  if (!mongo || query == std::string::npos) return {uri, {}};
+  std::string kept = uri.substr(0, query + 1);
+  std::vector<std::string> dropped;
+  bool first = true;
+  for (std::size_t start = query + 1; start <= uri.size();) {
+    const auto end = std::min(uri.find('&', start), uri.size());
+    const std::string option = uri.substr(start, end - start);
+    std::string key = option.substr(0, option.find('='));
+    for (auto& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (key == "readpreference" || key == "maxstalenessseconds" || key == "readpreferencetags") {
+      dropped.push_back(option);
+    } else if (!option.empty()) {
+      kept += (first ? "" : "&") + option;
+      first = false;
+    }
+    start = end + 1;
+  }
+  if (first) kept.pop_back();  // no option left: no '?'
+  return {kept, dropped};
+}
+
 void run_selftest(GlobalOptions& opts) {
   const std::string model_id = "inferconf-selftest-" + new_uuid_v7();
   const CreateDTO dto = test_dto(model_id);
   const auto started = std::chrono::steady_clock::now();
+  GlobalOptions primary = opts;
+  std::vector<std::string> dropped;
+  std::tie(primary.db_uri, dropped) = with_primary_reads(opts.db_uri);
+  if (!dropped.empty())
+    *opts.err << fmt::format("note: the self-test reads back what it has just written, so it reads from the primary; "
+                             "ignored for this test: {}\n",
+                             fmt::join(dropped, "&"));
   // A store that cannot be opened throws here: nothing was written, nothing to clean up.
-  std::unique_ptr<Store> store = open_store_for(opts);
+  std::unique_ptr<Store> store = open_store_for(primary);
   const std::string where = store->describe();
   if (!opts.json) *opts.out << fmt::format("Self-test of {} (model_id {}):\n", where, model_id);
   SelfTest test(opts);
@@ -187,7 +231,7 @@ void register_selftest_command(CLI::App& app, GlobalOptions& opts) {
   auto* cmd = app.add_subcommand(
       "selftest",
       "Create, read back by every query, update and delete a test configuration, timing each step; leaves nothing "
-      "behind");
+      "behind. On MongoDB it reads from the primary, whatever the connection string's readPreference");
   cmd->callback([&opts] { run_selftest(opts); });
 }
 

@@ -1,13 +1,11 @@
 // `inferconf token new NAME [--read-only]`: a fresh bearer token for the HTTP
 // API, and the tokens-file line that accepts it (the file stores only its
-// SHA-256; see src/http/tokens.hpp).
+// SHA-256; see include/inferconf/http.hpp).
 #include <CLI/CLI.hpp>
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
-#include "http/tokens.hpp"
-#include "inferconf/error.hpp"
+#include "inferconf/http.hpp"
 
 namespace inferconf::cli {
 
@@ -22,11 +20,9 @@ void register_token_command(CLI::App& app, GlobalOptions& opts) {
   make->add_option("NAME", *name, "Name of the token, shown in request logs (A-Z a-z 0-9 . _ @ -)")->required();
   make->add_flag("--read-only", *read_only, "The token may read but not write (adds :ro to the line)");
   make->callback([&opts, name, read_only] {
-    if (!http::valid_token_name(*name))
-      throw invalid(fmt::format("The token name \"{}\" is not allowed; use 1 to 64 of A-Z a-z 0-9 . _ @ -.", *name),
-                    {{"NAME", fmt::format("is \"{}\".", *name)}});
-    const std::string secret = http::new_token();
-    const std::string line = http::token_file_line(*name, secret, *read_only);
+    const auto issued = http::issue_token(*name, *read_only);
+    const std::string& secret = issued.token;
+    const std::string& line = issued.tokens_file_line;
     auto& out = *opts.out;
     if (opts.json) {
       out << nlohmann::json{{"name", *name}, {"token", secret}, {"read_only", *read_only}, {"tokens_file_line", line}}

@@ -15,14 +15,15 @@ void register_validate_command(CLI::App& app, GlobalOptions& opts) {
     nlohmann::json report{{"catalog", nlohmann::json::array()}, {"schema", nlohmann::json::array()},
                           {"documents", nlohmann::json::array()}};
     std::size_t problems = 0, checked = 0;
-    std::optional<Catalog> catalog;
+    std::shared_ptr<const CatalogBundle> bundle;
     try {
-      catalog = load_catalog_for(opts);
+      bundle = load_bundle_for(opts);
     } catch (const Error& e) {
       report["catalog"].push_back(e.what());
       for (const auto& f : e.field_errors()) report["catalog"].push_back(f.field + ": " + f.message);
       ++problems;
     }
+    const Catalog* catalog = bundle ? &bundle->catalog() : nullptr;
     auto store = open_store_for(opts);
     for (auto& s : store->check_schema()) {
       report["schema"].push_back(s);

@@ -389,23 +389,29 @@ nlohmann::json Classification::to_json() const {
   return j;
 }
 
-Classification classify(const Rules& rules, const SafetensorsHeader& h, const std::vector<std::string>& names) {
-  Classification out;
-  out.decided_by = "none";
+namespace {
 
-  // One pass: parameters, dtype bytes, LoRA markers, prefixes, companions.
-  std::shared_ptr<const ClassifyTables> own_tables;
-  if (!rules.classify_tables) own_tables = make_classify_tables(rules);
-  const ClassifyTables& tb = rules.classify_tables ? *rules.classify_tables : *own_tables;
-  Scratch& sc = scratch();
-  sc.abs8_ready = sc.rel8_ready = false;
-  sc.prefix_bits.resize(h.tensors.size());
-  std::array<std::uint64_t, 32> dtype_bytes{};
-  std::vector<std::size_t> prefix_count(rules.prefixes.size(), 0);
-  std::vector<bool> companion_seen(rules.companions.size(), false);
+// What one pass over the tensor names finds, besides the parameter count and
+// the dominant dtype.
+struct TensorScan {
+  std::vector<std::size_t> prefix_count;  // per rules.prefixes: names that start with it
+  std::vector<bool> companion_seen;       // per rules.companions
   bool lora = false;
   bool scaled_fp8 = false;
   std::string lora_example;
+};
+
+// Phase 1, one pass over the tensors: parameters and dominant dtype (into
+// out), key prefixes and companions (with each name's prefix bits in the
+// scratch), LoRA and ComfyUI scaled-fp8 markers.
+TensorScan scan_tensors(const Rules& rules, const ClassifyTables& tb, const SafetensorsHeader& h, Scratch& sc,
+                        Classification& out) {
+  TensorScan scan;
+  sc.abs8_ready = sc.rel8_ready = false;
+  sc.prefix_bits.resize(h.tensors.size());
+  std::array<std::uint64_t, 32> dtype_bytes{};
+  scan.prefix_count.assign(rules.prefixes.size(), 0);
+  scan.companion_seen.assign(rules.companions.size(), false);
   for (std::size_t ti = 0; ti < h.tensors.size(); ++ti) {
     const auto& t = h.tensors[ti];
     std::uint64_t n = 1;
@@ -419,14 +425,14 @@ Classification classify(const Rules& rules, const SafetensorsHeader& h, const st
       if (!has_head(name, h8, a)) return;
       switch (a.kind) {
         case ClassifyTables::kPrefix:
-          ++prefix_count[a.index];
+          ++scan.prefix_count[a.index];
           if (a.index < 64) bits |= std::uint64_t{1} << a.index;
           break;
-        case ClassifyTables::kCompanion: companion_seen[a.index] = true; break;
+        case ClassifyTables::kCompanion: scan.companion_seen[a.index] = true; break;
         default:
-          if (!lora) {
-            lora = true;
-            lora_example = name;
+          if (!scan.lora) {
+            scan.lora = true;
+            scan.lora_example = name;
           }
       }
     };
@@ -436,12 +442,12 @@ Classification classify(const Rules& rules, const SafetensorsHeader& h, const st
     }
     for (auto i : tb.head_always) head(h8, i);
     sc.prefix_bits[ti] = bits;
-    if (!lora) {
+    if (!scan.lora) {
       const std::uint64_t t8 = tail8(name);
       auto tail = [&](std::uint32_t i) {
-        if (!lora && has_tail(name, t8, tb.tails[i])) {
-          lora = true;
-          lora_example = name;
+        if (!scan.lora && has_tail(name, t8, tb.tails[i])) {
+          scan.lora = true;
+          scan.lora_example = name;
         }
       };
       if (!name.empty()) {
@@ -451,7 +457,8 @@ Classification classify(const Rules& rules, const SafetensorsHeader& h, const st
       }
       for (auto i : tb.tail_always) tail(i);
     }
-    if (!name.empty() && name.back() == '8' && (name == "scaled_fp8" || ends_with(name, ".scaled_fp8"))) scaled_fp8 = true;
+    if (!name.empty() && name.back() == '8' && (name == "scaled_fp8" || ends_with(name, ".scaled_fp8")))
+      scan.scaled_fp8 = true;
   }
   std::size_t best = 0;
   for (std::size_t i = 1; i < dtype_bytes.size(); ++i) {
@@ -461,37 +468,51 @@ Classification classify(const Rules& rules, const SafetensorsHeader& h, const st
     // Only empty tensors: the first tensor's dtype.
     out.dtype = std::string(to_string(dtype_bytes[best] > 0 ? static_cast<Dtype>(best) : h.tensors.front().dtype));
   }
-  if (scaled_fp8) out.evidence.push_back("scaled_fp8 marker tensor (ComfyUI scaled fp8 weights)");
+  if (scan.scaled_fp8) out.evidence.push_back("scaled_fp8 marker tensor (ComfyUI scaled fp8 weights)");
+  return scan;
+}
 
-  Context cx{rules, h, "", 0, sc};
+// Phase 2: the key prefix is the first of the rules' prefixes that more than
+// min_prefix_keys names carry ("" for none).
+void choose_prefix(const Rules& rules, const TensorScan& scan, Context& cx) {
   for (std::size_t i = 0; i < rules.prefixes.size(); ++i) {
-    if (prefix_count[i] > rules.min_prefix_keys) {
+    if (scan.prefix_count[i] > rules.min_prefix_keys) {
       cx.prefix = rules.prefixes[i];
       cx.prefix_index = i;
-      break;
+      return;
     }
   }
-  out.prefix = cx.prefix;
+}
 
-  // Hints: the header's metadata, then the names.
-  struct Hint {
-    std::string what;
-    NameVerdict v;
-  };
-  std::vector<Hint> hints;
-  const MetadataVerdict mv = infer_from_metadata(rules, h.metadata);
+struct Hint {
+  std::string what;
+  NameVerdict v;
+};
+
+// Phase 3, the hints: the header's metadata, then the names (each only when
+// it recognises something).
+struct Hints {
+  MetadataVerdict metadata;
+  std::vector<Hint> list;
+};
+
+Hints collect_hints(const Rules& rules, const SafetensorsHeader& h, const std::vector<std::string>& names) {
+  Hints hints{infer_from_metadata(rules, h.metadata), {}};
+  const MetadataVerdict& mv = hints.metadata;
   if (mv.verdict.matched() || mv.verdict.known_other) {
-    hints.push_back({fmt::format("metadata {}=\"{}\"", mv.field, h.metadata.at(mv.field)), mv.verdict});
+    hints.list.push_back({fmt::format("metadata {}=\"{}\"", mv.field, h.metadata.at(mv.field)), mv.verdict});
   }
   for (const auto& n : names) {
     if (n.empty()) continue;
     auto v = infer_from_name(rules, n);
-    if (v.matched() || v.known_other) hints.push_back({fmt::format("name \"{}\"", n), v});
+    if (v.matched() || v.known_other) hints.list.push_back({fmt::format("name \"{}\"", n), v});
   }
+  return hints;
+}
 
-  // The first rule whose matchers hold.
-  const DetectionRule* rule = nullptr;
-  std::vector<std::string> evidence;
+// Phase 4: the first rule (of the file's LoRA-ness) whose required, any-of
+// and forbidden matchers hold, with the evidence of each; nullptr for none.
+const DetectionRule* first_matching_rule(const Rules& rules, Context& cx, bool lora, std::vector<std::string>& evidence) {
   for (const auto& r : rules.rules) {
     if ((r.kind == FileKind::kLora) != lora) continue;
     evidence.clear();
@@ -521,43 +542,54 @@ Classification classify(const Rules& rules, const SafetensorsHeader& h, const st
       evidence.push_back(describe_absent(cx, m));
     }
     if (!ok) continue;
-    rule = &r;
-    break;
+    return &r;
   }
+  return nullptr;
+}
 
-  if (!rule) {
-    out.kind = lora ? FileKind::kLora : FileKind::kUnknown;
-    if (lora) out.evidence.push_back(fmt::format("LoRA key {}", lora_example));
-    if (mv.verdict.matched()) {
-      out.base_model = mv.verdict.base_model;
-      out.variant = mv.verdict.variant;
-      out.expert = mv.verdict.expert;
-      out.decided_by = "metadata";
-      out.confidence = std::min(mv.verdict.confidence, Confidence::kMedium);
-      out.evidence.push_back(hints.front().what);
-      out.reason = fmt::format("no detection rule matched the keys; {}", mv.verdict.reason);
-      out.conflict = mv.conflict;
-    } else if (mv.verdict.known_other) {
-      out.decided_by = "metadata";
-      out.confidence = Confidence::kMedium;
-      out.evidence.push_back(hints.front().what);
-      out.reason = fmt::format("no detection rule matched the keys; {}", mv.verdict.reason);
-    } else {
-      out.reason = lora ? "a LoRA whose target base neither its keys nor its metadata tell"
-                        : fmt::format("no detection rule matched the {} tensors (key prefix \"{}\")", h.tensors.size(), cx.prefix);
-    }
-    return out;
+// Phase 5 when no rule matched: the metadata may still name the base model
+// (at most medium confidence), else the verdict is unknown with the reason.
+void decide_without_rule(const SafetensorsHeader& h, const TensorScan& scan, const Hints& hints, const Context& cx,
+                         Classification& out) {
+  const MetadataVerdict& mv = hints.metadata;
+  out.kind = scan.lora ? FileKind::kLora : FileKind::kUnknown;
+  if (scan.lora) out.evidence.push_back(fmt::format("LoRA key {}", scan.lora_example));
+  if (mv.verdict.matched()) {
+    out.base_model = mv.verdict.base_model;
+    out.variant = mv.verdict.variant;
+    out.expert = mv.verdict.expert;
+    out.decided_by = "metadata";
+    out.confidence = std::min(mv.verdict.confidence, Confidence::kMedium);
+    out.evidence.push_back(hints.list.front().what);
+    out.reason = fmt::format("no detection rule matched the keys; {}", mv.verdict.reason);
+    out.conflict = mv.conflict;
+  } else if (mv.verdict.known_other) {
+    out.decided_by = "metadata";
+    out.confidence = Confidence::kMedium;
+    out.evidence.push_back(hints.list.front().what);
+    out.reason = fmt::format("no detection rule matched the keys; {}", mv.verdict.reason);
+  } else {
+    out.reason = scan.lora ? "a LoRA whose target base neither its keys nor its metadata tell"
+                           : fmt::format("no detection rule matched the {} tensors (key prefix \"{}\")", h.tensors.size(),
+                                         cx.prefix);
   }
+}
 
-  out.rule = rule->id;
-  out.layout = rule->layout;
-  out.kind = rule->kind;
+// Phase 5 when a rule matched: what the keys alone say (rule, layout, kind —
+// a diffusion model under a prefix with companions is a checkpoint —,
+// evidence), at high confidence.
+void apply_rule(const Rules& rules, const DetectionRule& rule, const TensorScan& scan, const Context& cx,
+                const std::vector<std::string>& evidence, Classification& out) {
+  out.rule = rule.id;
+  out.layout = rule.layout;
+  out.kind = rule.kind;
   out.evidence.insert(out.evidence.end(), evidence.begin(), evidence.end());
-  if (rule->kind == FileKind::kLora) out.evidence.push_back(fmt::format("LoRA key {}", lora_example));
-  if (rule->kind == FileKind::kDiffusionModel && !cx.prefix.empty()) {
+  if (rule.kind == FileKind::kLora) out.evidence.push_back(fmt::format("LoRA key {}", scan.lora_example));
+  if (rule.kind == FileKind::kDiffusionModel && !cx.prefix.empty()) {
     std::vector<std::string> parts;
     for (std::size_t i = 0; i < rules.companions.size(); ++i) {
-      if (companion_seen[i]) parts.push_back(fmt::format("{} ({}*)", rules.companions[i].second, rules.companions[i].first));
+      if (scan.companion_seen[i])
+        parts.push_back(fmt::format("{} ({}*)", rules.companions[i].second, rules.companions[i].first));
     }
     if (!parts.empty()) {
       out.kind = FileKind::kCheckpoint;
@@ -566,36 +598,38 @@ Classification classify(const Rules& rules, const SafetensorsHeader& h, const st
   }
   out.decided_by = "keys";
   out.confidence = Confidence::kHigh;
-  if (!rule->note.empty()) out.reason = rule->note;
+  if (!rule.note.empty()) out.reason = rule.note;
+}
 
-  if (rule->candidates.empty()) {
-    out.reason = rule->reason;
-    for (const auto& hint : hints) {
-      if (hint.v.matched()) out.conflict = fmt::format("{} says {}", hint.what, verdict_string(hint.v));
-    }
-    return out;
-  }
-
-  // A name that says "this is a different model" the keys cannot tell apart (Kontext).
-  for (const auto& hint : hints) {
+// Phase 6: a name or metadata that says "this is a different model" the keys
+// cannot tell apart (Kontext) turns the verdict into unknown. True then.
+bool vetoed_by_hint(const DetectionRule& rule, const Hints& hints, Classification& out) {
+  for (const auto& hint : hints.list) {
     if (hint.v.known_other &&
-        std::find(rule->veto_names.begin(), rule->veto_names.end(), hint.v.rule.substr(hint.v.rule.find(':') + 1)) !=
-            rule->veto_names.end()) {
+        std::find(rule.veto_names.begin(), rule.veto_names.end(), hint.v.rule.substr(hint.v.rule.find(':') + 1)) !=
+            rule.veto_names.end()) {
       out.decided_by = hint.what.rfind("metadata", 0) == 0 ? "keys+metadata" : "keys+name";
       out.confidence = Confidence::kMedium;
       out.evidence.push_back(fmt::format("{} says {}", hint.what, verdict_string(hint.v)));
-      out.reason = fmt::format("the keys fit {} but {}: {}", rule->candidates.front().base_model, hint.what, hint.v.reason);
-      return out;
+      out.reason = fmt::format("the keys fit {} but {}: {}", rule.candidates.front().base_model, hint.what, hint.v.reason);
+      return true;
     }
   }
+  return false;
+}
 
-  // Choose among the candidates with the hints; a later hint may refine (sdxl -> pony).
+std::string candidate_string(const Candidate& c) { return c.variant ? c.base_model + "/" + *c.variant : c.base_model; }
+
+// Phase 7: the base model (and variant) among the rule's candidates: the one a
+// hint names (a later hint may refine: sdxl -> pony), else the rule's default,
+// else unknown listing the candidates. Returns the hint that chose, if any.
+const Hint* choose_candidate(const Rules& rules, const DetectionRule& rule, const Hints& hints, Classification& out) {
   const Candidate* chosen = nullptr;
   const Hint* chosen_hint = nullptr;
-  for (const auto& hint : hints) {
+  for (const auto& hint : hints.list) {
     if (!hint.v.matched()) continue;
     const Candidate* found = nullptr;
-    for (const auto& c : rule->candidates) {
+    for (const auto& c : rule.candidates) {
       if (c.base_model != hint.v.base_model) continue;
       if (c.variant && hint.v.variant && *c.variant == *hint.v.variant) {
         found = &c;
@@ -614,50 +648,59 @@ Classification classify(const Rules& rules, const SafetensorsHeader& h, const st
     out.variant = chosen->variant ? chosen->variant : chosen_hint->v.variant;
     if (out.base_model == "wan_2_2") out.expert = chosen_hint->v.expert;
     const bool from_meta = chosen_hint->what.rfind("metadata", 0) == 0;
-    const bool is_default = rule->default_candidate && &rule->candidates[*rule->default_candidate] == chosen;
+    const bool is_default = rule.default_candidate && &rule.candidates[*rule.default_candidate] == chosen;
     if (is_default && !(!chosen->variant && chosen_hint->v.variant)) {
       // The hint agrees with what the keys alone would say.
       out.evidence.push_back(fmt::format("{} agrees: {}", chosen_hint->what, verdict_string(chosen_hint->v)));
-      if (rule->candidates.size() > 1) {
-        out.reason = fmt::format("{}; {} says {}", rule->ambiguity, chosen_hint->what, out.base_model);
-      } else if (!rule->ambiguity.empty() && !out.variant) {
-        out.reason = rule->ambiguity;
+      if (rule.candidates.size() > 1) {
+        out.reason = fmt::format("{}; {} says {}", rule.ambiguity, chosen_hint->what, out.base_model);
+      } else if (!rule.ambiguity.empty() && !out.variant) {
+        out.reason = rule.ambiguity;
       }
-    } else if (rule->candidates.size() > 1 || (!chosen->variant && chosen_hint->v.variant)) {
+    } else if (rule.candidates.size() > 1 || (!chosen->variant && chosen_hint->v.variant)) {
       out.decided_by = from_meta ? "keys+metadata" : "keys+name";
       out.confidence = Confidence::kMedium;
       out.evidence.push_back(fmt::format("{} says {}", chosen_hint->what, verdict_string(chosen_hint->v)));
-      out.reason = fmt::format("{}; {} decided {}", rule->ambiguity.empty() ? "the keys fix the architecture" : rule->ambiguity,
+      out.reason = fmt::format("{}; {} decided {}", rule.ambiguity.empty() ? "the keys fix the architecture" : rule.ambiguity,
                                chosen_hint->what, out.variant ? out.base_model + "/" + *out.variant : out.base_model);
     }
-  } else if (rule->default_candidate) {
-    const auto& c = rule->candidates[*rule->default_candidate];
+  } else if (rule.default_candidate) {
+    const auto& c = rule.candidates[*rule.default_candidate];
     out.base_model = c.base_model;
     out.variant = c.variant;
-    if (rule->candidates.size() > 1) {
+    if (rule.candidates.size() > 1) {
       out.confidence = Confidence::kMedium;
-      out.reason = fmt::format("{}; neither metadata nor name says otherwise, so {}", rule->ambiguity, c.base_model);
-      for (const auto& cand : rule->candidates) out.candidates.push_back(cand.variant ? cand.base_model + "/" + *cand.variant : cand.base_model);
-    } else if (!rule->ambiguity.empty() && !c.variant) {
-      out.reason = rule->ambiguity;
+      out.reason = fmt::format("{}; neither metadata nor name says otherwise, so {}", rule.ambiguity, c.base_model);
+      for (const auto& cand : rule.candidates) out.candidates.push_back(candidate_string(cand));
+    } else if (!rule.ambiguity.empty() && !c.variant) {
+      out.reason = rule.ambiguity;
     }
   } else {
     out.confidence = Confidence::kNone;
-    for (const auto& cand : rule->candidates) out.candidates.push_back(cand.variant ? cand.base_model + "/" + *cand.variant : cand.base_model);
-    out.reason = fmt::format("{} (candidates: {})", rule->ambiguity, fmt::join(out.candidates, ", "));
+    for (const auto& cand : rule.candidates) out.candidates.push_back(candidate_string(cand));
+    out.reason = fmt::format("{} (candidates: {})", rule.ambiguity, fmt::join(out.candidates, ", "));
   }
-  if (out.base_model == "wan_2_2" && !out.expert) {
-    for (const auto& hint : hints) {
-      if (hint.v.matched() && hint.v.base_model == "wan_2_2" && hint.v.expert) {
-        out.expert = hint.v.expert;
-        out.evidence.push_back(fmt::format("{} says the {} expert", hint.what, *out.expert));
-        break;
-      }
+  return chosen_hint;
+}
+
+// Phase 8: a Wan 2.2 expert the keys did not give, from the first hint that names one.
+void expert_from_hints(const Hints& hints, Classification& out) {
+  if (out.base_model != "wan_2_2" || out.expert) return;
+  for (const auto& hint : hints.list) {
+    if (hint.v.matched() && hint.v.base_model == "wan_2_2" && hint.v.expert) {
+      out.expert = hint.v.expert;
+      out.evidence.push_back(fmt::format("{} says the {} expert", hint.what, *out.expert));
+      return;
     }
   }
-  // Hints that disagree with the verdict.
+}
+
+// Phase 9: the hints that disagree with the verdict (a refinement or the same
+// base is no disagreement; another variant is), and the rule's note.
+void note_conflicts(const Rules& rules, const DetectionRule& rule, const Hints& hints, const Hint* chosen_hint,
+                    Classification& out) {
   std::vector<std::string> conflicts;
-  for (const auto& hint : hints) {
+  for (const auto& hint : hints.list) {
     if (&hint == chosen_hint) continue;
     if (hint.v.known_other) {
       if (out.base_model != "unknown") conflicts.push_back(fmt::format("{} says {}", hint.what, verdict_string(hint.v)));
@@ -673,9 +716,46 @@ Classification classify(const Rules& rules, const SafetensorsHeader& h, const st
     conflicts.push_back(fmt::format("{} says {}", hint.what, verdict_string(hint.v)));
   }
   out.conflict = fmt::format("{}", fmt::join(conflicts, "; "));
-  if (!rule->note.empty() && out.reason.find(rule->note) == std::string::npos) {
-    out.reason = out.reason.empty() ? rule->note : rule->note + "; " + out.reason;
+  if (!rule.note.empty() && out.reason.find(rule.note) == std::string::npos) {
+    out.reason = out.reason.empty() ? rule.note : rule.note + "; " + out.reason;
   }
+}
+
+}  // namespace
+
+Classification classify(const Rules& rules, const SafetensorsHeader& h, const std::vector<std::string>& names) {
+  Classification out;
+  out.decided_by = "none";
+  std::shared_ptr<const ClassifyTables> own_tables;
+  if (!rules.classify_tables) own_tables = make_classify_tables(rules);
+  const ClassifyTables& tb = rules.classify_tables ? *rules.classify_tables : *own_tables;
+  Scratch& sc = scratch();
+
+  const TensorScan scan = scan_tensors(rules, tb, h, sc, out);
+  Context cx{rules, h, "", 0, sc};
+  choose_prefix(rules, scan, cx);
+  out.prefix = cx.prefix;
+  const Hints hints = collect_hints(rules, h, names);
+
+  std::vector<std::string> evidence;
+  const DetectionRule* rule = first_matching_rule(rules, cx, scan.lora, evidence);
+  if (!rule) {
+    decide_without_rule(h, scan, hints, cx, out);
+    return out;
+  }
+  apply_rule(rules, *rule, scan, cx, evidence, out);
+  if (rule->candidates.empty()) {
+    // A known model that is none of ours: its reason, and any hint that names one of ours.
+    out.reason = rule->reason;
+    for (const auto& hint : hints.list) {
+      if (hint.v.matched()) out.conflict = fmt::format("{} says {}", hint.what, verdict_string(hint.v));
+    }
+    return out;
+  }
+  if (vetoed_by_hint(*rule, hints, out)) return out;
+  const Hint* chosen_hint = choose_candidate(rules, *rule, hints, out);
+  expert_from_hints(hints, out);
+  note_conflicts(rules, *rule, hints, chosen_hint, out);
   return out;
 }
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "inferconf/detect.hpp"
+#include "inferconf/error.hpp"
 
 namespace inferconf::detect {
 
@@ -32,6 +33,20 @@ unsigned default_jobs() noexcept { return std::max(1u, std::thread::hardware_con
 
 namespace {
 
+// One file's work, guarded: an exception that is not the file's ReadError
+// becomes its result instead of leaving the worker thread (std::terminate).
+FileResult detect_guarded(const DetectFilesOptions& options, const Rules& rules, const std::filesystem::path& file) {
+  try {
+    return options.detect(rules, file);
+  } catch (const ReadError& e) {
+    return {file, e};
+  } catch (...) {
+    return {file, ReadError(file.string(), "", "unexpected",
+                            "reading or classifying this file failed unexpectedly (" + describe_current_exception() +
+                                "); the other files were processed")};
+  }
+}
+
 struct Slot {
   std::optional<FileResult> result;
   std::exception_ptr failure;  // an exception other than ReadError, for the caller
@@ -40,8 +55,9 @@ struct Slot {
 
 class Pool {
  public:
-  Pool(const Rules& rules, const std::vector<std::filesystem::path>& files, std::size_t window)
-      : rules_(rules), files_(files), slots_(window) {}
+  Pool(const Rules& rules, const std::vector<std::filesystem::path>& files, const DetectFilesOptions& options,
+       std::size_t window)
+      : rules_(rules), files_(files), options_(options), slots_(window) {}
 
   // Stops handing out files and joins every worker, also when the caller
   // leaves by an exception (from a worker's file or from the callback).
@@ -97,7 +113,7 @@ class Pool {
       }
       Slot done;
       try {
-        done.result = detect_file(rules_, files_[i]);
+        done.result = detect_guarded(options_, rules_, files_[i]);
       } catch (...) {
         done.failure = std::current_exception();
       }
@@ -117,6 +133,7 @@ class Pool {
 
   const Rules& rules_;
   const std::vector<std::filesystem::path>& files_;
+  const DetectFilesOptions& options_;
   std::mutex mu_;
   std::condition_variable ready_;  // the caller: the next file in order is done
   std::condition_variable space_;  // workers: the window moved (or stop)
@@ -135,14 +152,14 @@ void detect_files(const Rules& rules, const std::vector<std::filesystem::path>& 
   const unsigned workers = static_cast<unsigned>(std::min<std::size_t>(jobs, files.size()));
   if (workers > 1) {
     const std::size_t window = std::max<std::size_t>(options.window == 0 ? std::size_t{64} * jobs : options.window, workers);
-    Pool pool(rules, files, window);
+    Pool pool(rules, files, options, window);
     if (pool.start(workers) > 0) {
       pool.deliver_all(deliver);
       return;
     }
   }
   // One job (or one file, or no thread available): the sequential loop.
-  for (std::size_t i = 0; i < files.size(); ++i) deliver(i, detect_file(rules, files[i]));
+  for (std::size_t i = 0; i < files.size(); ++i) deliver(i, detect_guarded(options, rules, files[i]));
 }
 
 }  // namespace inferconf::detect

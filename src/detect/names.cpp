@@ -254,100 +254,104 @@ nlohmann::json Inference::to_json() const {
   return j;
 }
 
-Inference infer_base_model(const ModelEvidence& record) { return infer_base_model(*default_rules(), record); }
+namespace {
 
-Inference infer_base_model(const Rules& rules, const ModelEvidence& record) {
-  struct Step {
-    Source source;
-    NameVerdict v;
-    std::string detail;  // what this source said, for detail/conflict
-    bool decisive() const { return v.matched() || v.known_other; }
-  };
-  Inference out;
+// What one source of a record said, for the decision, the detail and the conflicts.
+struct Step {
+  Source source;
+  NameVerdict v;
+  std::string detail;  // what this source said, for detail/conflict
+  bool decisive() const { return v.matched() || v.known_other; }
+};
+
+// The evidence of a record, source by source in the order of authority, and
+// why each source that says nothing says nothing.
+struct Evidence {
   std::vector<Step> steps;
   std::vector<std::string> why_not;
+};
 
-  if (record.base_model && !record.base_model->empty()) {
-    auto v = infer_from_label(rules, *record.base_model);
-    steps.push_back({Source::kExplicit, v, fmt::format("base_model \"{}\"", *record.base_model)});
-    if (!steps.back().decisive()) why_not.push_back(fmt::format("base_model \"{}\" is not a known label", *record.base_model));
-  } else {
-    why_not.push_back("no base_model");
+void explicit_label(const Rules& rules, const ModelEvidence& record, Evidence& e) {
+  if (!record.base_model || record.base_model->empty()) {
+    e.why_not.push_back("no base_model");
+    return;
   }
+  auto v = infer_from_label(rules, *record.base_model);
+  e.steps.push_back({Source::kExplicit, v, fmt::format("base_model \"{}\"", *record.base_model)});
+  if (!e.steps.back().decisive()) e.why_not.push_back(fmt::format("base_model \"{}\" is not a known label", *record.base_model));
+}
 
+void metadata_fields(const Rules& rules, const ModelEvidence& record, Evidence& e) {
   auto mv = infer_from_metadata(rules, record.metadata);
   if (mv.verdict.matched() || mv.verdict.known_other) {
-    steps.push_back({Source::kMetadata, mv.verdict, fmt::format("metadata {}", mv.field)});
+    e.steps.push_back({Source::kMetadata, mv.verdict, fmt::format("metadata {}", mv.field)});
   } else {
-    why_not.push_back(mv.verdict.reason);
+    e.why_not.push_back(mv.verdict.reason);
   }
+}
 
-  if (record.file_path && !record.file_path->empty()) {
-    try {
-      const auto header = read_header(*record.file_path);
-      std::vector<std::string> names{basename_of(*record.file_path)};
-      if (!record.name.empty()) names.push_back(record.name);
-      Classification c = classify(rules, header, names);
-      NameVerdict v;
-      v.confidence = c.confidence;
-      v.rule = c.rule;
-      if (c.base_model != "unknown") {
-        v.base_model = c.base_model;
-        v.variant = c.variant;
-        v.expert = c.expert;
-      } else if (!c.rule.empty() && c.candidates.empty()) {
-        v.known_other = true;  // a rule recognised the file as something that is none of ours
-        v.confidence = Confidence::kHigh;
-      }
-      v.reason = c.reason;
-      steps.push_back({Source::kFile, v, fmt::format("file {} ({} rule {}, decided by {})", *record.file_path,
+// The header of file_path, read and classified (the file name and the record's
+// name are the hints); a read error is kept in out.file_error and the chain goes on.
+void file_header(const Rules& rules, const ModelEvidence& record, Evidence& e, Inference& out) {
+  if (!record.file_path || record.file_path->empty()) return;
+  try {
+    const auto header = read_header(*record.file_path);
+    std::vector<std::string> names{basename_of(*record.file_path)};
+    if (!record.name.empty()) names.push_back(record.name);
+    Classification c = classify(rules, header, names);
+    NameVerdict v;
+    v.confidence = c.confidence;
+    v.rule = c.rule;
+    if (c.base_model != "unknown") {
+      v.base_model = c.base_model;
+      v.variant = c.variant;
+      v.expert = c.expert;
+    } else if (!c.rule.empty() && c.candidates.empty()) {
+      v.known_other = true;  // a rule recognised the file as something that is none of ours
+      v.confidence = Confidence::kHigh;
+    }
+    v.reason = c.reason;
+    e.steps.push_back({Source::kFile, v, fmt::format("file {} ({} rule {}, decided by {})", *record.file_path,
                                                      to_string(c.kind), c.rule.empty() ? "-" : c.rule, c.decided_by)});
-      if (!steps.back().decisive()) why_not.push_back("file: " + (c.reason.empty() ? "no detection rule matched" : c.reason));
-      out.file = std::move(c);
-    } catch (const ReadError& e) {
-      out.file_error = e.what();
-      why_not.push_back(fmt::format("file could not be read: {}", e.message()));
-    }
+    if (!e.steps.back().decisive()) e.why_not.push_back("file: " + (c.reason.empty() ? "no detection rule matched" : c.reason));
+    out.file = std::move(c);
+  } catch (const ReadError& err) {
+    out.file_error = err.what();
+    e.why_not.push_back(fmt::format("file could not be read: {}", err.message()));
   }
+}
 
-  {
-    NameVerdict v = infer_from_name(rules, record.name);
-    std::string what = fmt::format("name \"{}\"", record.name);
-    if (!v.matched() && !v.known_other && record.file_path) {
-      auto fv = infer_from_name(rules, basename_of(*record.file_path));
-      if (fv.matched() || fv.known_other) {
-        v = fv;
-        what = fmt::format("file name \"{}\"", basename_of(*record.file_path));
-      }
-    }
-    if (record.name.empty() && !v.matched() && !v.known_other) {
-      why_not.push_back("no name");
-    } else {
-      steps.push_back({Source::kName, v, what});
-      if (!steps.back().decisive()) why_not.push_back(v.reason);
+// The record's name, else the file's name.
+void model_name(const Rules& rules, const ModelEvidence& record, Evidence& e) {
+  NameVerdict v = infer_from_name(rules, record.name);
+  std::string what = fmt::format("name \"{}\"", record.name);
+  if (!v.matched() && !v.known_other && record.file_path) {
+    auto fv = infer_from_name(rules, basename_of(*record.file_path));
+    if (fv.matched() || fv.known_other) {
+      v = fv;
+      what = fmt::format("file name \"{}\"", basename_of(*record.file_path));
     }
   }
+  if (record.name.empty() && !v.matched() && !v.known_other) {
+    e.why_not.push_back("no name");
+    return;
+  }
+  e.steps.push_back({Source::kName, v, what});
+  if (!e.steps.back().decisive()) e.why_not.push_back(v.reason);
+}
 
-  const Step* decided = nullptr;
-  for (const auto& s : steps) {
-    if (s.decisive()) {
-      decided = &s;
-      break;
-    }
-  }
-  if (!decided) {
-    out.reason = fmt::format("no source names a base model: {}", fmt::join(why_not, "; "));
-    return out;
-  }
-
-  NameVerdict v = decided->v;
-  out.source = decided->source;
+// The first decisive source decides; a later one may refine it (sdxl -> pony)
+// or complete it (a variant, an expert); any other disagreement is a conflict
+// and lowers the confidence one step.
+void weigh(const Rules& rules, const Evidence& e, const Step& decided, Inference& out) {
+  NameVerdict v = decided.v;
+  out.source = decided.source;
   out.confidence = v.confidence;
-  out.detail = fmt::format("{}: {}", decided->detail, v.reason);
+  out.detail = fmt::format("{}: {}", decided.detail, v.reason);
   std::vector<std::string> conflicts;
-  for (const auto& s : steps) {
-    if (&s == decided || !s.decisive()) continue;
-    const bool later = &s > decided;
+  for (const auto& s : e.steps) {
+    if (&s == &decided || !s.decisive()) continue;
+    const bool later = &s > &decided;
     if (v.known_other || s.v.known_other) {
       if (v.known_other && s.v.known_other) continue;
       conflicts.push_back(fmt::format("{} says {}", s.detail, verdict_string(s.v)));
@@ -378,12 +382,29 @@ Inference infer_base_model(const Rules& rules, const ModelEvidence& record) {
   if (v.known_other) {
     out.base_model = "unknown";
     out.reason = v.reason;
-    out.detail = fmt::format("{}: {}", decided->detail, v.reason);
-    return out;
+    out.detail = fmt::format("{}: {}", decided.detail, v.reason);
+    return;
   }
   out.base_model = v.base_model;
   out.variant = v.variant;
   out.expert = v.expert;
+}
+
+}  // namespace
+
+Inference infer_base_model(const Rules& rules, const ModelEvidence& record) {
+  Inference out;
+  Evidence e;
+  explicit_label(rules, record, e);
+  metadata_fields(rules, record, e);
+  file_header(rules, record, e, out);
+  model_name(rules, record, e);
+  const auto decided = std::find_if(e.steps.begin(), e.steps.end(), [](const Step& s) { return s.decisive(); });
+  if (decided == e.steps.end()) {
+    out.reason = fmt::format("no source names a base model: {}", fmt::join(e.why_not, "; "));
+    return out;
+  }
+  weigh(rules, e, *decided, out);
   return out;
 }
 

@@ -286,9 +286,9 @@ Matcher parse_matcher(const Loader& L, const json& m, const std::string& path) {
   return out;
 }
 
-void load_detection(Rules& r, const std::filesystem::path& file) {
-  Loader L(file);
-  const json doc = L.read();
+// The file-wide fields: key prefixes, the companions that make a diffusion
+// model a checkpoint, the LoRA markers.
+void read_detection_settings(Loader& L, const json& doc, Rules& r) {
   L.only(doc, "$", {"schema", "description", "sources", "prefixes", "min_prefix_keys", "companions", "lora_markers", "rules"});
   if (L.str(doc, "$", "schema", true) != "inferconf.detection_rules/1") {
     L.fail("$.schema", "must be \"inferconf.detection_rules/1\"");
@@ -313,90 +313,99 @@ void load_detection(Rules& r, const std::filesystem::path& file) {
     if (lm.contains("suffixes")) r.lora_suffixes = L.strings(lm["suffixes"], "$.lora_markers.suffixes");
   }
   if (!doc.contains("rules") || !doc["rules"].is_array()) L.fail("$.rules", "must be an array");
+}
 
-  std::set<std::string> name_rule_ids;
-  for (const auto& nr : r.name_rules) name_rule_ids.insert(nr.id);
-  std::unordered_map<std::string, std::size_t> by_id;
-  std::vector<std::string> extends(doc["rules"].size());
-  for (std::size_t i = 0; i < doc["rules"].size(); ++i) {
-    const auto& e = doc["rules"][i];
-    const std::string path = fmt::format("$.rules[{}]", i);
-    L.only(e, path, {"id", "kind", "layout", "base_model", "variant", "candidates", "default", "reason", "ambiguity", "note",
-                     "veto_names", "require", "require_any", "forbid", "extends"});
-    DetectionRule d;
-    d.id = L.str(e, path, "id", true);
-    if (!by_id.emplace(d.id, i).second) L.fail(path + ".id", fmt::format("duplicate id \"{}\"", d.id));
-    const auto kind = L.str(e, path, "kind", true);
-    auto k = parse_kind(kind);
-    if (!k) L.fail(path + ".kind", fmt::format("\"{}\" is not one of diffusion_model, lora, vae, text_encoder", kind));
-    d.kind = *k;
-    d.layout = L.str(e, path, "layout", false);
-    d.reason = L.str(e, path, "reason", false);
-    d.ambiguity = L.str(e, path, "ambiguity", false);
-    d.note = L.str(e, path, "note", false);
-    extends[i] = L.str(e, path, "extends", false);
-    if (e.contains("veto_names")) {
-      d.veto_names = L.strings(e["veto_names"], path + ".veto_names");
-      for (const auto& v : d.veto_names) {
-        if (!name_rule_ids.count(v)) L.fail(path + ".veto_names", fmt::format("\"{}\" is not the id of a name rule", v));
+// A rule's verdict: one base_model (an id, or null for a known model that is
+// none of ours, with its reason) or candidates with a default index.
+void read_rule_verdict(Loader& L, Rules& r, const json& e, const std::string& path, bool extends, DetectionRule& d) {
+  auto check_candidate = [&](const Candidate& c, const std::string& p) {
+    if (!r.is_base(c.base_model)) {
+      L.fail(p + ".base_model", fmt::format("\"{}\" is not one of {}", c.base_model, fmt::join(r.base_models, ", ")));
+    }
+    if (c.variant) {
+      const auto& vs = r.variants[c.base_model];
+      if (std::find(vs.begin(), vs.end(), *c.variant) == vs.end()) {
+        L.fail(p + ".variant", fmt::format("\"{}\" is not a variant of {}", *c.variant, c.base_model));
       }
     }
-    auto check_candidate = [&](const Candidate& c, const std::string& p) {
-      if (!r.is_base(c.base_model)) {
-        L.fail(p + ".base_model", fmt::format("\"{}\" is not one of {}", c.base_model, fmt::join(r.base_models, ", ")));
-      }
-      if (c.variant) {
-        const auto& vs = r.variants[c.base_model];
-        if (std::find(vs.begin(), vs.end(), *c.variant) == vs.end()) {
-          L.fail(p + ".variant", fmt::format("\"{}\" is not a variant of {}", *c.variant, c.base_model));
-        }
-      }
-    };
-    if (e.contains("candidates")) {
-      if (e.contains("base_model")) L.fail(path, "use either base_model or candidates, not both");
-      if (!e["candidates"].is_array() || e["candidates"].empty()) L.fail(path + ".candidates", "must be a non-empty array");
-      for (std::size_t c = 0; c < e["candidates"].size(); ++c) {
-        const std::string cp = fmt::format("{}.candidates[{}]", path, c);
-        L.only(e["candidates"][c], cp, {"base_model", "variant"});
-        Candidate cand{L.str(e["candidates"][c], cp, "base_model", true), L.opt_str_or_null(e["candidates"][c], cp, "variant", false)};
-        check_candidate(cand, cp);
-        d.candidates.push_back(std::move(cand));
-      }
-      if (!e.contains("default")) L.fail(path, "a rule with candidates needs \"default\" (an index, or null when the keys cannot choose)");
-      if (!e["default"].is_null()) {
-        if (!e["default"].is_number_unsigned() || e["default"].get<std::size_t>() >= d.candidates.size()) {
-          L.fail(path + ".default", fmt::format("must be null or an index below {}", d.candidates.size()));
-        }
-        d.default_candidate = e["default"].get<std::size_t>();
-      }
-      if (d.candidates.size() > 1 && d.ambiguity.empty()) L.fail(path, "a rule with several candidates needs \"ambiguity\" (shown in the verdict)");
-    } else if (e.contains("base_model")) {
-      auto base = L.opt_str_or_null(e, path, "base_model", true);
-      if (base) {
-        Candidate cand{*base, L.opt_str_or_null(e, path, "variant", false)};
-        check_candidate(cand, path);
-        d.candidates.push_back(std::move(cand));
-        d.default_candidate = 0;
-      } else if (d.reason.empty()) {
-        L.fail(path, "a rule with base_model null needs a \"reason\"");
-      }
-    } else if (extends[i].empty()) {
-      L.fail(path, "needs base_model (a base id or null) or candidates");
+  };
+  if (e.contains("candidates")) {
+    if (e.contains("base_model")) L.fail(path, "use either base_model or candidates, not both");
+    if (!e["candidates"].is_array() || e["candidates"].empty()) L.fail(path + ".candidates", "must be a non-empty array");
+    for (std::size_t c = 0; c < e["candidates"].size(); ++c) {
+      const std::string cp = fmt::format("{}.candidates[{}]", path, c);
+      L.only(e["candidates"][c], cp, {"base_model", "variant"});
+      Candidate cand{L.str(e["candidates"][c], cp, "base_model", true), L.opt_str_or_null(e["candidates"][c], cp, "variant", false)};
+      check_candidate(cand, cp);
+      d.candidates.push_back(std::move(cand));
     }
-    auto matchers = [&](const char* key, std::vector<Matcher>& dst) {
-      if (!e.contains(key)) return;
-      if (!e[key].is_array()) L.fail(path + "." + key, "must be an array of matchers");
-      for (std::size_t m = 0; m < e[key].size(); ++m) {
-        dst.push_back(parse_matcher(L, e[key][m], fmt::format("{}.{}[{}]", path, key, m)));
+    if (!e.contains("default")) L.fail(path, "a rule with candidates needs \"default\" (an index, or null when the keys cannot choose)");
+    if (!e["default"].is_null()) {
+      if (!e["default"].is_number_unsigned() || e["default"].get<std::size_t>() >= d.candidates.size()) {
+        L.fail(path + ".default", fmt::format("must be null or an index below {}", d.candidates.size()));
       }
-    };
-    matchers("require", d.require);
-    matchers("require_any", d.require_any);
-    matchers("forbid", d.forbid);
-    if (d.require.empty() && d.require_any.empty() && extends[i].empty()) L.fail(path, "needs \"require\" or \"require_any\"");
-    r.rules.push_back(std::move(d));
+      d.default_candidate = e["default"].get<std::size_t>();
+    }
+    if (d.candidates.size() > 1 && d.ambiguity.empty()) L.fail(path, "a rule with several candidates needs \"ambiguity\" (shown in the verdict)");
+  } else if (e.contains("base_model")) {
+    auto base = L.opt_str_or_null(e, path, "base_model", true);
+    if (base) {
+      Candidate cand{*base, L.opt_str_or_null(e, path, "variant", false)};
+      check_candidate(cand, path);
+      d.candidates.push_back(std::move(cand));
+      d.default_candidate = 0;
+    } else if (d.reason.empty()) {
+      L.fail(path, "a rule with base_model null needs a \"reason\"");
+    }
+  } else if (!extends) {
+    L.fail(path, "needs base_model (a base id or null) or candidates");
   }
-  // Resolve "extends" (one level: the parent must not extend another rule).
+}
+
+// The index-th entry of "rules" (its id recorded in by_id); `extends`
+// receives the id of the rule it extends ("" for none).
+DetectionRule read_rule(Loader& L, Rules& r, const json& e, std::size_t index, const std::set<std::string>& name_rule_ids,
+                        std::unordered_map<std::string, std::size_t>& by_id, std::string& extends) {
+  const std::string path = fmt::format("$.rules[{}]", index);
+  L.only(e, path, {"id", "kind", "layout", "base_model", "variant", "candidates", "default", "reason", "ambiguity", "note",
+                   "veto_names", "require", "require_any", "forbid", "extends"});
+  DetectionRule d;
+  d.id = L.str(e, path, "id", true);
+  if (!by_id.emplace(d.id, index).second) L.fail(path + ".id", fmt::format("duplicate id \"{}\"", d.id));
+  const auto kind = L.str(e, path, "kind", true);
+  auto k = parse_kind(kind);
+  if (!k) L.fail(path + ".kind", fmt::format("\"{}\" is not one of diffusion_model, lora, vae, text_encoder", kind));
+  d.kind = *k;
+  d.layout = L.str(e, path, "layout", false);
+  d.reason = L.str(e, path, "reason", false);
+  d.ambiguity = L.str(e, path, "ambiguity", false);
+  d.note = L.str(e, path, "note", false);
+  extends = L.str(e, path, "extends", false);
+  if (e.contains("veto_names")) {
+    d.veto_names = L.strings(e["veto_names"], path + ".veto_names");
+    for (const auto& v : d.veto_names) {
+      if (!name_rule_ids.count(v)) L.fail(path + ".veto_names", fmt::format("\"{}\" is not the id of a name rule", v));
+    }
+  }
+  read_rule_verdict(L, r, e, path, !extends.empty(), d);
+  auto matchers = [&](const char* key, std::vector<Matcher>& dst) {
+    if (!e.contains(key)) return;
+    if (!e[key].is_array()) L.fail(path + "." + key, "must be an array of matchers");
+    for (std::size_t m = 0; m < e[key].size(); ++m) {
+      dst.push_back(parse_matcher(L, e[key][m], fmt::format("{}.{}[{}]", path, key, m)));
+    }
+  };
+  matchers("require", d.require);
+  matchers("require_any", d.require_any);
+  matchers("forbid", d.forbid);
+  if (d.require.empty() && d.require_any.empty() && extends.empty()) L.fail(path, "needs \"require\" or \"require_any\"");
+  return d;
+}
+
+// "extends", one level (the parent must not extend another rule): the parent's
+// matchers come first, and what the child does not say it inherits.
+void resolve_extends(Loader& L, const json& doc, const std::unordered_map<std::string, std::size_t>& by_id,
+                     const std::vector<std::string>& extends, Rules& r) {
   const std::vector<DetectionRule> originals = r.rules;
   for (std::size_t i = 0; i < r.rules.size(); ++i) {
     if (extends[i].empty()) continue;
@@ -425,6 +434,20 @@ void load_detection(Rules& r, const std::filesystem::path& file) {
     if (d.layout.empty()) d.layout = parent.layout;
     if (d.kind != parent.kind) L.fail(path, "must extend a rule of the same kind");
   }
+}
+
+void load_detection(Rules& r, const std::filesystem::path& file) {
+  Loader L(file);
+  const json doc = L.read();
+  read_detection_settings(L, doc, r);
+  std::set<std::string> name_rule_ids;
+  for (const auto& nr : r.name_rules) name_rule_ids.insert(nr.id);
+  std::unordered_map<std::string, std::size_t> by_id;
+  std::vector<std::string> extends(doc["rules"].size());
+  for (std::size_t i = 0; i < doc["rules"].size(); ++i) {
+    r.rules.push_back(read_rule(L, r, doc["rules"][i], i, name_rule_ids, by_id, extends[i]));
+  }
+  resolve_extends(L, doc, by_id, extends, r);
   // Exact-key matchers first: they are O(1) and reject most rules at once.
   for (auto& d : r.rules) {
     std::stable_partition(d.require.begin(), d.require.end(), [](const Matcher& m) { return m.key.has_value(); });
@@ -482,20 +505,6 @@ std::shared_ptr<const Rules> load_rules(const std::filesystem::path& catalog_dir
   load_detection(*r, r->rules_file);
   r->classify_tables = make_classify_tables(*r);
   return r;
-}
-
-std::filesystem::path default_catalog_dir() {
-  if (const char* env = std::getenv("INFERCONF_CATALOG")) {
-    if (*env && std::filesystem::exists(std::filesystem::path(env) / "detection_rules.json")) return env;
-  }
-  return std::filesystem::path(INFERCONF_SOURCE_DIR) / "catalog";
-}
-
-std::shared_ptr<const Rules> default_rules() {
-  static std::once_flag once;
-  static std::shared_ptr<const Rules> rules;
-  std::call_once(once, [] { rules = load_rules(default_catalog_dir()); });
-  return rules;
 }
 
 }  // namespace inferconf::detect

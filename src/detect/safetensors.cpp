@@ -777,6 +777,79 @@ class HeaderParser {
     }
   }
 
+  // The value of "dtype": a string naming a known dtype.
+  void parse_dtype_field(std::string_view name, TensorInfo& t) {
+    if (peek() != '"') fail(name, "dtype", fmt::format("tensor \"{}\": dtype must be a string, got {}", printable(name), type_at()));
+    const std::string_view d = parse_string(name);
+    auto dt = parse_dtype(d);
+    if (!dt) {
+      fail(name, "dtype", fmt::format("tensor \"{}\": unknown dtype \"{}\"", printable(name), printable(d)));
+    }
+    t.dtype = *dt;
+  }
+
+  // The value of "shape": an array of unsigned integers, kept in the header's
+  // dimension storage.
+  void parse_shape_field(std::string_view name, TensorInfo& t) {
+    if (peek() != '[') fail(name, "shape", fmt::format("tensor \"{}\": shape must be an array, got {}", printable(name), type_at()));
+    ++p_;
+    ws();
+    auto& dims = st_.dims;
+    const std::size_t first = dims.size();
+    st_.shape_start.back() = static_cast<std::uint32_t>(first);
+    if (peek() == ']') {
+      ++p_;
+    } else {
+      for (;;) {
+        ws();
+        dims.push_back(parse_uint(name, "shape", "shape", dims.size() - first));
+        ws();
+        if (peek() == ',') {
+          ++p_;
+          continue;
+        }
+        if (peek() == ']') {
+          ++p_;
+          break;
+        }
+        syntax("expected ',' or ']' in shape", name);
+      }
+    }
+    t.shape = Shape(nullptr, dims.size() - first);  // pointed at dims once parsing is done
+  }
+
+  // The value of "data_offsets": exactly two unsigned integers [begin, end].
+  void parse_offsets_field(std::string_view name, TensorInfo& t) {
+    if (peek() != '[') {
+      fail(name, "data_offsets", fmt::format("tensor \"{}\": data_offsets must be an array [begin, end], got {}", printable(name), type_at()));
+    }
+    ++p_;
+    std::uint64_t v[2];
+    int n = 0;
+    ws();
+    if (peek() != ']') {
+      for (;;) {
+        ws();
+        if (n == 2) fail(name, "data_offsets", fmt::format("tensor \"{}\": data_offsets must hold exactly 2 integers", printable(name)));
+        v[n] = parse_uint(name, "data_offsets", "data_offsets", static_cast<std::size_t>(n));
+        ++n;
+        ws();
+        if (peek() == ',') {
+          ++p_;
+          continue;
+        }
+        if (peek() == ']') break;
+        syntax("expected ',' or ']' in data_offsets", name);
+      }
+    }
+    ++p_;
+    if (n != 2) fail(name, "data_offsets", fmt::format("tensor \"{}\": data_offsets must hold exactly 2 integers, got {}", printable(name), n));
+    t.begin = v[0];
+    t.end = v[1];
+  }
+
+  // One tensor entry: the writers' usual spelling on the fast path, else the
+  // general path, field by field, in any order, each at most once.
   void parse_tensor(std::string_view name) {
     TensorInfo& t = out_.tensors.emplace_back();
     t.name = name;
@@ -822,70 +895,15 @@ class HeaderParser {
         if (f == kDtype) {
           if (has_dtype) fail(name, "duplicate_key", fmt::format("tensor \"{}\": field \"dtype\" appears twice", printable(name)));
           has_dtype = true;
-          if (peek() != '"') fail(name, "dtype", fmt::format("tensor \"{}\": dtype must be a string, got {}", printable(name), type_at()));
-          const std::string_view d = parse_string(name);
-          auto dt = parse_dtype(d);
-          if (!dt) {
-            fail(name, "dtype", fmt::format("tensor \"{}\": unknown dtype \"{}\"", printable(name), printable(d)));
-          }
-          t.dtype = *dt;
+          parse_dtype_field(name, t);
         } else if (f == kShape) {
           if (has_shape) fail(name, "duplicate_key", fmt::format("tensor \"{}\": field \"shape\" appears twice", printable(name)));
           has_shape = true;
-          if (peek() != '[') fail(name, "shape", fmt::format("tensor \"{}\": shape must be an array, got {}", printable(name), type_at()));
-          ++p_;
-          ws();
-          auto& dims = st_.dims;
-          const std::size_t first = dims.size();
-          st_.shape_start.back() = static_cast<std::uint32_t>(first);
-          if (peek() == ']') {
-            ++p_;
-          } else {
-            for (;;) {
-              ws();
-              dims.push_back(parse_uint(name, "shape", "shape", dims.size() - first));
-              ws();
-              if (peek() == ',') {
-                ++p_;
-                continue;
-              }
-              if (peek() == ']') {
-                ++p_;
-                break;
-              }
-              syntax("expected ',' or ']' in shape", name);
-            }
-          }
-          t.shape = Shape(nullptr, dims.size() - first);  // pointed at dims once parsing is done
+          parse_shape_field(name, t);
         } else if (f == kOffsets) {
           if (has_offsets) fail(name, "duplicate_key", fmt::format("tensor \"{}\": field \"data_offsets\" appears twice", printable(name)));
           has_offsets = true;
-          if (peek() != '[') {
-            fail(name, "data_offsets", fmt::format("tensor \"{}\": data_offsets must be an array [begin, end], got {}", printable(name), type_at()));
-          }
-          ++p_;
-          std::uint64_t v[2];
-          int n = 0;
-          ws();
-          if (peek() != ']') {
-            for (;;) {
-              ws();
-              if (n == 2) fail(name, "data_offsets", fmt::format("tensor \"{}\": data_offsets must hold exactly 2 integers", printable(name)));
-              v[n] = parse_uint(name, "data_offsets", "data_offsets", static_cast<std::size_t>(n));
-              ++n;
-              ws();
-              if (peek() == ',') {
-                ++p_;
-                continue;
-              }
-              if (peek() == ']') break;
-              syntax("expected ',' or ']' in data_offsets", name);
-            }
-          }
-          ++p_;
-          if (n != 2) fail(name, "data_offsets", fmt::format("tensor \"{}\": data_offsets must hold exactly 2 integers, got {}", printable(name), n));
-          t.begin = v[0];
-          t.end = v[1];
+          parse_offsets_field(name, t);
         } else {
           skip_value(2, name);  // ignored, as the reference reader does
         }

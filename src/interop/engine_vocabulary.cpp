@@ -8,19 +8,15 @@
 
 #include <fmt/format.h>
 
-#include "catalog/checks.hpp"
-#include "inferconf/interop.hpp"
-#include "model/field_reader.hpp"
+#include "common/field_reader.hpp"
+#include "common/text.hpp"
+#include "inferconf/interop/engine_vocabulary.hpp"
 
 namespace inferconf {
 
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
+using detail::lower;
 
 class Reader {
  public:

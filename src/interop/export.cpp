@@ -6,8 +6,8 @@
 
 #include <fmt/format.h>
 
-#include "catalog/checks.hpp"
-#include "model/field_reader.hpp"
+#include "common/text.hpp"
+#include "common/field_reader.hpp"
 #include "interop/export_support.hpp"
 
 namespace inferconf {

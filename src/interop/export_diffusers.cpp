@@ -9,7 +9,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "catalog/checks.hpp"
+#include "common/field_reader.hpp"
+#include "common/text.hpp"
 #include "inferconf/registry.hpp"
 #include "interop/export_support.hpp"
 

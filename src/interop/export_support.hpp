@@ -9,7 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "inferconf/interop.hpp"
+#include "inferconf/interop/export.hpp"
+#include "inferconf/interop/infotext.hpp"
 
 namespace inferconf::interop {
 

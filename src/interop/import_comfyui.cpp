@@ -276,7 +276,7 @@ class ComfyImport {
 
 }  // namespace
 
-ImportResult preset_from_comfyui(const nlohmann::json& graph, const ImportOptions& options, const Catalog& catalog,
+ImportResult preset_from_comfyui(const nlohmann::json& graph, const PresetImportOptions& options, const Catalog& catalog,
                                  const EngineVocabulary& vocabulary) {
   const auto& nodes = graph.contains("prompt") && graph["prompt"].is_object() ? graph["prompt"] : graph;
   if (!nodes.is_object()) throw invalid("The ComfyUI graph must be a JSON object of nodes keyed by id.");

@@ -6,6 +6,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "common/messages.hpp"
+#include "common/text.hpp"
+#include "inferconf/base_model_decision.hpp"
 #include "inferconf/detect.hpp"
 
 #include "inferconf/json_text.hpp"
@@ -48,12 +51,6 @@ double number(const std::string& key, const std::string& value) {
 }
 
 
-std::string lowercase(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 bool is_hex(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isxdigit(c) != 0; });
 }
@@ -61,7 +58,7 @@ bool is_hex(std::string_view s) {
 // A1111 writes the first 10 hex digits of the file's SHA-256 ("AutoV2"); older
 // versions an 8-digit hash of their own, which only an equal stored hash matches.
 bool hash_matches(std::string_view stored, const std::string& given) {
-  const std::string s = lowercase(stored);
+  const std::string s = detail::lower(stored);
   if (s == given) return true;
   return given.size() == 10 && s.size() == 64 && is_hex(s) && s.compare(0, 10, given) == 0;
 }
@@ -78,23 +75,23 @@ bool record_has_hash(const ModelRecord& m, const std::string& given) {
 }
 
 bool record_has_name(const ModelRecord& m, const std::string& given) {
-  if (lowercase(m.id) == given || lowercase(m.name) == given) return true;
-  return m.file_path && lowercase(std::filesystem::path(*m.file_path).stem().string()) == given;
+  if (detail::lower(m.id) == given || detail::lower(m.name) == given) return true;
+  return m.file_path && detail::lower(std::filesystem::path(*m.file_path).stem().string()) == given;
 }
 
-std::string known_base_models(const Catalog& catalog) {
-  std::vector<std::string> ids;
-  for (const auto& b : catalog.base_models()) ids.push_back(b.id);
-  return fmt::format("{}", fmt::join(ids, ", "));
-}
+std::string known_base_models(const Catalog& catalog) { return detail::join(detail::ids_of(catalog.base_models())); }
 
 // The base model an infotext without --base-model is for, decided as populate
 // decides a registry model's: the registry model the infotext names (its own
 // evidence: label, metadata, file header, name), else the name rules on the
 // checkpoint name. Throws, asking for --base-model, when nothing decides.
-BaseModelDecision decide_base_model(const ParsedInfotext& t, const ImportOptions& options, const Catalog& catalog,
+BaseModelDecision decide_base_model(const ParsedInfotext& t, const PresetImportOptions& options, const Catalog& catalog,
                                     std::optional<RegistryMatch>& match) {
-  const detect::Rules& rules = options.rules ? *options.rules : *detect::default_rules();
+  if (!options.rules)
+    throw invalid("The import was not given the detection rules of its catalogue folder (PresetImportOptions::rules), "
+                  "which decide the base model of an infotext without --base-model; pass --base-model, or load the "
+                  "catalogue folder's rules and set them.");
+  const detect::Rules& rules = *options.rules;
   const auto* model = t.find("Model");
   const auto* hash = t.find("Model hash");
   const std::string name = model ? *model : std::string();
@@ -106,9 +103,13 @@ BaseModelDecision decide_base_model(const ParsedInfotext& t, const ImportOptions
   };
   std::string registry_said;
   if (match) {
-    const auto inf = detect::infer_base_model_for(rules, match->record);
-    if (inf.base_model != "unknown" && catalog.find(inf.base_model)) {
-      auto d = usable(inf.base_model, inf.variant);
+    // The registry model's base model, decided as populate and resolve decide it.
+    const DecidedBaseModel decided = inferconf::decide_base_model(catalog, rules, match->record);
+    const detect::Inference& inf = decided.inference;
+    if (decided.decided()) {
+      BaseModelDecision d;
+      d.base_model = decided.spec->id;
+      if (!decided.variant.empty()) d.variant = decided.variant;
       d.source = "registry";
       d.confidence = std::string(detect::to_string(inf.confidence));
       d.model_id = match->record.id;
@@ -153,7 +154,7 @@ std::optional<RegistryMatch> match_registry_model(
     const std::function<void(const std::function<bool(const ModelRecord&)>&)>& registry, std::string_view model,
     std::string_view model_hash) {
   if (!registry || (model.empty() && model_hash.empty())) return std::nullopt;
-  const std::string name = lowercase(model), hash = lowercase(model_hash);
+  const std::string name = detail::lower(model), hash = detail::lower(model_hash);
   std::optional<RegistryMatch> by_name;
   std::optional<RegistryMatch> by_hash;
   registry([&](const ModelRecord& m) {
@@ -168,14 +169,14 @@ std::optional<RegistryMatch> match_registry_model(
   return by_hash ? by_hash : by_name;
 }
 
-ImportResult preset_from_infotext(const ParsedInfotext& t, const ImportOptions& options, const Catalog& catalog,
+ImportResult preset_from_infotext(const ParsedInfotext& t, const PresetImportOptions& options, const Catalog& catalog,
                                   const EngineVocabulary& vocabulary) {
   if (!t.has_parameters)
     throw invalid("The text holds no A1111 parameters: its last line must hold at least 3 \"Key: value\" pairs "
                   "(e.g. \"Steps: 30, Sampler: DPM++ 2M, CFG scale: 7\").");
   const auto* model = t.find("Model");
   const auto* hash = t.find("Model hash");
-  ImportOptions decided = options;
+  PresetImportOptions decided = options;
   std::optional<RegistryMatch> match;
   if (options.model_record)
     match = RegistryMatch{*options.model_record, fmt::format("its id \"{}\"", options.model_record->id)};
@@ -280,7 +281,7 @@ ImportResult preset_from_infotext(const ParsedInfotext& t, const ImportOptions& 
   return b.finish();
 }
 
-ImportResult import_preset(std::string_view bytes, std::string_view what, const ImportOptions& options,
+ImportResult import_preset(std::string_view bytes, std::string_view what, const PresetImportOptions& options,
                            const Catalog& catalog, const EngineVocabulary& vocabulary) {
   if (!looks_like_png(bytes)) {
     if (bytes.find('\0') != std::string_view::npos)

@@ -6,8 +6,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "catalog/checks.hpp"
-#include "model/field_reader.hpp"
+#include "common/text.hpp"
+#include "common/field_reader.hpp"
+#include "common/messages.hpp"
 
 namespace inferconf {
 
@@ -38,11 +39,10 @@ std::optional<long long> parse_integer(std::string_view s) {
   return static_cast<long long>(*v);
 }
 
-PresetBuilder::PresetBuilder(const ImportOptions& options, const Catalog& catalog, const EngineVocabulary& vocabulary,
+PresetBuilder::PresetBuilder(const PresetImportOptions& options, const Catalog& catalog, const EngineVocabulary& vocabulary,
                              std::string source)
     : options_(options), catalog_(catalog), vocabulary_(vocabulary) {
-  std::vector<std::string> ids;
-  for (const auto& b : catalog.base_models()) ids.push_back(b.id);
+  const std::vector<std::string> ids = detail::ids_of(catalog.base_models());
   if (options.base_model.empty())
     throw invalid(fmt::format("Which base model is this image for? Give --base-model (one of: {}); infotext does not "
                               "name the architecture.", fmt::join(ids, ", ")));
@@ -50,12 +50,9 @@ PresetBuilder::PresetBuilder(const ImportOptions& options, const Catalog& catalo
   if (!base_)
     throw invalid(fmt::format("The base model \"{}\" is not in the catalogue; allowed: {}.", options.base_model,
                               fmt::join(ids, ", ")));
-  if (!catalog.has_type(options.configuration_type)) {
-    std::vector<std::string> types;
-    for (const auto& t : catalog.configuration_types()) types.push_back(t.id);
-    throw invalid(fmt::format("The configuration type \"{}\" is unknown; allowed: {}.", options.configuration_type,
-                              fmt::join(types, ", ")));
-  }
+  if (!catalog.has_type(options.configuration_type))
+    throw detail::unknown_configuration_type("--type", options.configuration_type,
+                                             detail::ids_of(catalog.configuration_types()));
   if (!options.variant.empty() && !base_->find_variant(options.variant)) {
     std::vector<std::string> variants;
     for (const auto& v : base_->variants) variants.push_back(v.id);

@@ -5,14 +5,15 @@
 #include <set>
 #include <string>
 
-#include "inferconf/interop.hpp"
+#include "inferconf/interop/png_text.hpp"
+#include "inferconf/interop/preset_import.hpp"
 
 namespace inferconf::interop {
 
 class PresetBuilder {
  public:
   // Throws Error(kInvalid) for a missing/unknown base model or type.
-  PresetBuilder(const ImportOptions& options, const Catalog& catalog, const EngineVocabulary& vocabulary,
+  PresetBuilder(const PresetImportOptions& options, const Catalog& catalog, const EngineVocabulary& vocabulary,
                 std::string source);
 
   const BaseModelSpec& base() const { return *base_; }
@@ -42,7 +43,7 @@ class PresetBuilder {
   ImportResult finish();
 
  private:
-  const ImportOptions& options_;
+  const PresetImportOptions& options_;
   const Catalog& catalog_;
   const EngineVocabulary& vocabulary_;
   const BaseModelSpec* base_ = nullptr;

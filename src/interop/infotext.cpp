@@ -7,7 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "inferconf/interop.hpp"
+#include "inferconf/error.hpp"
+#include "inferconf/interop/infotext.hpp"
 #include "inferconf/json_text.hpp"
 
 namespace inferconf {

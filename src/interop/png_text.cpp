@@ -10,7 +10,8 @@
 #include <fmt/format.h>
 #include <zlib.h>
 
-#include "inferconf/interop.hpp"
+#include "inferconf/error.hpp"
+#include "inferconf/interop/png_text.hpp"
 
 namespace inferconf {
 

@@ -2,7 +2,7 @@
 #include <fmt/format.h>
 
 #include "inferconf/dto.hpp"
-#include "model/field_reader.hpp"
+#include "common/field_reader.hpp"
 
 namespace inferconf {
 

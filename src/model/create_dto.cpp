@@ -1,6 +1,6 @@
 // Wire format of InferenceConfigurationCreateDTO.
 #include "inferconf/dto.hpp"
-#include "model/field_reader.hpp"
+#include "common/field_reader.hpp"
 
 namespace inferconf {
 

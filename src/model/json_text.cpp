@@ -5,7 +5,10 @@
 // exception (numbers that do not fit, negative zero, NaN/Infinity, a BOM, lone
 // surrogates, U+0000, depth). It stops quietly at anything it does not
 // understand: then nlohmann's parser reports the syntax error with its line
-// and column. Every nlohmann exception becomes Error(kInvalid).
+// and column. A key given twice in one object is also refused by the scanner,
+// which knows where it is (nlohmann would keep the last value silently, hiding
+// a mistake in a hand-written document). Every nlohmann exception becomes
+// Error(kInvalid).
 #include "inferconf/json_text.hpp"
 
 #include <cctype>
@@ -109,7 +112,7 @@ class Scanner {
           if (static_cast<int>(stack_.size()) >= limits_.max_depth)
             fail(i, path(), fmt::format("nests objects and arrays more than {} levels deep; allowed: at most {} levels",
                                         limits_.max_depth, limits_.max_depth));
-          stack_.push_back({c == '{', c == '{', {}, 0});
+          stack_.push_back({c == '{', c == '{', {}, 0, {}});
           ++i;
           break;
         case '}':
@@ -154,6 +157,7 @@ class Scanner {
     bool expect_key;
     std::string key;    // the member being read (objects)
     std::size_t index;  // the item being read (arrays)
+    std::set<std::string> keys;  // the members read so far (objects), decoded
   };
 
   // "$" for the document itself, else "a.b[2].c" in the manner of field errors.
@@ -223,10 +227,33 @@ class Scanner {
       }
       j += 6;
     }
-    if (!stack_.empty() && stack_.back().object && stack_.back().expect_key)
-      stack_.back().key = excerpt(text_.substr(start + 1, j - start - 1), 64);
+    if (!stack_.empty() && stack_.back().object && stack_.back().expect_key) member(start, j);
     i = j + 1;
     return true;
+  }
+
+  // The key of a member, its quotes at start and end: remembered for paths,
+  // and refused when the object already has it.
+  void member(std::size_t start, std::size_t end) {
+    Frame& object = stack_.back();
+    const std::string_view raw = text_.substr(start + 1, end - start - 1);
+    object.key = excerpt(raw, 64);
+    // Keys are compared decoded ("a" and "\u0061" are one key); the string is
+    // already known to be well formed, so only escapes need the parser.
+    std::string decoded(raw);
+    if (raw.find('\\') != std::string_view::npos) {
+      try {
+        decoded = nlohmann::json::parse(text_.substr(start, end - start + 1)).get<std::string>();
+      } catch (const nlohmann::json::exception&) {
+        return;  // not decodable (invalid UTF-8): the parser reports it
+      }
+    }
+    object.key = excerpt(decoded, 64);
+    if (!object.keys.insert(std::move(decoded)).second) {
+      const std::string parent = path();
+      fail(start, parent == "$" ? object.key : parent + "." + object.key,
+           fmt::format("has the key \"{}\" twice in one object; allowed: each key once", object.key));
+    }
   }
 
   std::optional<unsigned> hex4(std::size_t at) const {
@@ -330,11 +357,8 @@ class Scanner {
 
 nlohmann::json parse_json_text(std::string_view text, std::string_view what, const JsonLimits& limits) {
   Scanner(text, what, limits).run();
-  // Track the keys of every open object to reject duplicates (nlohmann keeps the
-  // last one silently, which would hide a mistake in a hand-written document).
-  std::vector<std::set<std::string>> open_objects;
   std::string problem;
-  auto callback = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+  auto callback = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json&) {
     using E = nlohmann::json::parse_event_t;
     if (!problem.empty()) return false;
     switch (event) {
@@ -342,17 +366,6 @@ nlohmann::json parse_json_text(std::string_view text, std::string_view what, con
       case E::array_start:
         if (depth >= limits.max_depth) {
           problem = fmt::format("{} nests objects and arrays more than {} levels deep.", what, limits.max_depth);
-          return false;
-        }
-        if (event == E::object_start) open_objects.emplace_back();
-        return true;
-      case E::object_end:
-        if (!open_objects.empty()) open_objects.pop_back();
-        return true;
-      case E::key:
-        if (!open_objects.empty() && !open_objects.back().insert(parsed.get<std::string>()).second) {
-          problem = fmt::format("{} has the key \"{}\" twice in one object; each key may appear once.", what,
-                                excerpt(parsed.get<std::string>(), 64));
           return false;
         }
         return true;

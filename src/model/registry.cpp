@@ -9,7 +9,7 @@
 
 #include "inferconf/dto.hpp"
 #include "inferconf/registry.hpp"
-#include "model/field_reader.hpp"
+#include "common/field_reader.hpp"
 
 namespace inferconf {
 

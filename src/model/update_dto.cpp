@@ -1,6 +1,6 @@
 // Wire format of InferenceConfigurationUpdateDTO, and how an update applies.
 #include "inferconf/dto.hpp"
-#include "model/field_reader.hpp"
+#include "common/field_reader.hpp"
 
 namespace inferconf {
 

@@ -27,7 +27,7 @@ std::string describe(const Error& e) {
 
 }  // namespace
 
-ImportReport import_registry(Store& store, std::istream& in, const ImportOptions& options,
+ImportReport import_registry(Store& store, std::istream& in, const RegistryImportOptions& options,
                              const std::function<void(const ImportProblem&)>& on_problem) {
   if (options.batch_size == 0)
     throw invalid("The import batch size is 0; allowed: 1 or more records per transaction.");

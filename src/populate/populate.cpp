@@ -14,7 +14,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "inferconf/detect.hpp"
+#include "common/messages.hpp"
+#include "inferconf/base_model_decision.hpp"
+#include "inferconf/detect/inference.hpp"
 #include "inferconf/error.hpp"
 #include "inferconf/populate.hpp"
 
@@ -24,15 +26,11 @@ namespace {
 constexpr std::size_t kMaxBatch = 100'000;
 
 std::vector<std::string> requested_types(const Catalog& catalog, const std::vector<std::string>& asked) {
-  std::vector<std::string> all;
-  for (const auto& t : catalog.configuration_types()) all.push_back(t.id);
+  std::vector<std::string> all = detail::ids_of(catalog.configuration_types());
   if (asked.empty()) return all;
   std::vector<std::string> types;
   for (const auto& t : asked) {
-    if (!catalog.has_type(t))
-      throw invalid(fmt::format("--types names \"{}\", which is not a configuration type of the catalogue; allowed: {}.",
-                                t, fmt::join(all, ", ")),
-                    {{"types", fmt::format("received \"{}\"; allowed: {}", t, fmt::join(all, ", "))}});
+    if (!catalog.has_type(t)) throw detail::unknown_configuration_type("--types", t, all);
     if (std::find(types.begin(), types.end(), t) == types.end()) types.push_back(t);
   }
   return types;
@@ -268,18 +266,15 @@ class Job {
     o.model_id = m.id;
     o.name = m.name;
     o.active = m.is_active;
-    const detect::Inference inf = detect::infer_base_model_for(rules_, m);
+    const DecidedBaseModel decided = decide_base_model(catalog_, rules_, m);
+    const detect::Inference& inf = decided.inference;
     o.source = std::string(detect::to_string(inf.source));
     o.confidence = std::string(detect::to_string(inf.confidence));
     o.detail = inf.detail;
     o.conflict = inf.conflict;
     o.file_error = inf.file_error;
-    const BaseModelSpec* spec = inf.base_model == "unknown" ? nullptr : catalog_.find(inf.base_model);
-    if (!spec) {
-      o.reason = inf.base_model == "unknown"
-                     ? inf.reason
-                     : fmt::format("the detected base model \"{}\" is not in the catalogue", inf.base_model);
-      if (o.reason.empty()) o.reason = "no source names a base model";
+    if (!decided.decided()) {
+      o.reason = decided.reason;
       for (const auto& t : report_.types) {
         o.types.push_back({t, Action::kFailed, "unknown base model"});
         p.dto_index.push_back(-1);
@@ -287,17 +282,11 @@ class Job {
       batch.models.push_back(std::move(p));
       return;
     }
+    const BaseModelSpec* spec = decided.spec;
     o.base_model = spec->id;
-    std::string variant;
-    if (inf.variant) {
-      if (spec->find_variant(*inf.variant)) {
-        variant = *inf.variant;
-        o.variant = variant;
-      } else {
-        o.note = fmt::format("variant \"{}\" is not in the catalogue for {}; the base presets were used", *inf.variant,
-                             spec->id);
-      }
-    }
+    const std::string& variant = decided.variant;
+    if (!variant.empty()) o.variant = variant;
+    o.note = decided.note;
     for (const auto& t : report_.types) {
       const PresetTemplates::Template* tmpl = templates_.get(spec->id, variant, t);
       if (!tmpl) {

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "common/text.hpp"
 #include "inferconf/detect.hpp"
 #include "inferconf/error.hpp"
 #include "inferconf/populate.hpp"
@@ -14,12 +15,9 @@
 namespace inferconf::populate {
 namespace {
 
-namespace fs = std::filesystem;
+using detail::lower;
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
+namespace fs = std::filesystem;
 
 // Weight formats a models/ tree also holds, which we cannot read: reported so
 // that a user knows why a model is missing. Other files (previews, YAML, JSON

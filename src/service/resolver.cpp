@@ -1,7 +1,11 @@
-// Resolution: catalogue preset < the model's stored configuration < overrides.
+// Resolution: catalogue preset < the model's stored configuration < overrides, in
+// named steps: check the request, choose the base model and variant, layer the
+// parameters, check the overrides.
 #include <fmt/format.h>
 
-#include "inferconf/detect.hpp"
+#include "common/messages.hpp"
+#include "inferconf/base_model_decision.hpp"
+#include "inferconf/detect/names.hpp"
 #include "inferconf/service.hpp"
 
 namespace inferconf {
@@ -39,117 +43,130 @@ nlohmann::json flat(int steps, double cfg_scale, const std::string& sampler, con
   return j;
 }
 
-}  // namespace
-
-void to_json(nlohmann::json& j, const ResolvedParameters& r) {
-  j = nlohmann::json{{"model_id", r.model_id},
-                     {"configuration_type", r.configuration_type},
-                     {"base_model", r.base_model},
-                     {"variant", r.variant.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.variant)},
-                     {"configuration_id", r.configuration_id ? nlohmann::json(*r.configuration_id) : nlohmann::json(nullptr)},
-                     {"revision", r.revision ? nlohmann::json(*r.revision) : nlohmann::json(nullptr)},
-                     {"parameters", r.parameters},
-                     {"sources", r.sources}};
-  auto& problems = j["problems"] = nlohmann::json::array();
-  for (const auto& p : r.problems) problems.push_back({{"field", p.field}, {"message", p.message}});
-  j["unknown_params"] = r.unknown_params;
-  auto& notes = j["notes"] = nlohmann::json::array();
-  for (const auto& n : r.notes) notes.push_back({{"field", n.field}, {"message", n.message}});
-  auto& normalised = j["normalised"] = nlohmann::json::array();
-  for (const auto& n : r.normalised)
-    normalised.push_back({{"field", n.field}, {"given", n.given}, {"canonical", n.canonical}});
-}
-
-ResolvedParameters Resolver::resolve(const ResolveRequest& request) const {
+// The first step: the request itself is usable (a model, a known type, an
+// object of overrides), before anything is read.
+void check_request(const Catalog& catalog, const ResolveRequest& request) {
   if (request.model_id.empty()) throw invalid("model_id is required to resolve parameters.", {{"model_id", "is required but missing."}});
-  if (!catalog_.has_type(request.configuration_type)) {
-    std::string allowed;
-    for (const auto& t : catalog_.configuration_types()) allowed += (allowed.empty() ? "" : ", ") + t.id;
-    throw invalid(fmt::format("configuration_type \"{}\" is not known; use one of: {}.", request.configuration_type, allowed),
-                  {{"configuration_type", fmt::format("is \"{}\"; allowed: {}.", request.configuration_type, allowed)}});
-  }
+  if (!catalog.has_type(request.configuration_type))
+    throw detail::unknown_configuration_type("configuration_type", request.configuration_type,
+                                             detail::ids_of(catalog.configuration_types()));
   if (!request.overrides.is_object())
     throw invalid("overrides must be a JSON object of parameter names to values.",
                   {{"overrides", "must be a JSON object."}});
+}
 
-  ResolvedParameters out;
-  out.model_id = request.model_id;
-  out.configuration_type = request.configuration_type;
+Error not_in_catalogue(const std::string& base) {
+  return invalid(fmt::format("Base model \"{}\" is not in the catalogue; see `inferconf catalog` for the known ones.", base),
+                 {{"base_model", fmt::format("is \"{}\", which the catalogue does not define.", base)}});
+}
 
-  const auto stored = request.as_of
-                          ? configuration_as_of(store_, request.model_id, request.configuration_type, *request.as_of)
-                          : store_.find_by_model_and_type(request.model_id, request.configuration_type);
-  std::string base;
-  std::string base_variant;  // a variant implied by a registry label ("Wan Video 2.2 TI2V-5B")
-  std::optional<ModelRecord> record;
-  if (stored) {
-    base = stored->base_model;
+// What the parameters are layered on: the catalogue entry and variant whose
+// preset is the bottom layer, and the model's stored configuration of the
+// type, if it has one.
+struct Choice {
+  const BaseModelSpec* spec = nullptr;
+  std::string variant;
+  std::optional<InferenceConfiguration> stored;
+};
+
+// A base model the caller named (request.base_model): a catalogue id, or a
+// registry label such as Civitai's "SDXL 1.0", which may imply a variant.
+void choose_from_label(Choice& c, const Catalog& catalog, const detect::Rules& rules, const std::string& label) {
+  c.spec = catalog.find(label);
+  if (c.spec) return;
+  const auto verdict = detect::infer_from_label(rules, label);
+  if (verdict.matched()) c.spec = catalog.find(verdict.base_model);
+  if (!c.spec) throw not_in_catalogue(label);
+  if (verdict.variant) c.variant = *verdict.variant;
+}
+
+// The base model and variant, in order of authority: the stored configuration
+// of the type (written for one architecture; a different request.base_model
+// is a problem, not a switch), else the registry record, decided exactly as
+// `populate` decides it (decide_base_model), else request.base_model. A
+// variant in the request wins over the one decided.
+Choice choose_base_model(const ResolverLookup& data, const Catalog& catalog, const detect::Rules& rules,
+                         const ResolveRequest& request, ResolvedParameters& out) {
+  Choice c;
+  c.stored = request.as_of ? data.configuration_at(request.model_id, request.configuration_type, *request.as_of)
+                           : data.find_by_model_and_type(request.model_id, request.configuration_type);
+  std::string stored_variant;
+  if (c.stored) {
+    if (request.base_model && *request.base_model != c.stored->base_model) {
+      out.problems.push_back({"base_model", fmt::format("is \"{}\", but the model's stored {} configuration is for \"{}\"; "
+                                                        "the stored base model was used.",
+                                                        *request.base_model, request.configuration_type,
+                                                        c.stored->base_model)});
+    }
+    c.spec = catalog.find(c.stored->base_model);
+    if (!c.spec) throw not_in_catalogue(c.stored->base_model);
+    // A stored configuration records its variant in model_specific_params.
+    const auto& params = c.stored->model_specific_params;
+    if (auto it = params.find("variant"); it != params.end() && it->is_string()) stored_variant = it->get<std::string>();
+  } else if (const auto record = data.get_model(request.model_id)) {
+    DecidedBaseModel decided = decide_base_model(catalog, rules, *record);
+    if (decided.decided()) {
+      c.spec = decided.spec;
+      c.variant = decided.variant;
+      if (!decided.note.empty() && !request.variant) out.notes.push_back({"variant", decided.note});
+    } else if (request.base_model && !request.base_model->empty()) {
+      choose_from_label(c, catalog, rules, *request.base_model);
+    } else if (record->base_model && !record->base_model->empty()) {
+      throw not_in_catalogue(*record->base_model);
+    } else {
+      throw not_found(fmt::format(
+          "Model \"{}\" has no {} configuration and its base model is unknown ({}); store a configuration, import "
+          "the model into the registry with a base_model, or pass a base model explicitly.",
+          request.model_id, request.configuration_type, decided.reason));
+    }
+  } else if (request.base_model && !request.base_model->empty()) {
+    choose_from_label(c, catalog, rules, *request.base_model);
   } else {
-    record = store_.get_model(request.model_id);
-    if (record && record->base_model)
-      base = *record->base_model;
-    else if (request.base_model)
-      base = *request.base_model;
-  }
-  if (request.base_model && stored && *request.base_model != stored->base_model) {
-    // The stored configuration is authoritative; say so rather than mixing architectures.
-    out.problems.push_back({"base_model", fmt::format("is \"{}\", but the model's stored {} configuration is for \"{}\"; "
-                                                      "the stored base model was used.",
-                                                      *request.base_model, request.configuration_type, stored->base_model)});
-  }
-  if (base.empty())
     throw not_found(fmt::format(
         "Model \"{}\" has no {} configuration and its base model is unknown; store a configuration, import the model "
         "into the registry with a base_model, or pass a base model explicitly.",
         request.model_id, request.configuration_type));
-  const BaseModelSpec* spec = catalog_.find(base);
-  if (!spec && !stored) {
-    // Registries hold labels such as Civitai's "SDXL 1.0" or "Flux.1 D": normalise them.
-    const auto verdict = detect::infer_from_label(*detect::default_rules(), base);
-    if (verdict.matched()) {
-      spec = catalog_.find(verdict.base_model);
-      if (verdict.variant && !request.variant) base_variant = *verdict.variant;
-    }
   }
-  if (!spec)
-    throw invalid(fmt::format("Base model \"{}\" is not in the catalogue; see `inferconf catalog` for the known ones.", base),
-                  {{"base_model", fmt::format("is \"{}\", which the catalogue does not define.", base)}});
-  out.base_model = spec->id;
-
-  std::string variant = request.variant.value_or(base_variant);
-  // A stored configuration records its variant in model_specific_params; a
-  // registry record may name it in its metadata.
-  const nlohmann::json* variant_source = stored ? &stored->model_specific_params : record ? &record->metadata : nullptr;
-  if (variant.empty() && variant_source) {
-    if (auto it = variant_source->find("variant"); it != variant_source->end() && it->is_string())
-      variant = it->get<std::string>();
-  }
-  if (!variant.empty() && !spec->find_variant(variant)) {
+  if (request.variant) c.variant = *request.variant;
+  else if (c.stored) c.variant = stored_variant;
+  if (!c.variant.empty() && !c.spec->find_variant(c.variant)) {
     std::string allowed;
-    for (const auto& v : spec->variants) allowed += (allowed.empty() ? "" : ", ") + v.id;
-    throw invalid(fmt::format("Variant \"{}\" is not known for {}; known variants: {}.", variant, spec->id,
+    for (const auto& v : c.spec->variants) allowed += (allowed.empty() ? "" : ", ") + v.id;
+    throw invalid(fmt::format("Variant \"{}\" is not known for {}; known variants: {}.", c.variant, c.spec->id,
                               allowed.empty() ? "none" : allowed),
-                  {{"variant", fmt::format("is \"{}\"; allowed: {}.", variant, allowed.empty() ? "none" : allowed)}});
+                  {{"variant", fmt::format("is \"{}\"; allowed: {}.", c.variant, allowed.empty() ? "none" : allowed)}});
   }
-  out.variant = variant;
+  return c;
+}
 
-  const Preset* preset = spec->preset(request.configuration_type, variant);
+// The layers, bottom to top: the catalogue preset of the base model (and
+// variant), the stored configuration, the request's overrides. Each value
+// remembers its source.
+void layer_parameters(const Choice& c, const ResolveRequest& request, ResolvedParameters& out) {
+  const Preset* preset = c.spec->preset(request.configuration_type, c.variant);
   if (preset)
     overlay(out, flat(preset->steps, preset->cfg_scale, preset->sampler, preset->scheduler, preset->model_specific_params),
             kSourceBaseModel);
-  if (stored) {
-    overlay(out, flat(stored->steps, stored->cfg_scale, stored->sampler, stored->scheduler, stored->model_specific_params),
+  if (c.stored) {
+    overlay(out, flat(c.stored->steps, c.stored->cfg_scale, c.stored->sampler, c.stored->scheduler,
+                      c.stored->model_specific_params),
             kSourceModel);
-    out.configuration_id = stored->id;
-    out.revision = stored->revision;
+    out.configuration_id = c.stored->id;
+    out.revision = c.stored->revision;
   }
-  if (!preset && !stored)
-    throw not_found(fmt::format("Neither model \"{}\" nor base model {} has a {} preset.", request.model_id, spec->id,
+  if (!preset && !c.stored)
+    throw not_found(fmt::format("Neither model \"{}\" nor base model {} has a {} preset.", request.model_id, c.spec->id,
                                 request.configuration_type));
   overlay(out, request.overrides, kSourceOverride);
+}
 
-  // Check the result against the architecture: problems can only come from the
-  // overrides (stored documents and presets were validated when written).
+// The last step: the layered result checked against the architecture.
+// Problems can only come from the overrides (stored documents and presets were
+// validated when written); they are reported, not thrown, and an override the
+// architecture does not have is passed through with a note (a problem when
+// strict). Aliases in the overrides become canonical names.
+void check_overrides(const Catalog& catalog, const ResolveRequest& request, const std::string& variant,
+                     ResolvedParameters& out) {
   CreateDTO check;
   check.model_id = out.model_id;
   check.base_model = out.base_model;
@@ -176,7 +193,7 @@ ResolvedParameters Resolver::resolve(const ResolveRequest& request) const {
     if (key == "sampler") check.sampler = value.get<std::string>();
     if (key == "scheduler") check.scheduler = value.get<std::string>();
   }
-  Validator validator(catalog_);
+  Validator validator(catalog);
   auto report = validator.validate(check, variant);
   for (auto& e : type_errors) out.problems.push_back(std::move(e));
   for (auto& e : report.errors) {
@@ -214,6 +231,39 @@ ResolvedParameters Resolver::resolve(const ResolveRequest& request) const {
       n.field = "overrides." + n.field;
     out.normalised.push_back(std::move(n));
   }
+}
+
+}  // namespace
+
+void to_json(nlohmann::json& j, const ResolvedParameters& r) {
+  j = nlohmann::json{{"model_id", r.model_id},
+                     {"configuration_type", r.configuration_type},
+                     {"base_model", r.base_model},
+                     {"variant", r.variant.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.variant)},
+                     {"configuration_id", r.configuration_id ? nlohmann::json(*r.configuration_id) : nlohmann::json(nullptr)},
+                     {"revision", r.revision ? nlohmann::json(*r.revision) : nlohmann::json(nullptr)},
+                     {"parameters", r.parameters},
+                     {"sources", r.sources}};
+  auto& problems = j["problems"] = nlohmann::json::array();
+  for (const auto& p : r.problems) problems.push_back({{"field", p.field}, {"message", p.message}});
+  j["unknown_params"] = r.unknown_params;
+  auto& notes = j["notes"] = nlohmann::json::array();
+  for (const auto& n : r.notes) notes.push_back({{"field", n.field}, {"message", n.message}});
+  auto& normalised = j["normalised"] = nlohmann::json::array();
+  for (const auto& n : r.normalised)
+    normalised.push_back({{"field", n.field}, {"given", n.given}, {"canonical", n.canonical}});
+}
+
+ResolvedParameters Resolver::resolve(const ResolveRequest& request) const {
+  check_request(catalog_, request);
+  ResolvedParameters out;
+  out.model_id = request.model_id;
+  out.configuration_type = request.configuration_type;
+  const Choice choice = choose_base_model(data_, catalog_, rules_, request, out);
+  out.base_model = choice.spec->id;
+  out.variant = choice.variant;
+  layer_parameters(choice, request, out);
+  check_overrides(catalog_, request, choice.variant, out);
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include "detect/layouts.hpp"
 #include "detect/test_support.hpp"
 #include "inferconf/detect.hpp"
+#include "support/shipped_rules.hpp"
 
 namespace inferconf::detect {
 namespace {
@@ -207,7 +208,7 @@ TEST_P(DetectFixtures, ClassifiedWithEvidence) {
   const auto path = *dir_ / f.file;
   write_sparse_safetensors(path, f.layout(), f.metadata);
   const auto header = read_header(path);
-  const auto c = classify(*default_rules(), header, {f.file});
+  const auto c = classify(*inferconf::testing::shipped_rules(), header, {f.file});
   const std::string dump = c.to_json().dump(1);
   EXPECT_EQ(c.base_model, f.base) << dump;
   EXPECT_EQ(c.variant.value_or(""), f.variant) << dump;
@@ -271,7 +272,7 @@ TEST(DetectClassify, EveryBaseHasAtLeastTwoFixtures) {
 TEST(DetectClassify, MetadataConflictingWithTheKeysIsReported) {
   const auto dir = scratch_dir("conflict");
   write_sparse_safetensors(dir / "m.safetensors", flux_dit(false), {{"modelspec.architecture", "stable-diffusion-xl-v1-base"}});
-  const auto c = classify(*default_rules(), read_header(dir / "m.safetensors"), {"m.safetensors"});
+  const auto c = classify(*inferconf::testing::shipped_rules(), read_header(dir / "m.safetensors"), {"m.safetensors"});
   EXPECT_EQ(c.base_model, "flux_schnell");
   EXPECT_NE(c.conflict.find("says sdxl"), std::string::npos) << c.conflict;
 }

@@ -10,6 +10,7 @@
 #include "detect/corpus.hpp"
 #include "detect/test_support.hpp"
 #include "inferconf/detect.hpp"
+#include "support/shipped_rules.hpp"
 
 namespace inferconf::detect {
 namespace {
@@ -30,7 +31,7 @@ class DetectFiles : public ::testing::Test {
     files_->push_back(*dir_ / "missing.safetensors");  // an io error
     files_->push_back(*dir_);                          // a directory: not a regular file
     expected_ = new std::vector<std::string>();
-    for (const auto& f : *files_) expected_->push_back(describe(detect_file(*default_rules(), f)));
+    for (const auto& f : *files_) expected_->push_back(describe(detect_file(*inferconf::testing::shipped_rules(), f)));
   }
   static void TearDownTestSuite() {
     std::filesystem::remove_all(*dir_);
@@ -45,7 +46,7 @@ class DetectFiles : public ::testing::Test {
     std::size_t out_of_order = 0, other_thread = 0;
     const auto caller = std::this_thread::get_id();
     detect_files(
-        *default_rules(), *files_,
+        *inferconf::testing::shipped_rules(), *files_,
         [&](std::size_t index, FileResult&& r) {
           out_of_order += index != got.size();
           other_thread += std::this_thread::get_id() != caller;
@@ -69,7 +70,7 @@ std::vector<std::string>* DetectFiles::expected_ = nullptr;
 TEST_F(DetectFiles, TheCorpusMixesVerdictsAndReadErrors) {
   std::set<std::string> bases, rules;
   for (const auto& f : *files_) {
-    const auto r = detect_file(*default_rules(), f);
+    const auto r = detect_file(*inferconf::testing::shipped_rules(), f);
     if (r.ok()) {
       bases.insert(r.classification().base_model);
     } else {
@@ -109,7 +110,7 @@ TEST_F(DetectFiles, AnExceptionFromTheCallbackStopsAfterItsFileAndPropagates) {
     std::vector<std::size_t> seen;
     try {
       detect_files(
-          *default_rules(), *files_,
+          *inferconf::testing::shipped_rules(), *files_,
           [&](std::size_t index, FileResult&&) {
             seen.push_back(index);
             if (index == 37) throw std::runtime_error("stop at 37");
@@ -124,13 +125,39 @@ TEST_F(DetectFiles, AnExceptionFromTheCallbackStopsAfterItsFileAndPropagates) {
   }
 }
 
+// A file whose reading throws something that is not a ReadError (a reader
+// meeting std::bad_alloc, say) on a worker thread: before the guard the
+// exception stopped the whole run (and, had it left the thread, the process).
+// Now it is that file's error, naming the file and the exception, and every
+// other file is still read and delivered in order.
+TEST_F(DetectFiles, AReaderThrowingANonReadErrorOnAWorkerBecomesThatFilesErrorAndTheRunGoesOn) {
+  const auto& failing = (*files_)[37];
+  for (unsigned jobs : {1u, 2u, 8u}) {
+    DetectFilesOptions options{jobs, 4};
+    options.detect = [&](const Rules& rules, const std::filesystem::path& file) {
+      if (file == failing) throw std::runtime_error("the allocator gave up");
+      return detect_file(rules, file);
+    };
+    std::vector<std::string> got;
+    detect_files(*inferconf::testing::shipped_rules(), *files_, [&](std::size_t, FileResult&& r) { got.push_back(describe(r)); }, options);
+    ASSERT_EQ(got.size(), files_->size()) << "jobs " << jobs;
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      if (i == 37) continue;
+      EXPECT_EQ(got[i], (*expected_)[i]) << "jobs " << jobs << ", file " << i;
+    }
+    EXPECT_NE(got[37].find(failing.string()), std::string::npos) << got[37];
+    EXPECT_NE(got[37].find("\"rule\":\"unexpected\""), std::string::npos) << got[37];
+    EXPECT_NE(got[37].find("the allocator gave up"), std::string::npos) << got[37];
+  }
+}
+
 TEST_F(DetectFiles, NoFilesMeansNoCallAndFewFilesManyJobsIsFine) {
   std::size_t calls = 0;
-  detect_files(*default_rules(), {}, [&](std::size_t, FileResult&&) { ++calls; }, {8, 0});
+  detect_files(*inferconf::testing::shipped_rules(), {}, [&](std::size_t, FileResult&&) { ++calls; }, {8, 0});
   EXPECT_EQ(calls, 0u);
   const std::vector<std::filesystem::path> three(files_->begin(), files_->begin() + 3);
   std::vector<std::string> got;
-  detect_files(*default_rules(), three, [&](std::size_t, FileResult&& r) { got.push_back(describe(r)); }, {64, 0});
+  detect_files(*inferconf::testing::shipped_rules(), three, [&](std::size_t, FileResult&& r) { got.push_back(describe(r)); }, {64, 0});
   EXPECT_EQ(got, std::vector<std::string>(expected_->begin(), expected_->begin() + 3));
 }
 

@@ -8,6 +8,7 @@
 #include "detect/test_support.hpp"
 #include "inferconf/detect.hpp"
 #include "inferconf/registry.hpp"
+#include "support/shipped_rules.hpp"
 
 namespace inferconf::detect {
 namespace {
@@ -34,7 +35,7 @@ class DetectNames : public ::testing::TestWithParam<std::size_t> {};
 
 TEST_P(DetectNames, InferredAsExpected) {
   const auto& c = name_cases()[GetParam()];
-  const auto& rules = *default_rules();
+  const auto& rules = *inferconf::testing::shipped_rules();
   NameVerdict v;
   if (c.via == "name") {
     v = infer_from_name(rules, c.input);
@@ -88,7 +89,7 @@ ModelEvidence record(std::string name, std::optional<std::string> base = std::nu
 }
 
 TEST(DetectInferBaseModel, ExplicitLabelDecides) {
-  auto r = infer_base_model(record("anything", "Flux.1 D"));
+  auto r = infer_base_model(*inferconf::testing::shipped_rules(), record("anything", "Flux.1 D"));
   EXPECT_EQ(r.base_model, "flux_dev");
   EXPECT_EQ(r.source, Source::kExplicit);
   EXPECT_EQ(r.confidence, Confidence::kHigh);
@@ -96,16 +97,16 @@ TEST(DetectInferBaseModel, ExplicitLabelDecides) {
 }
 
 TEST(DetectInferBaseModel, MetadataThenName) {
-  auto r = infer_base_model(record("my model", std::nullopt, {{"baseModel", "SDXL 1.0"}}));
+  auto r = infer_base_model(*inferconf::testing::shipped_rules(), record("my model", std::nullopt, {{"baseModel", "SDXL 1.0"}}));
   EXPECT_EQ(r.base_model, "sdxl");
   EXPECT_EQ(r.source, Source::kMetadata);
-  r = infer_base_model(record("flux1-schnell-fp8"));
+  r = infer_base_model(*inferconf::testing::shipped_rules(), record("flux1-schnell-fp8"));
   EXPECT_EQ(r.base_model, "flux_schnell");
   EXPECT_EQ(r.source, Source::kName);
 }
 
 TEST(DetectInferBaseModel, NameRefinesSdxlToPony) {
-  auto r = infer_base_model(record("ponyDiffusionV6XL", "SDXL 1.0"));
+  auto r = infer_base_model(*inferconf::testing::shipped_rules(), record("ponyDiffusionV6XL", "SDXL 1.0"));
   EXPECT_EQ(r.base_model, "pony");
   EXPECT_EQ(r.source, Source::kName);
   EXPECT_NE(r.detail.find("refines sdxl to pony"), std::string::npos) << r.detail;
@@ -113,7 +114,7 @@ TEST(DetectInferBaseModel, NameRefinesSdxlToPony) {
 }
 
 TEST(DetectInferBaseModel, ConflictIsReportedAndConfidenceLowered) {
-  auto r = infer_base_model(record("flux1-dev", "SD 1.5"));
+  auto r = infer_base_model(*inferconf::testing::shipped_rules(), record("flux1-dev", "SD 1.5"));
   EXPECT_EQ(r.base_model, "sd_1_5");
   EXPECT_EQ(r.source, Source::kExplicit);
   EXPECT_EQ(r.confidence, Confidence::kMedium);
@@ -121,17 +122,17 @@ TEST(DetectInferBaseModel, ConflictIsReportedAndConfidenceLowered) {
 }
 
 TEST(DetectInferBaseModel, KnownOtherModelIsUnknownWithReason) {
-  auto r = infer_base_model(record("sd3.5_large"));
+  auto r = infer_base_model(*inferconf::testing::shipped_rules(), record("sd3.5_large"));
   EXPECT_EQ(r.base_model, "unknown");
   EXPECT_EQ(r.source, Source::kName);
   EXPECT_NE(r.reason.find("Stable Diffusion 3"), std::string::npos) << r.reason;
-  r = infer_base_model(record("whatever", "Pony V7"));
+  r = infer_base_model(*inferconf::testing::shipped_rules(), record("whatever", "Pony V7"));
   EXPECT_EQ(r.base_model, "unknown");
   EXPECT_NE(r.reason.find("AuraFlow"), std::string::npos);
 }
 
 TEST(DetectInferBaseModel, NothingKnownIsUnknownWithEveryReason) {
-  auto r = infer_base_model(record("dreamshaper_8", "Foo Bar", {{"format", "pt"}}));
+  auto r = infer_base_model(*inferconf::testing::shipped_rules(), record("dreamshaper_8", "Foo Bar", {{"format", "pt"}}));
   EXPECT_EQ(r.base_model, "unknown");
   EXPECT_EQ(r.source, Source::kNone);
   EXPECT_EQ(r.confidence, Confidence::kNone);
@@ -143,27 +144,27 @@ TEST(DetectInferBaseModel, FileHeaderDecidesWhenLabelsAreMissing) {
   const auto dir = scratch_dir("infer-file");
   const auto path = dir / "model_7731.safetensors";
   write_sparse_safetensors(path, testing::wan_dit(3072, 14336, 30, 48, 48, false));
-  auto r = infer_base_model(record("My video model", std::nullopt, nlohmann::json::object(), path.string()));
+  auto r = infer_base_model(*inferconf::testing::shipped_rules(), record("My video model", std::nullopt, nlohmann::json::object(), path.string()));
   EXPECT_EQ(r.base_model, "wan_2_2");
   EXPECT_EQ(r.variant.value_or(""), "ti2v_5b");
   EXPECT_EQ(r.source, Source::kFile);
   ASSERT_TRUE(r.file.has_value());
   EXPECT_EQ(r.file->rule, "wan22_ti2v_5b");
   // The file corrects nothing silently: an explicit label that disagrees is a conflict.
-  r = infer_base_model(record("My video model", "Wan Video 14B t2v", nlohmann::json::object(), path.string()));
+  r = infer_base_model(*inferconf::testing::shipped_rules(), record("My video model", "Wan Video 14B t2v", nlohmann::json::object(), path.string()));
   EXPECT_EQ(r.base_model, "wan_2_1");
   EXPECT_NE(r.conflict.find("says wan_2_2/ti2v_5b"), std::string::npos) << r.conflict;
   // A record's display name separates the Wan 14B T2V twins.
   const auto twin = dir / "model_9.safetensors";
   write_sparse_safetensors(twin, testing::wan_dit(5120, 13824, 40, 16, 16, false));
-  r = infer_base_model(record("Wan 2.2 T2V A14B low noise", std::nullopt, nlohmann::json::object(), twin.string()));
+  r = infer_base_model(*inferconf::testing::shipped_rules(), record("Wan 2.2 T2V A14B low noise", std::nullopt, nlohmann::json::object(), twin.string()));
   EXPECT_EQ(r.base_model, "wan_2_2");
   EXPECT_EQ(r.variant.value_or(""), "t2v_a14b");
   EXPECT_EQ(r.expert.value_or(""), "low_noise");
 }
 
 TEST(DetectInferBaseModel, UnreadableFileFallsBackToTheName) {
-  auto r = infer_base_model(record("hidream_i1_fast", std::nullopt, nlohmann::json::object(), "/nonexistent.safetensors"));
+  auto r = infer_base_model(*inferconf::testing::shipped_rules(), record("hidream_i1_fast", std::nullopt, nlohmann::json::object(), "/nonexistent.safetensors"));
   EXPECT_EQ(r.base_model, "hidream");
   EXPECT_EQ(r.variant.value_or(""), "fast");
   EXPECT_EQ(r.source, Source::kName);
@@ -176,7 +177,7 @@ TEST(DetectInferBaseModel, RegistryRecordAdapter) {
   ModelRecord m;
   m.id = "x";
   m.name = "Juggernaut XL";
-  auto r = infer_base_model_for(*default_rules(), m);
+  auto r = infer_base_model_for(*inferconf::testing::shipped_rules(), m);
   EXPECT_EQ(r.base_model, "sdxl");
 }
 

@@ -9,15 +9,19 @@
 #include <atomic>
 #include <fstream>
 #include <set>
+#include <stdexcept>
 #include <thread>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
 
+#include "support/forwarding_store.hpp"
 #include "support/sanitizers.hpp"
 #include "http/http_client.hpp"
-#include "http/indexed_store.hpp"
-#include "http/openapi.hpp"
+#include "http/api/openapi.hpp"
+#include "http/api/tokens.hpp"
+#include "inferconf/interop.hpp"
 #include "http/raw_socket.hpp"
 #include "http/test_server.hpp"
 
@@ -297,34 +301,29 @@ TEST(HostileFindings, AResolveQueryOfOnlySeparatorsIsRefused) {
 
 // A store whose registry look-up and change feed can be made slow or
 // failing, wrapped around the real SQLite store.
-class FaultyStore : public http::IndexedStore {
+class FaultyStore : public ForwardingStore {
  public:
-  explicit FaultyStore(Store& real) : http::IndexedStore(real, empty_index()) {}
-  std::atomic<int> get_model_mode{0};  // 0 normal, 1 slow (2 s), 2 throws std::runtime_error, 3 throws int, 4 unavailable
+  explicit FaultyStore(Store& real) : ForwardingStore(real) {}
+  std::atomic<int> get_model_mode{0};  // 0 normal, 1 slow (slow_ms), 2 throws std::runtime_error, 3 throws int, 4 unavailable
+  std::atomic<int> slow_ms{2000};
   std::atomic<int> feed_mode{0};       // 0 normal, 1 throws std::logic_error
   std::optional<ModelRecord> get_model(std::string_view id) override {
     switch (get_model_mode.load()) {
-      case 1: std::this_thread::sleep_for(std::chrono::seconds(2)); break;
+      case 1: std::this_thread::sleep_for(std::chrono::milliseconds(slow_ms.load())); break;
       case 2: throw std::runtime_error("driver detail: socket /var/secret/db.sock reset");
       case 3: throw 42;
       case 4: throw unavailable("Cannot open /var/secret/inferconf.db: disk I/O error");
       default: break;
     }
-    return http::IndexedStore::get_model(id);
+    return ForwardingStore::get_model(id);
   }
   ChangeSet changes_since(std::string_view cursor) override {
     if (feed_mode.load() == 1) throw std::logic_error("feed exploded");
-    return http::IndexedStore::changes_since(cursor);
+    return ForwardingStore::changes_since(cursor);
   }
   std::string change_cursor() override {
     if (get_model_mode.load() == 4) throw unavailable("Cannot open /var/secret/inferconf.db: disk I/O error");
-    return http::IndexedStore::change_cursor();
-  }
-
- private:
-  static const http::ConfigurationIndex& empty_index() {
-    static const http::ConfigurationIndex index;
-    return index;
+    return ForwardingStore::change_cursor();
   }
 };
 
@@ -342,6 +341,11 @@ struct FaultyServer {
     options.threads = threads;
     options.log_format = http::LogFormat::kNone;
     options.refresh_interval = std::chrono::milliseconds(50);
+    options.api.rules = detect::load_rules(std::filesystem::path(INFERCONF_SOURCE_DIR) / "catalog");
+    options.api.tokens = std::make_shared<const http::TokenTable>(
+        http::TokenTable::parse(http::token_file_line("writer", TestServer::kWriterToken, false) + "\n", "tokens"));
+    options.api.vocabulary = std::make_shared<const EngineVocabulary>(
+        EngineVocabulary::load(EngineVocabulary::file_in(std::filesystem::path(INFERCONF_SOURCE_DIR) / "catalog"), catalog));
     server = std::make_unique<http::Server>(store, catalog, options);
     thread = std::thread([this] { server->run(); });
   }
@@ -369,6 +373,71 @@ TEST(HostileFindings, AResolveThatReadsTheRegistryDoesNotStallTheNetworkThread) 
   expect_healthy(f.port(), "a slow registry look-up");
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(1000));
   EXPECT_EQ(first_status(slow.read_all()), 200u);
+}
+
+// Reads that consult the store (exports, resolutions from the registry) and
+// writes run on separate pools, so a flood of slow exports cannot queue ahead
+// of a write. Sixteen exports that each hold a read thread for 400 ms are
+// 3.2 s of queue on the two read threads; a write sent behind them is still
+// answered at once. On one shared pool it waited for the whole queue.
+TEST(HostileFindings, AWriteIsAnsweredPromptlyWhileManySlowExportsAreInFlight) {
+  FaultyServer f(2);
+  f.store.slow_ms = 400;
+  f.store.get_model_mode = 1;
+  const std::string export_request =
+      post("/v1/resolve?format=comfyui", "Content-Type: application/json\r\n",
+           R"({"model_id":"not-in-the-index","configuration_type":"quality","base_model":"sdxl"})");
+  std::vector<std::unique_ptr<RawSocket>> exports;
+  for (int i = 0; i < 16; ++i) {
+    exports.push_back(std::make_unique<RawSocket>(f.port(), std::chrono::seconds(15)));
+    exports.back()->send(export_request);
+    exports.back()->shutdown_send();
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // every export is queued or running
+  RawSocket write(f.port(), std::chrono::seconds(15));
+  const auto t0 = std::chrono::steady_clock::now();
+  write.send(post("/v1/configurations",
+                  std::string("Authorization: Bearer ") + TestServer::kWriterToken + "\r\nContent-Type: application/json\r\n",
+                  create_body("written-during-an-export-flood").dump()));
+  write.shutdown_send();
+  const std::string answer = write.read_all();
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(first_status(answer), 201u) << answer;
+  EXPECT_LT(waited, std::chrono::milliseconds(1500)) << "the write waited behind the exports";
+  for (auto& e : exports) EXPECT_EQ(first_status(e->read_all()), 200u);
+}
+
+// The acceptor's guard: an exception while admitting one connection (here
+// from the admission hook; in life an allocation failing) closes that
+// connection and is logged, and the acceptor goes on. Without the guard the
+// network thread's loop caught it, but nothing accepted again: every later
+// client waited forever.
+TEST(HostileFindings, AnExceptionWhileAdmittingAConnectionClosesItAndTheAcceptorGoesOn) {
+  std::atomic<int> admitted{0};
+  TestServerOptions o;
+  o.threads = 1;
+  o.connection_admitted = [&admitted] {
+    if (admitted.fetch_add(1) == 0) throw std::runtime_error("no memory left for a session");
+  };
+  ::testing::internal::CaptureStdout();
+  TestServer server(o);
+  std::string first_answer;
+  {
+    RawSocket first(server.port(), std::chrono::seconds(3));
+    first.send("GET /healthz HTTP/1.1\r\n" + kHost + "\r\n");
+    first_answer = first.read_all();
+  }
+  // A plain socket with a deadline: without the guard nothing accepts it, and
+  // the test fails in seconds instead of waiting on a client without one.
+  RawSocket next(server.port(), std::chrono::seconds(3));
+  next.send("GET /healthz HTTP/1.1\r\n" + kHost + "Connection: close\r\n\r\n");
+  EXPECT_EQ(first_status(next.read_all()), 200u) << "the acceptor stopped accepting";
+  spdlog::default_logger()->flush();
+  const std::string log = ::testing::internal::GetCapturedStdout();
+  EXPECT_EQ(first_status(first_answer), 0u) << first_answer;
+  EXPECT_GE(admitted.load(), 2);
+  EXPECT_NE(log.find("The acceptor could not start a session for a new connection"), std::string::npos) << log;
+  EXPECT_NE(log.find("no memory left for a session"), std::string::npos) << log;
 }
 
 TEST(HostileFindings, AnExceptionFromAHandlerIsAGeneric500AndTheServerGoesOn) {

@@ -118,6 +118,7 @@ TEST(Lifecycle, StartingOnATakenPortFailsWithAClearMessage) {
   http::ServerOptions options;
   options.listen = "127.0.0.1:" + std::to_string(first.port());
   options.threads = 1;
+  options.api.rules = detect::load_rules(std::filesystem::path(INFERCONF_SOURCE_DIR) / "catalog");
   try {
     http::Server second(*store, catalog, options);
     ADD_FAILURE() << "a second server bound the same port";
@@ -136,6 +137,7 @@ TEST(Lifecycle, ASigtermBetweenStartAndRunShutsDownGracefullyInsteadOfEndingTheP
   http::ServerOptions options;
   options.listen = "127.0.0.1:0";
   options.threads = 1;
+  options.api.rules = detect::load_rules(std::filesystem::path(INFERCONF_SOURCE_DIR) / "catalog");
   options.handle_signals = true;
   http::Server server(*store, catalog, options);
   // `serve` prints its address here; a SIGTERM sent as soon as it appears used to find no handler yet and end

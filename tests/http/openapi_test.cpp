@@ -1,13 +1,15 @@
 // The OpenAPI document names every route of the route table with each of
 // its methods, every field of every DTO the API sends or accepts, and every
 // problem type. Adding a route or a DTO field without documenting it fails here.
+#include <set>
+
 #include <gtest/gtest.h>
 
 #include "inferconf/interop.hpp"
 
-#include "http/openapi.hpp"
-#include "http/problem.hpp"
-#include "http/router.hpp"
+#include "http/api/openapi.hpp"
+#include "http/api/problem.hpp"
+#include "http/api/routes.hpp"
 #include "inferconf/catalog.hpp"
 #include "inferconf/dto.hpp"
 #include "inferconf/service.hpp"
@@ -41,6 +43,37 @@ TEST(OpenApi, IsOpenApi31WithEveryRouteAndMethod) {
     }
   }
   EXPECT_EQ(doc()["paths"].size(), http::routes().size()) << "the document has a path the server does not serve";
+}
+
+TEST(OpenApi, DocumentsNoOperationTheRouteTableLacks) {
+  for (const auto& spec : http::routes()) {
+    for (const auto& [method, op] : doc()["paths"][std::string(spec.pattern)].items()) {
+      if (method == "parameters" || method == "options") continue;
+      std::string upper = method;
+      for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      EXPECT_NE(spec.operation(boost::beast::http::string_to_verb(upper)), nullptr)
+          << method << " " << spec.pattern << " is documented but the route table has no such operation";
+    }
+  }
+}
+
+// The query parameters the route table lets through to each handler are
+// exactly those the document lists for the operation.
+TEST(OpenApi, DocumentsExactlyTheQueryParametersOfEachOperation) {
+  for (const auto& spec : http::routes()) {
+    for (const auto& op : spec.operations) {
+      std::string m(boost::beast::http::to_string(op.method));
+      for (auto& c : m) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      std::set<std::string> documented;
+      for (nlohmann::json p : doc()["paths"][std::string(spec.pattern)][m].value("parameters", nlohmann::json::array())) {
+        if (p.contains("$ref"))
+          p = doc().at(nlohmann::json::json_pointer(p["$ref"].get<std::string>().substr(1)));
+        if (p["in"] == "query") documented.insert(p["name"].get<std::string>());
+      }
+      const std::set<std::string> accepted(op.query.begin(), op.query.end());
+      EXPECT_EQ(documented, accepted) << m << " " << spec.pattern;
+    }
+  }
 }
 
 TEST(OpenApi, DocumentsOptionsOnEveryPath) {

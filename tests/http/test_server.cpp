@@ -6,7 +6,7 @@
 #include <fstream>
 #include <random>
 
-#include "http/tokens.hpp"
+#include "http/api/tokens.hpp"
 
 namespace inferconf::testing {
 
@@ -52,10 +52,12 @@ void TestServer::start(TestServerOptions o) {
   options.limits.max_requests_per_connection = o.max_requests_per_connection;
   options.max_connections = o.max_connections;
   options.allowed_hosts = o.allowed_hosts;
+  options.connection_admitted = o.connection_admitted;
   options.shutdown_timeout = o.shutdown_timeout;
   options.api.auth_reads = o.auth_reads;
   options.api.require_if_match = o.require_if_match;
   options.log_format = o.log_format;
+  options.api.rules = detect::load_rules(catalog_dir);
   options.api.vocabulary =
       std::make_shared<const EngineVocabulary>(EngineVocabulary::load(EngineVocabulary::file_in(catalog_dir), *catalog_));
   if (o.with_tokens) {

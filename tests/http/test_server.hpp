@@ -6,11 +6,12 @@
 #include <utility>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 
-#include "http/server.hpp"
+#include "http/transport/server.hpp"
 #include "inferconf/catalog.hpp"
 #include "inferconf/store.hpp"
 
@@ -29,6 +30,7 @@ struct TestServerOptions {
   std::size_t max_connections = 0;  // 0: the server's default
   std::size_t max_requests_per_connection = 1000;
   std::vector<std::string> allowed_hosts;
+  std::function<void()> connection_admitted;  // ServerOptions::connection_admitted
 };
 
 class TestServer {

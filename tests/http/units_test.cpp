@@ -11,9 +11,9 @@
 #include <map>
 #include <random>
 
-#include "http/configuration_index.hpp"
-#include "http/request_parts.hpp"
-#include "http/tokens.hpp"
+#include "http/index/configuration_index.hpp"
+#include "http/api/request_parts.hpp"
+#include "http/api/tokens.hpp"
 #include "inferconf/error.hpp"
 
 namespace inferconf::testing {

@@ -8,6 +8,7 @@
 
 #include "interop/interop_fixture.hpp"
 #include "interop/png_builder.hpp"
+#include "support/shipped_rules.hpp"
 
 namespace inferconf::testing {
 namespace {
@@ -55,7 +56,8 @@ TEST_P(InfotextCase, ParsesAndImportsAsExpected) {
   }
   if (!expect.contains("import")) return;
   const auto& imp = expect["import"];
-  ImportOptions options;
+  PresetImportOptions options;
+  options.rules = inferconf::testing::shipped_rules().get();
   options.base_model = imp.value("base_model", "");
   options.configuration_type = imp.value("type", "quality");
   options.model_id = imp.value("model_id", "");

@@ -5,6 +5,7 @@
 
 #include "interop/interop_fixture.hpp"
 #include "interop/png_builder.hpp"
+#include "support/shipped_rules.hpp"
 
 namespace inferconf::testing {
 namespace {
@@ -37,7 +38,8 @@ TEST(PngText, ReadsEveryTextChunkKind) {
 }
 
 TEST(PngText, ImportsTheParametersChunk) {
-  ImportOptions o;
+  PresetImportOptions o;
+  o.rules = inferconf::testing::shipped_rules().get();
   o.base_model = "sdxl";
   const auto r = import_preset(png_with({text_chunk("parameters", kInfotext)}), "a.png", o, shipped_catalog(),
                                shipped_engine_vocabulary());
@@ -53,7 +55,8 @@ TEST(PngText, ImportsAComfyUIPromptChunk) {
   eo.seed = 5;
   const auto graph = export_request(resolved_from_preset("flux_dev", "speed"), ExportFormat::kComfyUI, eo,
                                     shipped_catalog(), shipped_engine_vocabulary());
-  ImportOptions o;
+  PresetImportOptions o;
+  o.rules = inferconf::testing::shipped_rules().get();
   o.base_model = "flux_dev";
   o.configuration_type = "speed";
   const auto png = png_with({text_chunk("prompt", graph.body["prompt"].dump()), text_chunk("workflow", "{}")});
@@ -148,7 +151,8 @@ TEST(PngText, MalformedFilesFailWithClearErrors) {
 }
 
 TEST(PngText, NoTextChunkIsAClearImportError) {
-  ImportOptions o;
+  PresetImportOptions o;
+  o.rules = inferconf::testing::shipped_rules().get();
   o.base_model = "sdxl";
   for (const auto& [png, detail] : {std::pair{png_with({}), std::string("it has no text chunks at all")},
                                     std::pair{png_with({text_chunk("Software", "GIMP")}),
@@ -165,7 +169,8 @@ TEST(PngText, NoTextChunkIsAClearImportError) {
 }
 
 TEST(PngText, PromptChunkThatIsNotJsonIsAClearError) {
-  ImportOptions o;
+  PresetImportOptions o;
+  o.rules = inferconf::testing::shipped_rules().get();
   o.base_model = "sdxl";
   try {
     import_preset(png_with({text_chunk("prompt", "{not json")}), "c.png", o, shipped_catalog(), shipped_engine_vocabulary());

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "interop/interop_fixture.hpp"
+#include "support/shipped_rules.hpp"
 
 namespace inferconf::testing {
 namespace {
@@ -22,8 +23,9 @@ CreateDTO preset_dto(const std::string& base, const std::string& type, const std
   return dto;
 }
 
-ImportOptions import_options(const std::string& base, const std::string& type) {
-  ImportOptions o;
+PresetImportOptions import_options(const std::string& base, const std::string& type) {
+  PresetImportOptions o;
+  o.rules = inferconf::testing::shipped_rules().get();
   o.model_id = "roundtrip-model";
   o.base_model = base;
   o.configuration_type = type;

@@ -17,6 +17,7 @@
 #include "inferconf/dto.hpp"
 #include "inferconf/error.hpp"
 #include "store/mongo/mongo_store.hpp"
+#include "store/mongo/mongo_store_impl.hpp"
 #include "store/store_conformance.hpp"
 
 namespace inferconf::testing {
@@ -348,6 +349,65 @@ TEST(MongoRealServer, UnauthorizedNamesThePrivilegeNotThePassword) {
     EXPECT_EQ(std::string(e.what()).find("password"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("not allowed"), std::string::npos) << e.what();
   }
+}
+
+// The change feed meets an exception that is not an inferconf::Error while
+// reading a document (the reader throws, as on an exhausted allocator): it
+// asks for a full reload instead of letting the exception end the caller's
+// refresh thread, and the next cursor works again.
+TEST(MongoRealServer, TheChangeFeedSurvivesAReaderThrowingANonInferconfException) {
+  REAL_SERVER_OR_SKIP(db, "");
+  std::atomic<bool> broken{true};
+  dynamic_cast<mongo::MongoStore&>(*db->store)
+      .set_configuration_reader([&broken](mongo::DocRef ref, std::string* problem) {
+        if (broken.load()) throw std::runtime_error("the reader broke");
+        return mongo::read_configuration(ref.doc, problem);
+      });
+  const std::string cursor = db->store->change_cursor();
+  db->insert(platform_document("fed", "quality", ""));
+  ChangeSet changes;
+  for (int i = 0; i < 50 && !changes.reload_required; ++i) {
+    changes = db->store->changes_since(cursor);
+    if (!changes.reload_required) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(changes.reload_required) << "the feed did not turn the exception into a reload";
+  broken = false;
+  std::vector<std::string> ids;
+  db->store->for_each_configuration([&](const InferenceConfiguration& c) {
+    ids.push_back(c.id);
+    return true;
+  });
+  EXPECT_EQ(ids, std::vector<std::string>{"fed"});
+  const std::string fresh = db->store->change_cursor();
+  db->insert(platform_document("fed-later", "speed", ""));
+  bool seen = false;
+  for (int i = 0; i < 50 && !seen; ++i) {
+    for (const auto& c : db->store->changes_since(fresh).upserted) seen |= c.id == "fed-later";
+    if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(seen) << "the feed did not go on after the reload";
+}
+
+// A malformed document arriving through the change feed (the platform's
+// scheduler: null) is skipped and the feed moves past it: the valid write
+// after it is still reported.
+TEST(MongoRealServer, TheChangeFeedSkipsAMalformedDocumentAndReportsTheNextWrite) {
+  REAL_SERVER_OR_SKIP(db, "");
+  std::string cursor = db->store->change_cursor();
+  std::string bad = platform_document("bad-feed", "quality", "");
+  const std::string karras = "\"scheduler\": \"karras\"";
+  bad.replace(bad.find(karras), karras.size(), "\"scheduler\": null");
+  db->insert(bad);
+  db->insert(platform_document("good-feed", "speed", ""));
+  std::vector<std::string> ids;
+  for (int i = 0; i < 50 && ids.empty(); ++i) {
+    const ChangeSet changes = db->store->changes_since(cursor);
+    ASSERT_FALSE(changes.reload_required);
+    for (const auto& c : changes.upserted) ids.push_back(c.id);
+    cursor = changes.cursor;
+    if (ids.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(ids, std::vector<std::string>{"good-feed"});
 }
 
 }  // namespace

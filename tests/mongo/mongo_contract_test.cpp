@@ -10,10 +10,14 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+#include <stdexcept>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "inferconf/dto.hpp"
 #include "inferconf/error.hpp"
@@ -184,6 +188,38 @@ json error_json(const Error& e) {
                 {"revision_mismatch", e.is_revision_mismatch()}}}};
 }
 
+// A case's "unreadable_id": reading the document with that id throws a
+// std::runtime_error, as a reader meeting an exhausted allocator or a bug
+// would: the operation meets an exception that is not an inferconf::Error.
+void make_reader_throw(Store& store, const std::string& id) {
+  dynamic_cast<mongo::MongoStore&>(store).set_configuration_reader([id](mongo::DocRef ref, std::string* problem) {
+    bson_iter_t it;
+    if (bson_iter_init_find(&it, ref.doc, "id") && BSON_ITER_HOLDS_UTF8(&it) && id == bson_iter_utf8(&it, nullptr))
+      throw std::runtime_error("the reader broke on " + id);
+    return mongo::read_configuration(ref.doc, problem);
+  });
+}
+
+// What the store logs during a case (its "log" in the outcome): the default
+// logger writes to a string for the case's lifetime.
+class LogCapture {
+ public:
+  LogCapture() : previous_(spdlog::default_logger()) {
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("contract", sink));
+  }
+  ~LogCapture() { spdlog::set_default_logger(previous_); }
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+  std::string text() const {
+    spdlog::default_logger()->flush();
+    return out_.str();
+  }
+
+ private:
+  std::shared_ptr<spdlog::logger> previous_;
+  std::ostringstream out_;
+};
 
 class MongoContract : public ::testing::TestWithParam<std::string> {};
 
@@ -199,14 +235,17 @@ TEST_P(MongoContract, Case) {
 
   const json operation = spec.at("operation");
   json outcome;
+  const LogCapture log;
   try {
     auto store = open_mongo_store(uri, parse_field_map(spec.value("registry_fields", json::object())));
+    if (spec.contains("unreadable_id")) make_reader_throw(*store, spec["unreadable_id"].get<std::string>());
     outcome = json{{"result", call(*store, operation.at("method"), operation.value("args", json::object()))}};
   } catch (const Error& e) {
     outcome = error_json(e);
   } catch (const std::exception& e) {
     outcome = json{{"exception", e.what()}};
   }
+  outcome["log"] = log.text();
   peer.write_line(outcome.dump());
   const std::string verdict = peer.read_rest(std::chrono::seconds(20));
   EXPECT_NE(verdict.find("RESULT OK"), std::string::npos)

@@ -22,6 +22,8 @@
 #include "inferconf/error.hpp"
 #include "inferconf/populate.hpp"
 #include "store/sqlite/sqlite_store.hpp"
+#include "support/forwarding_store.hpp"
+#include "support/shipped_rules.hpp"
 
 namespace inferconf {
 namespace {
@@ -35,10 +37,10 @@ namespace fs = std::filesystem;
 // no store should throw (a library's std::runtime_error, a non-std value).
 enum class Throws { kUnavailable, kRuntimeError, kNonStd };
 
-class FailingWriteStore final : public Store {
+class FailingWriteStore final : public testing::ForwardingStore {
  public:
   FailingWriteStore(Store& inner, int fail_on_call, Throws throws = Throws::kUnavailable)
-      : inner_(inner), fail_on_call_(fail_on_call), throws_(throws) {}
+      : testing::ForwardingStore(inner), fail_on_call_(fail_on_call), throws_(throws) {}
 
   std::vector<bool> create_missing(const std::vector<CreateDTO>& dtos, bool replace,
                                    const WriteContext& context = {}) override {
@@ -51,69 +53,13 @@ class FailingWriteStore final : public Store {
       if (throws_ == Throws::kNonStd) throw 42;
       throw unavailable("the test store refuses this batch");
     }
-    return inner_.create_missing(dtos, replace, context);
+    return testing::ForwardingStore::create_missing(dtos, replace, context);
   }
-
-  std::string describe() const override { return inner_.describe(); }
-  void ensure_schema() override { inner_.ensure_schema(); }
-  std::vector<std::string> check_schema() override { return inner_.check_schema(); }
-  InferenceConfiguration create(const CreateDTO& dto, const WriteContext& context = {}) override {
-    return inner_.create(dto, context);
-  }
-  std::vector<InferenceConfiguration> create_many(const std::vector<CreateDTO>& dtos,
-                                                  const WriteContext& context = {}) override {
-    return inner_.create_many(dtos, context);
-  }
-  std::optional<InferenceConfiguration> get(std::string_view id) override { return inner_.get(id); }
-  InferenceConfiguration update(std::string_view id, const UpdateDTO& u, std::optional<std::int64_t> rev,
-                                const WriteContext& context = {}) override {
-    return inner_.update(id, u, rev, context);
-  }
-  InferenceConfiguration replace(std::string_view id, const CreateDTO& r, std::optional<std::int64_t> rev,
-                                 const WriteContext& context = {}) override {
-    return inner_.replace(id, r, rev, context);
-  }
-  void remove(std::string_view id, std::optional<std::int64_t> rev, const WriteContext& context = {}) override {
-    inner_.remove(id, rev, context);
-  }
-  std::vector<InferenceConfiguration> find_by_model_id(std::string_view model_id,
-                                                       std::optional<std::string_view> type) override {
-    return inner_.find_by_model_id(model_id, type);
-  }
-  std::vector<InferenceConfiguration> find_by_base_model(std::string_view base_model,
-                                                         std::optional<std::string_view> type) override {
-    return inner_.find_by_base_model(base_model, type);
-  }
-  std::optional<InferenceConfiguration> find_by_model_and_type(std::string_view model_id,
-                                                               std::string_view type) override {
-    return inner_.find_by_model_and_type(model_id, type);
-  }
-  std::optional<InferenceConfiguration> find_by_base_model_and_type(std::string_view base_model,
-                                                                    std::string_view type) override {
-    return inner_.find_by_base_model_and_type(base_model, type);
-  }
-  ConfigurationPage list(const ConfigurationFilter& f, std::size_t limit,
-                         std::optional<std::string_view> after) override {
-    return inner_.list(f, limit, after);
-  }
-  std::int64_t count(const ConfigurationFilter& f) override { return inner_.count(f); }
-  void for_each_configuration(const std::function<bool(const InferenceConfiguration&)>& fn) override {
-    inner_.for_each_configuration(fn);
-  }
-  std::string change_cursor() override { return inner_.change_cursor(); }
-  ChangeSet changes_since(std::string_view cursor) override { return inner_.changes_since(cursor); }
-  void upsert_models(const std::vector<ModelRecord>& models) override { inner_.upsert_models(models); }
-  std::optional<ModelRecord> get_model(std::string_view id) override { return inner_.get_model(id); }
-  void for_each_model(bool active_only, const std::function<bool(const ModelRecord&)>& fn) override {
-    inner_.for_each_model(active_only, fn);
-  }
-  std::int64_t count_models(bool active_only) override { return inner_.count_models(active_only); }
 
   std::vector<std::thread::id> write_threads;
   std::vector<int> writes_on_thread;  // per write: how many writes its thread had made, this one included
 
  private:
-  Store& inner_;
   int fail_on_call_;
   Throws throws_;
   int calls_ = 0;
@@ -187,7 +133,7 @@ class PopulatePipeline : public ::testing::Test {
 
   static constexpr int kModels = 300;
   const Catalog catalog_ = Catalog::load(fs::path(INFERCONF_SOURCE_DIR) / "catalog");
-  const std::shared_ptr<const detect::Rules> rules_ = detect::default_rules();
+  const std::shared_ptr<const detect::Rules> rules_ = inferconf::testing::shipped_rules();
   fs::path dir_;
   std::unique_ptr<Store> store_;
   std::vector<ModelRecord> registry_;

@@ -37,7 +37,7 @@ class RegistryImport : public ::testing::Test {
   std::vector<populate::ImportProblem> import(const std::string& jsonl, populate::ImportReport& report,
                                              bool dry_run) {
     std::istringstream in(jsonl);
-    populate::ImportOptions options;
+    populate::RegistryImportOptions options;
     options.dry_run = dry_run;
     std::vector<populate::ImportProblem> problems;
     report = populate::import_registry(*store_, in, options,

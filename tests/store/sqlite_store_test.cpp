@@ -4,6 +4,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <optional>
+#include <stdexcept>
 #include <chrono>
 #include <tuple>
 
@@ -15,6 +18,8 @@
 #include <fmt/format.h>
 
 #include "store/scratch_dir.hpp"
+#include "store/sqlite/checkpointer.hpp"
+#include "store/sqlite/connection.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "store/store_test_support.hpp"
 
@@ -148,6 +153,33 @@ TEST_F(SqliteStoreTest, MissingParentDirectoriesAreCreated) {
   const auto p = dir_.file("data") / "nested" / "inferconf.db";
   open_ready(p)->create(make_dto("m1"));
   EXPECT_TRUE(fs::exists(p));
+}
+
+// Two processes populating the same new database at once: one switched the
+// file to WAL while the other was reading it, and SQLite refused the switch at
+// once (SQLITE_BUSY, without its busy handler), so the run failed claiming the
+// file "stayed locked for more than 5000 ms" after a few milliseconds.
+TEST_F(SqliteStoreTest, SwitchingAFileToWalWaitsWhileAnotherConnectionReadsIt) {
+  const auto p = dir_.file("rollback-journal.db");
+  SQLite::Database reader(p, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  reader.exec("CREATE TABLE other (x INTEGER); INSERT INTO other VALUES (1)");
+  ASSERT_EQ(reader.execAndGet("PRAGMA journal_mode").getString(), "delete");
+  reader.exec("BEGIN");
+  ASSERT_EQ(reader.execAndGet("SELECT count(*) FROM other").getInt(), 1);  // holds the shared lock
+  std::thread release([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    reader.exec("COMMIT");
+  });
+  std::optional<std::string> failure;
+  try {
+    open_ready(p)->create(make_dto("m1"));
+  } catch (const Error& e) {
+    failure = e.what();
+  }
+  release.join();
+  EXPECT_FALSE(failure) << *failure;
+  SQLite::Database after(p, SQLite::OPEN_READONLY);
+  EXPECT_EQ(after.execAndGet("PRAGMA journal_mode").getString(), "wal");
 }
 
 TEST_F(SqliteStoreTest, AReadOnlyDirectoryIsUnavailable) {
@@ -417,6 +449,43 @@ TEST_F(SqliteStoreTest, TheWalIsCheckpointedInTheBackgroundWhileTheStoreStaysOpe
   s.reset();
   EXPECT_FALSE(fs::exists(fs::path(p.string() + "-wal"))) << "the last connection to close removes the WAL";
   EXPECT_EQ(open_ready(p)->count({}), 10000);
+}
+
+// The checkpoint thread guards itself: a pass that throws something that is
+// not an inferconf::Error (here a std::runtime_error, as a driver or an
+// allocation could) is logged with the file and the exception, and the
+// thread stays alive for the next commit's request. Without the guard the
+// exception leaves the thread and std::terminate ends the process.
+TEST_F(SqliteStoreTest, ACheckpointPassThrowingANonInferconfExceptionIsLoggedAndTheThreadGoesOn) {
+  const auto p = dir_.file("guarded.db");
+  const sqlite::StoreContext ctx{p, std::chrono::milliseconds(5000)};
+  std::atomic<int> passes{0};
+  std::atomic<int> completed{0};
+  sqlite::Checkpointer checkpointer(ctx, 1, std::int64_t{1} << 40, [&](sqlite3* db, int* frames, int* copied) {
+    if (passes.fetch_add(1) == 0) throw std::runtime_error("the disk controller went away");
+    const int rc = sqlite::Checkpointer::passive_pass(db, frames, copied);
+    completed.fetch_add(1);
+    return rc;
+  });
+  auto wait_for = [](const std::atomic<int>& n, int at_least) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (n.load() < at_least && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return n.load() >= at_least;
+  };
+  ::testing::internal::CaptureStderr();
+  sqlite::Connection writer(ctx, false, &checkpointer);
+  writer.db().exec("CREATE TABLE rows(x BLOB)");  // the first commit: the thread starts and its pass throws
+  const bool first = wait_for(passes, 1);
+  writer.db().exec("INSERT INTO rows VALUES (zeroblob(40000))");  // the next request, served by the same thread
+  const bool second = wait_for(completed, 1);
+  checkpointer.stop();
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(first) << "the first commit did not wake the checkpoint thread";
+  EXPECT_TRUE(second) << "the checkpoint thread did not serve the request after the exception";
+  EXPECT_NE(log.find("the WAL checkpointer of " + p.string() + " failed"), std::string::npos) << log;
+  EXPECT_NE(log.find("the disk controller went away"), std::string::npos) << log;
+  EXPECT_EQ(writer.db().execAndGet("SELECT count(*) FROM rows").getInt(), 1);
 }
 
 TEST_F(SqliteStoreTest, AWalCheckpointSizeThatIsNotPositiveIsInvalid) {

@@ -150,7 +150,8 @@ Error driver_error(const bson_error_t& e, std::string_view what, std::string_vie
                          e.code == 6 /* HostUnreachable */ || e.code == 7 /* HostNotFound */)) {
     return unavailable(fmt::format(
         "MongoDB at {} timed out while trying to {} (error {}: {}); the server is overloaded or a node is "
-        "unreachable. Try again; raise maxTimeMS/socketTimeoutMS in the connection string if it keeps happening.",
+        "unreachable. Try again; if it keeps happening, check the server's load and indexes (`inferconf validate`): "
+        "inferconf bounds each read at 20 s, and socketTimeoutMS in the connection string bounds each round trip.",
         where, what, e.code, message));
   }
   if (is_malformed_command(e)) {

@@ -77,7 +77,7 @@ void MongoStore::find_each(const char* collection, const bson_t* filter, const b
 
 std::optional<InferenceConfiguration> MongoStore::scanned(const bson_t* doc) const {
   std::string problem;
-  auto c = read_configuration(doc, &problem);
+  auto c = reader_(DocRef{doc}, &problem);
   if (c) return c;
   bool first = false;
   {

@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 #include "inferconf/store.hpp"
 #include "store/mongo/documents.hpp"
@@ -82,6 +83,15 @@ class MongoStore final : public Store {
   // Pings the deployment (admin.ping), authenticating on the way.
   void ping();
 
+  // How a document read from inference_configurations (scans, pages, the
+  // change feed) becomes a configuration: nullopt with *problem set for a
+  // document that is not one, which is then quarantined. Default:
+  // read_configuration. A reader that throws is an unexpected failure of the
+  // operation that read the document; the change feed survives it (reload).
+  // Not thread-safe: set it before the store is shared.
+  using ConfigurationReader = std::function<std::optional<InferenceConfiguration>(DocRef, std::string*)>;
+  void set_configuration_reader(ConfigurationReader reader) { reader_ = std::move(reader); }
+
  private:
   using DocFn = std::function<bool(DocRef)>;
   using Body = std::function<void(DocRef session_opts)>;
@@ -142,6 +152,7 @@ class MongoStore final : public Store {
   std::string database_;
   std::string description_;
   RegistryFieldMap map_;
+  ConfigurationReader reader_ = [](DocRef ref, std::string* problem) { return read_configuration(ref.doc, problem); };
   std::atomic<int> transactions_{-1};  // -1 unknown, 0 no, 1 yes
   std::atomic<int> change_streams_{-1};  // -1 unknown, 0 polling, 1 change streams
   // Declared after pool_: destroyed first, giving its client back to the pool.

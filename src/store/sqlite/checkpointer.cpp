@@ -11,8 +11,12 @@
 
 namespace inferconf::sqlite {
 
-Checkpointer::Checkpointer(StoreContext ctx, std::int64_t request_bytes, std::int64_t fallback_bytes)
-    : ctx_(std::move(ctx)), request_bytes_(request_bytes), fallback_bytes_(fallback_bytes) {}
+int Checkpointer::passive_pass(sqlite3* db, int* wal_frames, int* copied) {
+  return sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, wal_frames, copied);
+}
+
+Checkpointer::Checkpointer(StoreContext ctx, std::int64_t request_bytes, std::int64_t fallback_bytes, Pass pass)
+    : ctx_(std::move(ctx)), request_bytes_(request_bytes), fallback_bytes_(fallback_bytes), pass_(std::move(pass)) {}
 
 Checkpointer::~Checkpointer() { stop(); }
 
@@ -70,10 +74,7 @@ void Checkpointer::run() {
       // Copies what was committed when it began; a pass that did not reach the
       // end of the WAL (a commit came in meanwhile) is followed by another.
       for (int pass = 0; pass < 8 && !stopping_.load(); ++pass) {
-        if (sqlite3_wal_checkpoint_v2(connection_->db().getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames,
-                                      &copied) != SQLITE_OK ||
-            copied >= wal_frames)
-          break;
+        if (pass_(connection_->db().getHandle(), &wal_frames, &copied) != SQLITE_OK || copied >= wal_frames) break;
       }
       failing_ = false;
     } catch (...) {

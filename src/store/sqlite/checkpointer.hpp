@@ -5,6 +5,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -25,7 +26,16 @@ class Connection;
 // checkpoints itself, as SQLite's automatic checkpoint would.
 class Checkpointer {
  public:
-  Checkpointer(StoreContext ctx, std::int64_t request_bytes, std::int64_t fallback_bytes);
+  // One checkpoint pass over db: the SQLite result code, with the WAL's frames
+  // and those copied back in *wal_frames and *copied (as
+  // sqlite3_wal_checkpoint_v2). Runs on the checkpointer's thread; an
+  // exception it throws is logged and the thread goes on waiting for the next
+  // request.
+  using Pass = std::function<int(sqlite3* db, int* wal_frames, int* copied)>;
+  // The pass of a store: a PASSIVE checkpoint of every attached database.
+  static int passive_pass(sqlite3* db, int* wal_frames, int* copied);
+
+  Checkpointer(StoreContext ctx, std::int64_t request_bytes, std::int64_t fallback_bytes, Pass pass = passive_pass);
   ~Checkpointer();  // stop()
   Checkpointer(const Checkpointer&) = delete;
   Checkpointer& operator=(const Checkpointer&) = delete;
@@ -47,6 +57,7 @@ class Checkpointer {
   const StoreContext ctx_;
   const std::int64_t request_bytes_;
   const std::int64_t fallback_bytes_;
+  const Pass pass_;
   std::atomic<std::int64_t> page_size_{4096};
   std::mutex mu_;
   std::condition_variable cv_;

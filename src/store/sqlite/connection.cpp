@@ -3,8 +3,10 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <mutex>
+#include <thread>
 
 #include <SQLiteCpp/Exception.h>
 #include <fmt/format.h>
@@ -117,6 +119,23 @@ void configure_sqlite_once() {
   std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
 }
 
+// Changing the journal mode needs the file to itself, and SQLite answers
+// SQLITE_BUSY at once, without calling the busy handler, while any other
+// connection holds a lock on it — as when two processes create the same new
+// database. So it waits on its own clock, up to the same busy timeout.
+void switch_to_wal(SQLite::Database& db, std::chrono::milliseconds busy_timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + busy_timeout;
+  for (auto pause = std::chrono::milliseconds(1);; pause = std::min(pause * 2, std::chrono::milliseconds(50))) {
+    try {
+      db.exec("PRAGMA journal_mode = WAL");
+      return;
+    } catch (const SQLite::Exception& e) {
+      if ((e.getErrorCode() & 0xff) != SQLITE_BUSY || std::chrono::steady_clock::now() + pause > deadline) throw;
+    }
+    std::this_thread::sleep_for(pause);
+  }
+}
+
 int open_flags(bool read_only) {
   // NOMUTEX: a connection is only ever used by the thread that leased it.
   return (read_only ? SQLite::OPEN_READONLY : SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE) | SQLite::OPEN_NOMUTEX;
@@ -138,7 +157,7 @@ Connection::Connection(const StoreContext& ctx, bool read_only, Checkpointer* ch
     // the b-tree work of a bulk insert — populate at 200 000 models took 8 %
     // less CPU than with the default 4 KiB.
     if (db_.execAndGet("PRAGMA page_count").getInt64() == 0) db_.exec("PRAGMA page_size = 16384");
-    db_.exec("PRAGMA journal_mode = WAL");
+    switch_to_wal(db_, ctx.busy_timeout);
   }
   db_.exec("PRAGMA foreign_keys = ON");
   db_.exec("PRAGMA synchronous = NORMAL");
