@@ -42,6 +42,7 @@
 #include "http/transport/metrics.hpp"
 #include "http/transport/session.hpp"
 #include "inferconf/catalog.hpp"
+#include "inferconf/detect/rules.hpp"
 #include "inferconf/interop.hpp"
 #include "inferconf/store.hpp"
 

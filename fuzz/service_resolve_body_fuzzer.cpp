@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "fuzz_support.hpp"
+#include "inferconf/detect/rules.hpp"
 #include "inferconf/interop/export_request.hpp"
 #include "inferconf/interop.hpp"
 #include "inferconf/resolve_request.hpp"
