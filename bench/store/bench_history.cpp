@@ -1,7 +1,9 @@
 // bench_history: what change history costs and how fast it reads, in one run.
-//   - an update with its revision vs the same update without it (raw SQLite,
-//     the statements of the store's update transaction, on the same schema),
-//     and the store's own update() for the absolute figure;
+//   - an update with its revision against today's update on a file of the
+//     release before history (16 KiB pages, no revisions table) and against
+//     one without revisions on this store's pages — raw SQLite, the statements
+//     of the store's update transaction — and the store's own update() for
+//     the absolute figure;
 //   - the first page of the history of a configuration with 10 000 revisions;
 //   - revision_as_of() on a store of --models configurations × 10 revisions.
 #include <algorithm>
@@ -9,6 +11,7 @@
 #include <cstdlib>
 #include <unistd.h>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,71 +43,100 @@ CreateDTO dto(const std::string& model_id) {
   return d;
 }
 
-// The update transaction of the store, by hand: read, write, change log,
-// and for every other call the revision row too. Alternating the two in one
-// loop gives both the same WAL size, checkpoints and cache.
-struct RawLatencies {
-  bench::LatencyStats plain, recorded;
+// The update transaction of the store, by hand (read, write every mutable
+// column, change log, and the revision where history is kept) on one open
+// file. Files are stepped in turn in one loop, so that all of them see the same
+// machine, WAL sizes and checkpoints.
+class RawUpdater {
+ public:
+  RawUpdater(const fs::path& file, bool with_revision)
+      : db_(file.string(), SQLite::OPEN_READWRITE),
+        begin_(db_, "BEGIN IMMEDIATE"),
+        commit_(db_, "COMMIT"),
+        read_(db_, "SELECT revision FROM inference_configurations WHERE id = ?1"),
+        write_(db_,
+               "UPDATE inference_configurations SET base_model = 'sdxl', configuration_type = 'quality', "
+               "steps = ?2, cfg_scale = 7.0, sampler = 'dpmpp_2m', scheduler = 'karras', "
+               "model_specific_params = '{\"height\":1024,\"width\":1024}', updated_at = ?3, "
+               "revision = revision + 1 WHERE id = ?1"),
+        log_(db_, "INSERT INTO configuration_changes (id, op) VALUES (?1, 'update')") {
+    db_.exec("PRAGMA synchronous = NORMAL");
+    if (with_revision)
+      record_.emplace(db_,
+                      "INSERT INTO inference_configuration_revisions (configuration_id, revision, operation, "
+                      "actor, reason, changed_at, model_id, base_model, configuration_type, steps, cfg_scale, "
+                      "sampler, scheduler, model_specific_params, created_at, updated_at) SELECT id, revision, "
+                      "'update', 'bench', NULL, max(updated_at, coalesce((SELECT changed_at FROM "
+                      "inference_configuration_revisions ORDER BY seq DESC LIMIT 1), 0)), model_id, base_model, "
+                      "configuration_type, steps, cfg_scale, sampler, scheduler, model_specific_params, created_at, "
+                      "updated_at FROM inference_configurations WHERE id = ?1");
+  }
+
+  double update_us(const std::string& id, int steps) {
+    const auto start = std::chrono::steady_clock::now();
+    run(begin_);
+    read_.bind(1, id);
+    read_.executeStep();
+    read_.reset();
+    write_.bind(1, id);
+    write_.bind(2, steps);
+    write_.bind(3, to_millis_now());
+    run(write_);
+    log_.bind(1, id);
+    run(log_);
+    if (record_) {
+      record_->bind(1, id);
+      run(*record_);
+    }
+    run(commit_);
+    return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
+  }
+
+ private:
+  static void run(SQLite::Statement& s) {
+    s.exec();
+    s.reset();
+  }
+  SQLite::Database db_;
+  SQLite::Statement begin_, commit_, read_, write_, log_;
+  std::optional<SQLite::Statement> record_;
 };
 
-RawLatencies raw_updates(const fs::path& file, const std::vector<std::string>& ids, std::size_t n) {
-  SQLite::Database db(file.string(), SQLite::OPEN_READWRITE);
-  db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL");
-  SQLite::Statement begin(db, "BEGIN IMMEDIATE"), commit(db, "COMMIT");
-  SQLite::Statement read(db, "SELECT revision FROM inference_configurations WHERE id = ?1");
-  SQLite::Statement write(db,
-                          "UPDATE inference_configurations SET steps = ?2, updated_at = ?3, revision = revision + 1 "
-                          "WHERE id = ?1");
-  SQLite::Statement log(db, "INSERT INTO configuration_changes (id, op) VALUES (?1, 'update')");
-  SQLite::Statement record(db,
-                           "INSERT INTO inference_configuration_revisions (configuration_id, revision, operation, "
-                           "actor, reason, changed_at, model_id, base_model, configuration_type, steps, cfg_scale, "
-                           "sampler, scheduler, model_specific_params, created_at, updated_at) SELECT id, revision, "
-                           "'update', 'bench', NULL, updated_at, model_id, base_model, configuration_type, steps, "
-                           "cfg_scale, sampler, scheduler, model_specific_params, created_at, updated_at FROM "
-                           "inference_configurations WHERE id = ?1");
-  std::vector<double> plain_us, recorded_us;
-  for (std::size_t i = 0; i < 2 * n + n / 5; ++i) {
-    const bool with_revision = i % 2 == 1;
-    const std::string& id = ids[i % ids.size()];
-    const auto start = std::chrono::steady_clock::now();
-    begin.exec();
-    begin.reset();
-    read.bind(1, id);
-    read.executeStep();
-    read.reset();
-    write.bind(1, id);
-    write.bind(2, static_cast<int>(10 + i % 40));
-    write.bind(3, to_millis_now());
-    write.exec();
-    write.reset();
-    log.bind(1, id);
-    log.exec();
-    log.reset();
-    if (with_revision) {
-      record.bind(1, id);
-      record.exec();
-      record.reset();
-    }
-    commit.exec();
-    commit.reset();
-    if (i < n / 5) continue;  // warm-up
-    (with_revision ? recorded_us : plain_us)
-        .push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count());
+bench::LatencyStats summarise(std::vector<double> us) {
+  std::sort(us.begin(), us.end());
+  bench::LatencyStats s;
+  s.calls = us.size();
+  if (us.empty()) return s;
+  s.median_us = us[us.size() / 2];
+  s.p99_us = us[std::min(us.size() - 1, us.size() * 99 / 100)];
+  double total = 0;
+  for (double v : us) total += v;
+  s.mean_us = total / static_cast<double>(us.size());
+  return s;
+}
+
+// Creates 1000 configurations in a new store file and returns their ids.
+// page_size: 0 for the store's own choice, else the page size of the file
+// before the store first opens it (as a file made by an earlier release).
+std::vector<std::string> seed_store(const fs::path& file, int page_size) {
+  if (page_size != 0) {
+    SQLite::Database db(file.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    db.exec(fmt::format("PRAGMA page_size = {}; PRAGMA journal_mode = WAL; CREATE TABLE t (x); DROP TABLE t",
+                        page_size));
   }
-  const auto summarise = [](std::vector<double> us) {
-    std::sort(us.begin(), us.end());
-    bench::LatencyStats s;
-    s.calls = us.size();
-    if (us.empty()) return s;
-    s.median_us = us[us.size() / 2];
-    s.p99_us = us[std::min(us.size() - 1, us.size() * 99 / 100)];
-    double total = 0;
-    for (double v : us) total += v;
-    s.mean_us = total / static_cast<double>(us.size());
-    return s;
-  };
-  return {summarise(plain_us), summarise(recorded_us)};
+  auto store = open_sqlite_store(file);
+  store->ensure_schema();
+  std::vector<CreateDTO> batch;
+  for (std::size_t i = 0; i < 1000; ++i) batch.push_back(dto(fmt::format("model-{:06}", i)));
+  std::vector<std::string> ids;
+  for (const auto& c : store->create_many(batch)) ids.push_back(c.id);
+  return ids;
+}
+
+// The layout of the release before history: 16 KiB pages, no revisions.
+void drop_history(const fs::path& file) {
+  SQLite::Database db(file.string(), SQLite::OPEN_READWRITE);
+  db.exec("DROP TABLE inference_configuration_revisions");
 }
 
 }  // namespace
@@ -124,21 +156,33 @@ int main(int argc, char** argv) {
   }
   const fs::path dir = fs::temp_directory_path() / fmt::format("inferconf-bench-history-{}", ::getpid());
   fs::create_directories(dir);
-  std::vector<std::string> ids;
+  const std::vector<std::string> ids = seed_store(dir / "store.db", 0);
+  const std::vector<std::string> before_ids = seed_store(dir / "before.db", 16384);
+  drop_history(dir / "before.db");
+  const std::vector<std::string> plain_ids = seed_store(dir / "plain.db", 0);
+  drop_history(dir / "plain.db");
   {
-    auto store = open_sqlite_store(dir / "store.db");
-    store->ensure_schema();
-    std::vector<CreateDTO> batch;
-    for (std::size_t i = 0; i < 1000; ++i) batch.push_back(dto(fmt::format("model-{:06}", i)));
-    for (const auto& c : store->create_many(batch)) ids.push_back(c.id);
+    RawUpdater before(dir / "before.db", false), plain(dir / "plain.db", false), recorded(dir / "store.db", true);
+    std::vector<double> before_us, plain_us, recorded_us;
+    for (std::size_t i = 0; i < updates + updates / 5; ++i) {
+      const int steps = static_cast<int>(10 + i % 40);
+      const double a = before.update_us(before_ids[i % before_ids.size()], steps);
+      const double b = plain.update_us(plain_ids[i % plain_ids.size()], steps);
+      const double c = recorded.update_us(ids[i % ids.size()], steps);
+      if (i < updates / 5) continue;  // warm-up
+      before_us.push_back(a);
+      plain_us.push_back(b);
+      recorded_us.push_back(c);
+    }
+    const auto baseline = summarise(before_us), same_layout = summarise(plain_us), with_revision = summarise(recorded_us);
+    fmt::print("update latency, 1000 configurations, {} updates of each file in turn:\n", updates);
+    bench::print_latency("update, release before history (baseline)", baseline);
+    bench::print_latency("update + its revision (this store)", with_revision, &baseline);
+    fmt::print("  ratio p99: x{:.2f} (target <= 1.25 for median and p99)\n", with_revision.p99_us / baseline.p99_us);
+    bench::print_latency("same pages, no revision table", same_layout, &baseline);
+    fmt::print("  the revision's own cost on the same pages: median x{:.2f}, p99 x{:.2f}\n",
+               with_revision.median_us / same_layout.median_us, with_revision.p99_us / same_layout.p99_us);
   }
-  fmt::print("update latency, 1000 configurations, {} updates each way:\n", updates);
-  const auto raw = raw_updates(dir / "store.db", ids, updates);
-  const auto& plain = raw.plain;
-  const auto& recorded = raw.recorded;
-  bench::print_latency("update, no revision (baseline)", plain);
-  bench::print_latency("update + its revision", recorded, &plain);
-  fmt::print("  ratio p99: ×{:.2f} (target <= 1.25 for median and p99)\n", recorded.p99_us / plain.p99_us);
   {
     auto store = open_sqlite_store(dir / "store.db");
     UpdateDTO u;
@@ -146,7 +190,7 @@ int main(int argc, char** argv) {
       u.steps = static_cast<int>(10 + i % 40);
       store->update(ids[i % ids.size()], u, std::nullopt, WriteContext{"bench", std::nullopt});
     });
-    bench::print_latency("Store::update (with revision)", stats, &plain);
+    bench::print_latency("Store::update (with revision)", stats);
 
     const std::string& hot = ids.front();
     for (int i = 0; i < 10000; ++i) {

@@ -1,5 +1,6 @@
 #include "store/sqlite/revisions.hpp"
 
+#include <algorithm>
 #include <limits>
 #include <vector>
 
@@ -145,31 +146,64 @@ std::optional<Revision> select_revision_as_of(Connection& c, std::string_view mo
   return select_one_revision(*s);
 }
 
+namespace {
+
+// The first seq whose revision was made at or after `at_ms` (one past the
+// last seq when none was). Revision times never go back in seq order
+// (REV_TIME), so a bisection over seq finds it with a few dozen look-ups of
+// the rowid b-tree, where an index on changed_at would cost every write.
+std::int64_t first_seq_at_or_after(Connection& c, std::int64_t at_ms) {
+  StatementScope bounds(c.statement("SELECT coalesce(min(seq), 1), coalesce(max(seq), 0) FROM inference_configuration_revisions"));
+  bounds->executeStep();
+  std::int64_t low = bounds->getColumn(0).getInt64();
+  std::int64_t high = bounds->getColumn(1).getInt64() + 1;  // the answer when no revision is that recent
+  std::int64_t found = high;
+  StatementScope probe(c.statement(
+      "SELECT seq, changed_at FROM inference_configuration_revisions WHERE seq >= ?1 ORDER BY seq LIMIT 1"));
+  while (low < high) {
+    const std::int64_t middle = low + (high - low) / 2;
+    probe->bind(1, middle);
+    if (!probe->executeStep()) {
+      high = middle;
+    } else if (const std::int64_t seq = probe->getColumn(0).getInt64(); probe->getColumn(1).getInt64() >= at_ms) {
+      found = std::min(found, seq);
+      high = middle;
+    } else {
+      low = seq + 1;
+    }
+    probe->reset();
+  }
+  return found;
+}
+
+}  // namespace
+
 RevisionPage select_audit(Connection& c, const AuditQuery& query, std::size_t limit,
                           std::optional<std::string_view> cursor) {
   check_revision_page_limit(limit);
-  std::string where = "seq < ?1";
+  // The time range as a range of seq: the scan below then reads only it.
+  std::int64_t before = cursor_value(cursor);
+  if (query.until) before = std::min(before, first_seq_at_or_after(c, to_millis(*query.until) + 1));
+  const std::int64_t from = query.since ? first_seq_at_or_after(c, to_millis(*query.since)) : 0;
+  std::string where = "seq < ?1 AND seq >= ?2";
   std::vector<std::string> texts;  // bound from ?2 on, in order
   const auto add_text = [&](const char* column, const std::optional<std::string>& value) {
     if (!value) return;
     texts.push_back(*value);
-    where += fmt::format(" AND {} = ?{}", column, texts.size() + 1);
+    where += fmt::format(" AND {} = ?{}", column, texts.size() + 2);
   };
   add_text("actor", query.actor);
   add_text("model_id", query.model_id);
   add_text("base_model", query.base_model);
   if (query.operation) add_text("operation", std::string(to_string(*query.operation)));
-  const int since_param = static_cast<int>(texts.size()) + 2;
-  if (query.since) where += fmt::format(" AND changed_at >= ?{}", since_param);
-  if (query.until) where += fmt::format(" AND changed_at <= ?{}", since_param + 1);
+  const int limit_param = static_cast<int>(texts.size()) + 3;
   StatementScope s(c.statement(fmt::format("SELECT {} FROM inference_configuration_revisions WHERE {} ORDER BY seq "
                                            "DESC LIMIT ?{}",
-                                           kRevisionColumns, where, since_param + 2)));
-  s->bind(1, cursor_value(cursor));
-  for (std::size_t i = 0; i < texts.size(); ++i) s->bind(static_cast<int>(i + 2), texts[i]);
-  if (query.since) s->bind(since_param, to_millis(*query.since));
-  if (query.until) s->bind(since_param + 1, to_millis(*query.until));
-  s->bind(since_param + 2, static_cast<std::int64_t>(limit + 1));
+                                           kRevisionColumns, where, limit_param)));
+  s->bind(1, before);
+  s->bind(2, from);
+  for (std::size_t i = 0; i < texts.size(); ++i) s->bind(static_cast<int>(i + 3), texts[i]);
+  s->bind(limit_param, static_cast<std::int64_t>(limit + 1));
   return read_page(*s, limit, [](const Revision& r) { return r.sequence; });
 }
 
@@ -200,8 +234,8 @@ Revision record_prune(Connection& c, const PruneRule& rule, std::int64_t removed
     StatementScope s(c.statement(
         "INSERT INTO inference_configuration_revisions (configuration_id, revision, operation, actor, reason, "
         "changed_at, model_id, base_model, configuration_type, steps, cfg_scale, sampler, scheduler, "
-        "model_specific_params, created_at, updated_at) VALUES (?1, 1, ?2, ?3, ?4, ?5, '', '', '', 0, 0, '', '', ?6, "
-        "?5, ?5)"));
+        "model_specific_params, created_at, updated_at) VALUES (?1, 1, ?2, ?3, ?4, max(?5, coalesce((SELECT changed_at "
+        "FROM inference_configuration_revisions ORDER BY seq DESC LIMIT 1), 0)), '', '', '', 0, 0, '', '', ?6, ?5, ?5)"));
     s->bindNoCopy(1, id);
     bind_who(*s, 2, RevisionOperation::kPrune, context, to_millis(now));
     s->bindNoCopy(6, details_text);

@@ -46,17 +46,15 @@ const std::vector<IndexSpec>& index_specs() {
        true,
        {"model_id", "configuration_type"}},
       {"idx_database_models_id", "database_models", true, {"id"}},
-      // History: a configuration's revisions, the audit view by time and by
-      // actor, and the point-in-time lookup by (model_id, configuration_type).
+      // History: a configuration's revisions, and the point-in-time lookup
+      // by (model_id, configuration_type). No index for the audit view: every
+      // index is one more page each write puts in the WAL (with two more, an
+      // update with its revision took 2x as long), and the audit reads a range
+      // of seq, found by time with a bisection (revisions.cpp), then filters.
       {"idx_inference_configuration_revisions_configuration_revision",
        "inference_configuration_revisions",
        true,
        {"configuration_id", "revision"}},
-      {"idx_inference_configuration_revisions_changed_at", "inference_configuration_revisions", false, {"changed_at"}},
-      {"idx_inference_configuration_revisions_actor_changed_at",
-       "inference_configuration_revisions",
-       false,
-       {"actor", "changed_at"}},
       {"idx_inference_configuration_revisions_model_type_changed_at",
        "inference_configuration_revisions",
        false,
@@ -184,14 +182,15 @@ constexpr const char* kVersion3Tables[] = {
 };
 
 // The configurations that existed before history was kept get one revision
-// each: their current document, so that rollback and as-of start from it.
+// each: their current document, so that rollback and as-of start from it. In
+// the order of their times, which must not go back in seq order (see REV_TIME).
 constexpr const char* kVersion3Baseline =
     "INSERT INTO inference_configuration_revisions (configuration_id, revision, operation, actor, reason, "
     "changed_at, model_id, base_model, configuration_type, steps, cfg_scale, sampler, scheduler, "
     "model_specific_params, created_at, updated_at) "
     "SELECT id, revision, 'baseline', 'inferconf-migration', 'history starts here', updated_at, model_id, "
     "base_model, configuration_type, steps, cfg_scale, sampler, scheduler, model_specific_params, created_at, "
-    "updated_at FROM inference_configurations ORDER BY rowid";
+    "updated_at FROM inference_configurations ORDER BY updated_at, rowid";
 
 std::string index_ddl(const IndexSpec& spec) {
   return fmt::format("CREATE {}INDEX IF NOT EXISTS {} ON {} ({})", spec.unique ? "UNIQUE " : "", spec.name,
