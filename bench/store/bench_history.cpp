@@ -21,6 +21,8 @@
 
 #include "inferconf/store.hpp"
 #include "store/latency.hpp"
+#include "store/sqlite/checkpointer.hpp"
+#include "store/sqlite/connection.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace fs = std::filesystem;
@@ -47,10 +49,15 @@ CreateDTO dto(const std::string& model_id) {
 // column, change log, and the revision where history is kept) on one open
 // file. Files are stepped in turn in one loop, so that all of them see the same
 // machine, WAL sizes and checkpoints.
+// Each file is opened as the store opens it (its pragmas, and its WAL
+// checkpointed on a thread of its own), so that the writer's latencies are
+// those the store's writers see.
 class RawUpdater {
  public:
   RawUpdater(const fs::path& file, bool with_revision)
-      : db_(file.string(), SQLite::OPEN_READWRITE),
+      : checkpointer_(context(file), SqliteStoreOptions{}.wal_checkpoint_bytes, sqlite::kWalFallbackBytes),
+        connection_(context(file), false, &checkpointer_),
+        db_(connection_.db()),
         begin_(db_, "BEGIN IMMEDIATE"),
         commit_(db_, "COMMIT"),
         read_(db_, "SELECT revision FROM inference_configurations WHERE id = ?1"),
@@ -60,7 +67,6 @@ class RawUpdater {
                "model_specific_params = '{\"height\":1024,\"width\":1024}', updated_at = ?3, "
                "revision = revision + 1 WHERE id = ?1"),
         log_(db_, "INSERT INTO configuration_changes (id, op) VALUES (?1, 'update')") {
-    db_.exec("PRAGMA synchronous = NORMAL");
     if (with_revision)
       record_.emplace(db_,
                       "INSERT INTO inference_configuration_revisions (configuration_id, revision, operation, "
@@ -93,11 +99,14 @@ class RawUpdater {
   }
 
  private:
+  static sqlite::StoreContext context(const fs::path& file) { return {file, std::chrono::milliseconds(5000)}; }
   static void run(SQLite::Statement& s) {
     s.exec();
     s.reset();
   }
-  SQLite::Database db_;
+  sqlite::Checkpointer checkpointer_;
+  sqlite::Connection connection_;
+  SQLite::Database& db_;
   SQLite::Statement begin_, commit_, read_, write_, log_;
   std::optional<SQLite::Statement> record_;
 };
