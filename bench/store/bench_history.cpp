@@ -5,12 +5,22 @@
 //     of the store's update transaction — and the store's own update() for
 //     the absolute figure;
 //   - the first page of the history of a configuration with 10 000 revisions;
-//   - revision_as_of() on a store of --models configurations × 10 revisions.
+//   - revision_as_of() on a store of --models configurations × 10 revisions;
+//   - the resident memory of `inferconf serve` on that store and on one with
+//     the same configurations and no history beyond their creation.
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <filesystem>
+#include <fstream>
+#include <stdexcept>
 #include <optional>
 #include <string>
 #include <vector>
@@ -148,6 +158,72 @@ void drop_history(const fs::path& file) {
   db.exec("DROP TABLE inference_configuration_revisions");
 }
 
+// Starts `inferconf serve` on a store, waits until it listens, sends it a few
+// resolve requests and returns its resident set (VmRSS, kB). The server reads
+// every configuration into its index at start; history must not be part of it.
+long serve_resident_kb(const fs::path& db, const std::vector<std::string>& models) {
+  int err_pipe[2];
+  if (pipe(err_pipe) != 0) throw std::runtime_error("pipe failed");
+  const std::string uri = "sqlite:" + db.string();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(err_pipe[1], 2);
+    const int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    close(err_pipe[0]);
+    execl(INFERCONF_BINARY, INFERCONF_BINARY, "--db", uri.c_str(), "serve", "--listen", "127.0.0.1:0",
+          "--threads", "1", "--log-format", "none", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(err_pipe[1]);
+  std::string err;
+  char buffer[512];
+  unsigned short port = 0;
+  while (port == 0) {
+    const ssize_t n = read(err_pipe[0], buffer, sizeof buffer);
+    if (n <= 0) break;
+    err.append(buffer, static_cast<std::size_t>(n));
+    if (const auto at = err.find("listening on http://127.0.0.1:"); at != std::string::npos) {
+      const auto end = err.find('\n', at);
+      if (end != std::string::npos) port = static_cast<unsigned short>(std::stoi(err.substr(at + 30, end - at - 30)));
+    }
+  }
+  // The read end stays open until the server is gone: a write to a closed
+  // pipe would kill it with SIGPIPE.
+  if (port == 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    close(err_pipe[0]);
+    throw std::runtime_error("inferconf serve did not start: " + err);
+  }
+  for (std::size_t i = 0; i < std::min<std::size_t>(models.size(), 200); ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+      const std::string body = fmt::format(R"({{"model_id":"{}","configuration_type":"quality"}})", models[i]);
+      const std::string request = fmt::format(
+          "POST /v1/resolve HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: "
+          "{}\r\nConnection: close\r\n\r\n{}",
+          body.size(), body);
+      if (write(fd, request.data(), request.size()) > 0)
+        while (read(fd, buffer, sizeof buffer) > 0) {
+        }
+    }
+    close(fd);
+  }
+  long rss_kb = -1;
+  std::ifstream status(fmt::format("/proc/{}/status", pid));
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmRSS:", 0) == 0) rss_kb = std::stol(line.substr(6));
+  kill(pid, SIGTERM);
+  waitpid(pid, nullptr, 0);
+  close(err_pipe[0]);
+  return rss_kb;
+}
+
 }  // namespace
 
 std::int64_t to_millis_now() { return now_utc().time_since_epoch().count(); }
@@ -226,6 +302,19 @@ int main(int argc, char** argv) {
       store->revision_as_of(batch[i % batch.size()].model_id, "quality", middle);
     });
     bench::print_latency(fmt::format("revision_as_of, {} configurations × 10", models), asof);
+
+    // The same configurations with one revision each: serve's memory must not
+    // depend on how much history the store keeps.
+    auto fresh = open_sqlite_store(dir / "fresh.db");
+    fresh->ensure_schema();
+    fresh->create_many(batch);
+    std::vector<std::string> model_ids;
+    for (const auto& d : batch) model_ids.push_back(d.model_id);
+    const long with_history = serve_resident_kb(dir / "asof.db", model_ids);
+    const long without = serve_resident_kb(dir / "fresh.db", model_ids);
+    fmt::print("serve resident memory, {} configurations: {:.1f} MB with 10 revisions each, {:.1f} MB with 1 (x{:.2f})\n",
+               models, static_cast<double>(with_history) / 1024, static_cast<double>(without) / 1024,
+               static_cast<double>(with_history) / static_cast<double>(without));
   }
   fs::remove_all(dir);
   return 0;
