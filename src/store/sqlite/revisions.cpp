@@ -87,16 +87,7 @@ Revision read_revision(const SQLite::Statement& s) {
   r.at = from_millis(s.getColumn(6).getInt64());
   InferenceConfiguration& d = r.document;
   d.id = r.configuration_id;
-  d.model_id = column_text(s, 7);
-  d.base_model = column_text(s, 8);
-  d.configuration_type = column_text(s, 9);
-  d.steps = s.getColumn(10).getInt();
-  d.cfg_scale = s.getColumn(11).getDouble();
-  d.sampler = column_text(s, 12);
-  d.scheduler = column_text(s, 13);
-  d.model_specific_params = column_json(s, 14, "model_specific_params of a revision", r.configuration_id);
-  d.created_at = from_millis(s.getColumn(15).getInt64());
-  d.updated_at = from_millis(s.getColumn(16).getInt64());
+  read_document_columns(s, 7, "model_specific_params of a revision", d);
   d.revision = r.revision;
   return r;
 }
