@@ -85,6 +85,8 @@ class Store {
   // (credentials removed).
   virtual std::string describe() const = 0;
 
+  // --- Schema ---
+
   // The seed's create_index(): creates tables/collections, the indexes on
   // model_id and base_model, the unique index on (model_id, configuration_type)
   // and the unique index on id, and migrates an older schema forward.
@@ -95,6 +97,8 @@ class Store {
   // Checks that the schema and indexes are exactly as ensure_schema() makes
   // them. Returns one sentence per problem; empty when all is well.
   virtual std::vector<std::string> check_schema() = 0;
+
+  // --- Configurations (the seed's `inference_configurations`): writes and reads ---
 
   // Stores a new configuration made from dto (which the caller has validated):
   // assigns a new UUID v7 id, created_at = updated_at = now, revision 1, and
@@ -182,6 +186,8 @@ class Store {
   // Calls fn for every configuration, in id order, without holding them all in
   // memory; stops early when fn returns false.
   virtual void for_each_configuration(const std::function<bool(const InferenceConfiguration&)>& fn) = 0;
+
+  // --- The change feed ---
 
   // The cursor of "now", and what changed after a cursor (writes by any
   // process). Used to keep caches coherent without full reloads.
