@@ -1,5 +1,6 @@
-// The population job: registry stream -> base-model inference -> presets ->
-// one create_missing_for_models() transaction per batch.
+// The population job: registry stream -> each model's plan (model_plan.hpp:
+// base model and presets, decided without the store) -> one
+// create_missing_for_models() transaction per batch -> the report.
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -19,6 +20,7 @@
 #include "inferconf/detect/inference.hpp"
 #include "inferconf/error.hpp"
 #include "inferconf/populate.hpp"
+#include "populate/model_plan.hpp"
 
 namespace inferconf::populate {
 namespace {
@@ -35,49 +37,6 @@ std::vector<std::string> requested_types(const Catalog& catalog, const std::vect
   }
   return types;
 }
-
-// The configuration to store for (base, variant, type), built once: a
-// registry of a million models has a handful of distinct presets.
-class PresetTemplates {
- public:
-  explicit PresetTemplates(const Catalog& catalog) : catalog_(catalog) {}
-
-  struct Template {
-    CreateDTO dto;
-    std::size_t ordinal = 0;  // 0, 1, 2… in order of first use: where its rows go in a batch
-  };
-
-  // nullptr when the catalogue has no preset of this type for the base model.
-  const Template* get(const std::string& base, const std::string& variant, const std::string& type) {
-    auto key = std::make_tuple(base, variant, type);
-    auto it = cache_.find(key);
-    if (it != cache_.end()) return it->second ? &*it->second : nullptr;
-    std::optional<Template> dto;
-    if (const auto* spec = catalog_.find(base)) {
-      if (const Preset* p = spec->preset(type, variant)) {
-        dto.emplace();
-        dto->ordinal = count_++;
-        CreateDTO& d = dto->dto;
-        d.base_model = base;
-        d.configuration_type = type;
-        d.steps = p->steps;
-        d.cfg_scale = p->cfg_scale;
-        d.sampler = p->sampler;
-        d.scheduler = p->scheduler;
-        d.model_specific_params = p->model_specific_params;
-        // The resolver reads a configuration's variant from here.
-        if (!variant.empty()) d.model_specific_params["variant"] = variant;
-      }
-    }
-    auto [pos, _] = cache_.emplace(std::move(key), std::move(dto));
-    return pos->second ? &*pos->second : nullptr;
-  }
-
- private:
-  const Catalog& catalog_;
-  std::map<std::tuple<std::string, std::string, std::string>, std::optional<Template>> cache_;
-  std::size_t count_ = 0;
-};
 
 // The rows of a batch, grouped by template: one PresetForModels per preset,
 // naming the models that get it, so the store binds each preset once and a
@@ -257,46 +216,15 @@ class Job {
     return report_.interrupted;
   }
 
+  // The model's plan, and a row of the batch for each configuration it writes.
   void add(const ModelRecord& m) {
     Batch& batch = *filling_;
+    ModelPlan plan = plan_model(catalog_, rules_, templates_, report_.types, m);
     Pending p;
-    p.dto_index.reserve(report_.types.size());
-    ModelOutcome& o = p.outcome;
-    o.types.reserve(report_.types.size());
-    o.model_id = m.id;
-    o.name = m.name;
-    o.active = m.is_active;
-    const DecidedBaseModel decided = decide_base_model(catalog_, rules_, m);
-    const detect::Inference& inf = decided.inference;
-    o.source = std::string(detect::to_string(inf.source));
-    o.confidence = std::string(detect::to_string(inf.confidence));
-    o.detail = inf.detail;
-    o.conflict = inf.conflict;
-    o.file_error = inf.file_error;
-    if (!decided.decided()) {
-      o.reason = decided.reason;
-      for (const auto& t : report_.types) {
-        o.types.push_back({t, Action::kFailed, "unknown base model"});
-        p.dto_index.push_back(-1);
-      }
-      batch.models.push_back(std::move(p));
-      return;
-    }
-    const BaseModelSpec* spec = decided.spec;
-    o.base_model = spec->id;
-    const std::string& variant = decided.variant;
-    if (!variant.empty()) o.variant = variant;
-    o.note = decided.note;
-    for (const auto& t : report_.types) {
-      const PresetTemplates::Template* tmpl = templates_.get(spec->id, variant, t);
-      if (!tmpl) {
-        o.types.push_back({t, Action::kSkipped, fmt::format("no {} preset for {}", t, spec->id)});
-        p.dto_index.push_back(-1);
-        continue;
-      }
-      o.types.push_back({t, Action::kCreated, {}});
-      p.dto_index.push_back(static_cast<std::ptrdiff_t>(batch.rows.add(tmpl, batch.models.size())));
-    }
+    p.dto_index.reserve(plan.presets.size());
+    for (const PresetTemplates::Template* preset : plan.presets)
+      p.dto_index.push_back(preset ? static_cast<std::ptrdiff_t>(batch.rows.add(preset, batch.models.size())) : -1);
+    p.outcome = std::move(plan.outcome);
     batch.models.push_back(std::move(p));
   }
 
@@ -363,30 +291,11 @@ class Job {
     for (auto& p : batch.models) {
       ModelOutcome& o = p.outcome;
       for (std::size_t i = 0; i < o.types.size(); ++i) {
-        TypeOutcome& t = o.types[i];
-        if (p.dto_index[i] >= 0) {
-          if (batch.created[batch.rows.slot_of(static_cast<std::size_t>(p.dto_index[i]))]) {
-            t.action = Action::kCreated;
-          } else if (options_.overwrite) {
-            t.action = Action::kReplaced;
-            t.reason = "already existed; replaced with the preset (--overwrite)";
-          } else {
-            t.action = Action::kSkipped;
-            t.reason = "already exists";
-          }
-        }
-        switch (t.action) {
-          case Action::kCreated: ++report_.created; break;
-          case Action::kSkipped: ++report_.skipped; break;
-          case Action::kReplaced: ++report_.replaced; break;
-          case Action::kFailed: ++report_.failed; break;
-        }
+        if (p.dto_index[i] >= 0)
+          settle(o.types[i], batch.created[batch.rows.slot_of(static_cast<std::size_t>(p.dto_index[i]))],
+                 options_.overwrite);
       }
-      if (o.base_model == "unknown") ++report_.unknown_models;
-      if (!o.conflict.empty()) ++report_.conflicting_models;
-      if (o.file_error) ++report_.file_errors;
-      ++report_.by_source[o.source];
-      ++report_.by_base_model[o.base_model];
+      tally(report_, o);
       outcomes.push_back(std::move(o));
     }
     report_.models_processed += static_cast<std::int64_t>(outcomes.size());
