@@ -58,6 +58,26 @@ Response Api::guarded(const std::function<Response()>& fn) const {
   }
 }
 
+Response Api::history_guarded(const std::function<Response()>& fn) const {
+  return guarded([&] {
+    try {
+      return fn();
+    } catch (const Error& e) {
+      // A store that keeps no history says so in these words (Store's
+      // default history methods). That is how this server is set up, not an
+      // outage: answer it plainly, without the store's own description (it
+      // names files) and without Retry-After, since retrying cannot help.
+      if (e.code() != ErrorCode::kUnavailable ||
+          std::string_view(e.what()).find("does not keep change history") == std::string_view::npos)
+        throw;
+      return problem("unavailable",
+                     "This server's store does not keep change history, so it cannot list revisions, diff, roll "
+                     "back, restore, show the audit view or resolve as of a past moment. Serve a store that keeps "
+                     "history (SQLite; see docs/HISTORY.md for MongoDB).");
+    }
+  });
+}
+
 namespace {
 
 struct Target {
@@ -172,7 +192,7 @@ Outcome Api::handle(Request&& r) {
     return out;
   }
 
-  Call call{r, match.params, t.query, *op};
+  Call call{r, match.params, t.query, *op, principal};
   out = (this->*(op->handler))(call);
   out.route = match.id;
   out.write = op->access == Access::kWrite;

@@ -76,6 +76,7 @@ struct Call {
   const std::vector<std::string>& params;  // in pattern order
   std::string_view query;                  // without '?'; empty when none
   const Operation& operation;
+  const std::string& principal;  // the name of the token that authorised the request; empty: none
 
   // The query's parameters, in order. Throws Error(kInvalid) naming a
   // parameter the operation does not accept (and the ones it does), a
@@ -113,6 +114,15 @@ class Api {
   Outcome create_configuration(Call& c);
   Outcome update_configuration(Call& c);
   Outcome delete_configuration(Call& c);
+  // configuration_history.cpp: a configuration's revisions, the difference
+  // between two, and the writes that go back (rollback, restore).
+  Outcome configuration_revisions(Call& c);
+  Outcome configuration_revision(Call& c);
+  Outcome configuration_diff(Call& c);
+  Outcome rollback_configuration(Call& c);
+  Outcome restore_configuration(Call& c);
+  // audit.cpp: every recorded change, filtered.
+  Outcome audit(Call& c);
   // The listing of GET /v1/configurations (also behind the base-model route).
   Response configuration_page(const std::vector<std::pair<std::string, std::string>>& query);
   // model_configurations.cpp: a model's configurations.
@@ -143,6 +153,9 @@ class Api {
   // fn's answer, or the problem document of what it threw (counting store
   // failures).
   Response guarded(const std::function<Response()>& fn) const;
+  // guarded(), for work that reads or writes history: a store that keeps
+  // none answers the 503 that says so (a lasting state, not an outage).
+  Response history_guarded(const std::function<Response()>& fn) const;
 
   IndexSync& sync_;
   const Catalog& catalog_;
