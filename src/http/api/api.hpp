@@ -121,6 +121,15 @@ class Api {
   Outcome configuration_diff(Call& c);
   Outcome rollback_configuration(Call& c);
   Outcome restore_configuration(Call& c);
+  // What a rollback or restore request carries, read in the order every
+  // write reads it: the JSON object body (optional for restore; the reason
+  // taken out of it), who and why, and the revision If-Match expects.
+  struct HistoryWrite {
+    nlohmann::json body;
+    WriteContext context;
+    std::optional<std::int64_t> expected;
+  };
+  std::variant<HistoryWrite, Response> read_history_write(Call& c, bool body_required, std::string_view route) const;
   // audit.cpp: every recorded change, filtered.
   Outcome audit(Call& c);
   // The listing of GET /v1/configurations (also behind the base-model route).

@@ -60,13 +60,6 @@ void check_members(const nlohmann::json& body, std::initializer_list<std::string
   }
 }
 
-// The 400 answer to a body that is JSON but not an object.
-std::optional<Response> not_an_object(const nlohmann::json& body, std::string_view route) {
-  if (body.is_object()) return std::nullopt;
-  return problem("invalid-parameter", fmt::format("The body of {} must be a JSON object.", route),
-                 {{"$", "must be an object."}});
-}
-
 }  // namespace
 
 Outcome Api::configuration_revisions(Call& c) {
@@ -152,19 +145,34 @@ Outcome Api::configuration_diff(Call& c) {
   return out;
 }
 
+std::variant<Api::HistoryWrite, Response> Api::read_history_write(Call& c, bool body_required,
+                                                                  std::string_view route) const {
+  std::variant<nlohmann::json, Response> parsed = nlohmann::json::object();
+  if (body_required || !c.request.body.empty()) parsed = json_body(c.request);
+  if (auto* resp = std::get_if<Response>(&parsed)) return std::move(*resp);
+  HistoryWrite w{std::get<nlohmann::json>(std::move(parsed)), {}, {}};
+  if (!w.body.is_object())
+    return problem("invalid-parameter", fmt::format("The body of {} must be a JSON object.", route),
+                   {{"$", "must be an object."}});
+  auto who = change_context(c.principal, *c.request.headers, &w.body);
+  if (auto* resp = std::get_if<Response>(&who)) return std::move(*resp);
+  w.context = std::get<WriteContext>(std::move(who));
+  auto expected = expected_revision(c.request, c.params[0]);
+  if (auto* resp = std::get_if<Response>(&expected)) return std::move(*resp);
+  w.expected = std::get<std::optional<std::int64_t>>(expected);
+  return w;
+}
+
 Outcome Api::rollback_configuration(Call& c) {
   const std::string& id = c.params[0];
   if (!is_uuid(id)) return answer_now(not_a_uuid(id));
-  auto parsed = json_body(c.request);
-  if (auto* resp = std::get_if<Response>(&parsed)) return answer_now(std::move(*resp));
-  auto& body = std::get<nlohmann::json>(parsed);
-  if (auto bad = not_an_object(body, "POST /v1/configurations/{id}/rollback")) return answer_now(std::move(*bad));
-  auto who = change_context(c.principal, *c.request.headers, &body);
-  if (auto* resp = std::get_if<Response>(&who)) return answer_now(std::move(*resp));
+  auto read = read_history_write(c, true, "POST /v1/configurations/{id}/rollback");
+  if (auto* resp = std::get_if<Response>(&read)) return answer_now(std::move(*resp));
+  HistoryWrite w = std::get<HistoryWrite>(std::move(read));
   std::vector<FieldError> errors;
-  check_members(body, {"to"}, "to, reason", errors);
+  check_members(w.body, {"to"}, "to, reason", errors);
   std::int64_t to = 0;
-  if (auto it = body.find("to"); it == body.end() || it->is_null()) {
+  if (auto it = w.body.find("to"); it == w.body.end() || it->is_null()) {
     errors.push_back({"to", "is required: the revision to go back to (an integer from 1)."});
   } else if (!it->is_number_integer() || it->get<std::int64_t>() < 1) {
     errors.push_back({"to", fmt::format("is {}; allowed: an integer from 1, a revision of this configuration.",
@@ -175,13 +183,10 @@ Outcome Api::rollback_configuration(Call& c) {
   if (!errors.empty())
     return answer_now(problem("invalid-parameter", "The rollback request is invalid; every problem is listed in errors.",
                               std::move(errors)));
-  auto expected = expected_revision(c.request, id);
-  if (auto* resp = std::get_if<Response>(&expected)) return answer_now(std::move(*resp));
   Outcome out;
-  out.later = [this, id, to, rev = std::get<std::optional<std::int64_t>>(expected),
-               context = std::get<WriteContext>(std::move(who))] {
+  out.later = [this, id, to, w = std::move(w)] {
     return history_guarded([&] {
-      WriteResult result = sync_.rollback(id, to, rev, context);
+      WriteResult result = sync_.rollback(id, to, w.expected, w.context);
       return answer_doc(nullptr, Doc::make(result.configuration), 200);
     });
   };
@@ -192,25 +197,18 @@ Outcome Api::restore_configuration(Call& c) {
   const std::string& id = c.params[0];
   if (!is_uuid(id)) return answer_now(not_a_uuid(id));
   // The body is optional: a reason is all it may carry.
-  std::variant<nlohmann::json, Response> parsed = nlohmann::json::object();
-  if (!c.request.body.empty()) parsed = json_body(c.request);
-  if (auto* resp = std::get_if<Response>(&parsed)) return answer_now(std::move(*resp));
-  auto& body = std::get<nlohmann::json>(parsed);
-  if (auto bad = not_an_object(body, "POST /v1/configurations/{id}/restore")) return answer_now(std::move(*bad));
-  auto who = change_context(c.principal, *c.request.headers, &body);
-  if (auto* resp = std::get_if<Response>(&who)) return answer_now(std::move(*resp));
+  auto read = read_history_write(c, false, "POST /v1/configurations/{id}/restore");
+  if (auto* resp = std::get_if<Response>(&read)) return answer_now(std::move(*resp));
+  HistoryWrite w = std::get<HistoryWrite>(std::move(read));
   std::vector<FieldError> errors;
-  check_members(body, {}, "reason", errors);
+  check_members(w.body, {}, "reason", errors);
   if (!errors.empty())
     return answer_now(problem("invalid-parameter", "The restore request is invalid; every problem is listed in errors.",
                               std::move(errors)));
-  auto expected = expected_revision(c.request, id);
-  if (auto* resp = std::get_if<Response>(&expected)) return answer_now(std::move(*resp));
   Outcome out;
-  out.later = [this, id, rev = std::get<std::optional<std::int64_t>>(expected),
-               context = std::get<WriteContext>(std::move(who))] {
+  out.later = [this, id, w = std::move(w)] {
     return history_guarded([&] {
-      WriteResult result = sync_.restore(id, rev, context);
+      WriteResult result = sync_.restore(id, w.expected, w.context);
       Response resp = answer_doc(nullptr, Doc::make(result.configuration), 200);
       resp.header("Location", "/v1/configurations/" + result.configuration.id);
       return resp;
