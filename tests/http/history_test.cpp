@@ -2,7 +2,10 @@
 // and a real SQLite file: revisions, one revision, diff, rollback, restore,
 // the audit view, resolve as of a past moment, and who and why every write
 // records.
+#include <malloc.h>
+
 #include <atomic>
+#include <cstdio>
 #include <fstream>
 #include <set>
 #include <thread>
@@ -10,8 +13,10 @@
 #include <gtest/gtest.h>
 
 #include "http/http_client.hpp"
+#include "http/raw_socket.hpp"
 #include "http/test_server.hpp"
 #include "support/forwarding_store.hpp"
+#include "support/sanitizers.hpp"
 
 namespace inferconf::testing {
 namespace {
@@ -433,6 +438,61 @@ TEST(HistoryCatalogue, RollbackToARevisionTheCatalogueNowRejectsListsEachProblem
   EXPECT_EQ(c.request("POST", "/v1/configurations/" + id + "/rollback", headers, R"({"to": 1})").status, 200u);
   after.stop();
   std::filesystem::remove_all(dir);
+}
+
+// The server keeps no history in memory: an as-of resolve reads one revision
+// from the store and keeps nothing, so thousands of them at moments spread
+// over a long history leave resident memory where it was.
+TEST(HistoryMemory, AsOfResolvesOverALongHistoryKeepResidentMemoryFlat) {
+  const auto dir = fresh_dir("inferconf-http-history-memory");
+  constexpr int kModels = 20, kUpdates = 250;
+  std::vector<std::vector<Timestamp>> moments(kModels);  // per model, one after each of its revisions
+  {
+    auto store = open_store("sqlite:" + (dir / "inferconf.db").string());
+    store->ensure_schema();
+    for (int m = 0; m < kModels; ++m) {
+      CreateDTO dto = parse_create_dto(create_body("mem-" + std::to_string(m)));
+      const std::string id = store->create(dto, {"setup", std::nullopt}).id;
+      for (int u = 0; u < kUpdates; ++u) {
+        UpdateDTO update;
+        update.steps = 10 + u % 100;
+        update.model_specific_params = nlohmann::json{{"lightning_lora", std::string(200, 'a' + u % 26)}};
+        store->update(id, update, std::nullopt, {"setup", "step " + std::to_string(u)});
+        moments[m].push_back(now_utc());
+      }
+    }
+  }
+  TestServer server(TestServerOptions{}, dir);
+  HttpClient client(server.port());
+  auto resolve_round = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      const auto& at = moments[i % kModels];
+      const nlohmann::json body = {{"model_id", "mem-" + std::to_string(i % kModels)},
+                                   {"configuration_type", "quality"},
+                                   {"as_of", format_timestamp(at[(i * 37) % at.size()])}};
+      Reply r = client.request("POST", "/v1/resolve", {{"Content-Type", "application/json"}}, body.dump());
+      ASSERT_EQ(r.status, 200u) << r.body;
+      ASSERT_TRUE(r.json()["revision"].is_number_integer());
+    }
+  };
+  // The first rounds warm the pools, the malloc arenas and the page cache of
+  // each pool thread's SQLite connection (bounded by its cache_size); what
+  // must not happen is growth from then on.
+  resolve_round(5000);
+  malloc_trim(0);
+  const std::size_t before = resident_bytes();
+  const auto t0 = std::chrono::steady_clock::now();
+  resolve_round(5000);
+  const auto per_request = (std::chrono::steady_clock::now() - t0) / 5000;
+  malloc_trim(0);
+  const std::size_t after = resident_bytes();
+  std::fprintf(stderr, "resident after 5000 as-of resolves: %zu KiB; after 5000 more: %zu KiB (%lld us a request)\n",
+               before / 1024, after / 1024,
+               static_cast<long long>(std::chrono::duration_cast<std::chrono::microseconds>(per_request).count()));
+  server.stop();
+  std::filesystem::remove_all(dir);
+  if (kUnderAddressSanitizer) GTEST_SKIP() << "resident memory is checked in the Release pass";
+  EXPECT_LE(after, before + before / 10) << "resident " << before << " -> " << after;
 }
 
 // A store that keeps no history: every history call answers as Store's
