@@ -110,6 +110,10 @@ TEST_F(HistoryRoutes, ListsRevisionsNewestFirstInPagesWithANextLinkAndCursor) {
                    .has_header("link"));
   // The default page holds all five.
   EXPECT_EQ(revision_numbers(revisions(id)), (std::vector<int>{5, 4, 3, 2, 1}));
+  // HEAD answers like GET, without the body.
+  Reply head = client.request("HEAD", "/v1/configurations/" + id + "/revisions");
+  EXPECT_EQ(head.status, 200u);
+  EXPECT_TRUE(head.body.empty());
 }
 
 TEST_F(HistoryRoutes, UnknownConfigurationHasNoRevisions404) {
@@ -374,6 +378,37 @@ TEST_F(HistoryRoutes, ResolveAsOfAnswersTheOldRevisionAndLeavesTheCacheAlone) {
   EXPECT_EQ(bad.status, 422u) << bad.body;
   EXPECT_EQ(bad.json()["errors"][0]["field"], "as_of");
   EXPECT_NE(bad.json()["errors"][0]["message"].get<std::string>().find("yesterday"), std::string::npos);
+}
+
+TEST(HistoryIfMatch, RequireIfMatchCoversRollbackAndRestoreAndSaysWhereTheirEtagIs) {
+  TestServerOptions options;
+  options.require_if_match = true;
+  TestServer server(options);
+  HttpClient c(server.port());
+  Reply created = c.request("POST", "/v1/configurations", server.writer_json(), create_body("h-428").dump());
+  ASSERT_EQ(created.status, 201u) << created.body;
+  const std::string id = created.json()["id"];
+  Reply rollback = c.request("POST", "/v1/configurations/" + id + "/rollback", server.writer_json(), R"({"to": 1})");
+  EXPECT_EQ(rollback.status, 428u) << rollback.body;
+  EXPECT_NE(rollback.json()["detail"].get<std::string>().find("GET /v1/configurations/" + id + ")"),
+            std::string::npos)
+      << rollback.body;
+  auto del = server.auth(TestServer::kWriterToken);
+  del["If-Match"] = "\"" + id + ".1\"";
+  ASSERT_EQ(c.request("DELETE", "/v1/configurations/" + id, del).status, 204u);
+  for (const char* if_match : {"", "*"}) {
+    auto headers = server.writer_json();
+    if (*if_match) headers["If-Match"] = if_match;
+    Reply restore = c.request("POST", "/v1/configurations/" + id + "/restore", headers, "");
+    EXPECT_EQ(restore.status, 428u) << restore.body;
+    EXPECT_NE(restore.json()["detail"].get<std::string>().find("GET /v1/configurations/" + id + "/revisions"),
+              std::string::npos)
+        << restore.body;
+  }
+  EXPECT_FALSE(server.store().get(id).has_value());
+  auto headers = server.writer_json();
+  headers["If-Match"] = "\"" + id + ".2\"";
+  EXPECT_EQ(c.request("POST", "/v1/configurations/" + id + "/restore", headers, "").status, 200u);
 }
 
 // The catalogue of a folder copied from the source tree, for a server whose

@@ -211,16 +211,17 @@ std::variant<nlohmann::json, Response> Api::json_body(const Request& r) const {
   return read_json(r.body);
 }
 
-std::variant<std::optional<std::int64_t>, Response> Api::expected_revision(const Request& r,
-                                                                           const std::string& id) const {
+std::variant<std::optional<std::int64_t>, Response> Api::expected_revision(const Request& r, const std::string& id,
+                                                                           std::string_view etag_source) const {
+  const std::string source =
+      etag_source.empty() ? "GET /v1/configurations/" + id : fmt::format(fmt::runtime(etag_source), id);
   const auto it = r.headers->find(bhttp::field::if_match);
   if (it == r.headers->end()) {
     if (options_.require_if_match)
       return problem("precondition-required",
                      fmt::format("This server requires If-Match on {}: send the ETag of the configuration as you "
-                                 "last read it (GET /v1/configurations/{}), so a concurrent change is not "
-                                 "overwritten.",
-                                 std::string(bhttp::to_string(r.method)), id));
+                                 "last read it ({}), so a concurrent change is not overwritten.",
+                                 std::string(bhttp::to_string(r.method)), source));
     return std::optional<std::int64_t>{};
   }
   auto tags = parse_entity_tags(it->value());
@@ -235,8 +236,8 @@ std::variant<std::optional<std::int64_t>, Response> Api::expected_revision(const
       return problem("precondition-required",
                      fmt::format("This server requires If-Match with the configuration's ETag on {}; \"*\" "
                                  "matches any revision and so does not protect a concurrent change. Read "
-                                 "GET /v1/configurations/{} and send its ETag.",
-                                 std::string(bhttp::to_string(r.method)), id));
+                                 "{} and send its ETag.",
+                                 std::string(bhttp::to_string(r.method)), source));
     return std::optional<std::int64_t>{};
   }
   std::vector<std::int64_t> candidates;

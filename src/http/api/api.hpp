@@ -123,13 +123,15 @@ class Api {
   Outcome restore_configuration(Call& c);
   // What a rollback or restore request carries, read in the order every
   // write reads it: the JSON object body (optional for restore; the reason
-  // taken out of it), who and why, and the revision If-Match expects.
+  // taken out of it), who and why, and the revision If-Match expects (read
+  // by the client from `etag_source`, as for expected_revision()).
   struct HistoryWrite {
     nlohmann::json body;
     WriteContext context;
     std::optional<std::int64_t> expected;
   };
-  std::variant<HistoryWrite, Response> read_history_write(Call& c, bool body_required, std::string_view route) const;
+  std::variant<HistoryWrite, Response> read_history_write(Call& c, bool body_required, std::string_view route,
+                                                          std::string_view etag_source) const;
   // audit.cpp: every recorded change, filtered.
   Outcome audit(Call& c);
   // The listing of GET /v1/configurations (also behind the base-model route).
@@ -156,8 +158,10 @@ class Api {
   // The body of an application/json request, parsed; else the 415 or 400 answer.
   std::variant<nlohmann::json, Response> json_body(const Request& r) const;
   // The revision If-Match asks for (nullopt: none, or `*`), or the answer
-  // (400, 412, 428).
-  std::variant<std::optional<std::int64_t>, Response> expected_revision(const Request& r, const std::string& id) const;
+  // (400, 412, 428). `etag_source` names where the client reads the ETag to
+  // send (default: GET /v1/configurations/{id}).
+  std::variant<std::optional<std::int64_t>, Response> expected_revision(const Request& r, const std::string& id,
+                                                                        std::string_view etag_source = {}) const;
   Response answer_doc(const Request* r, DocRef doc, unsigned status = 200) const;
   // fn's answer, or the problem document of what it threw (counting store
   // failures).

@@ -146,7 +146,8 @@ Outcome Api::configuration_diff(Call& c) {
 }
 
 std::variant<Api::HistoryWrite, Response> Api::read_history_write(Call& c, bool body_required,
-                                                                  std::string_view route) const {
+                                                                  std::string_view route,
+                                                                  std::string_view etag_source) const {
   std::variant<nlohmann::json, Response> parsed = nlohmann::json::object();
   if (body_required || !c.request.body.empty()) parsed = json_body(c.request);
   if (auto* resp = std::get_if<Response>(&parsed)) return std::move(*resp);
@@ -157,7 +158,7 @@ std::variant<Api::HistoryWrite, Response> Api::read_history_write(Call& c, bool 
   auto who = change_context(c.principal, *c.request.headers, &w.body);
   if (auto* resp = std::get_if<Response>(&who)) return std::move(*resp);
   w.context = std::get<WriteContext>(std::move(who));
-  auto expected = expected_revision(c.request, c.params[0]);
+  auto expected = expected_revision(c.request, c.params[0], etag_source);
   if (auto* resp = std::get_if<Response>(&expected)) return std::move(*resp);
   w.expected = std::get<std::optional<std::int64_t>>(expected);
   return w;
@@ -166,7 +167,7 @@ std::variant<Api::HistoryWrite, Response> Api::read_history_write(Call& c, bool 
 Outcome Api::rollback_configuration(Call& c) {
   const std::string& id = c.params[0];
   if (!is_uuid(id)) return answer_now(not_a_uuid(id));
-  auto read = read_history_write(c, true, "POST /v1/configurations/{id}/rollback");
+  auto read = read_history_write(c, true, "POST /v1/configurations/{id}/rollback", {});
   if (auto* resp = std::get_if<Response>(&read)) return answer_now(std::move(*resp));
   HistoryWrite w = std::get<HistoryWrite>(std::move(read));
   std::vector<FieldError> errors;
@@ -196,8 +197,11 @@ Outcome Api::rollback_configuration(Call& c) {
 Outcome Api::restore_configuration(Call& c) {
   const std::string& id = c.params[0];
   if (!is_uuid(id)) return answer_now(not_a_uuid(id));
-  // The body is optional: a reason is all it may carry.
-  auto read = read_history_write(c, false, "POST /v1/configurations/{id}/restore");
+  // The body is optional: a reason is all it may carry. If-Match is the ETag
+  // of the delete's revision, which the revisions listing shows (the
+  // configuration itself is gone).
+  auto read = read_history_write(c, false, "POST /v1/configurations/{id}/restore",
+                                 "the delete's revision in GET /v1/configurations/{}/revisions");
   if (auto* resp = std::get_if<Response>(&read)) return answer_now(std::move(*resp));
   HistoryWrite w = std::get<HistoryWrite>(std::move(read));
   std::vector<FieldError> errors;
