@@ -82,7 +82,8 @@ ResolveRequest parse_resolve_request(const nlohmann::json& j, const RequestMembe
     if (at)
       req.as_of = *at;
     else
-      errors.push_back({"as_of", fmt::format("is {}, which is not a moment; allowed: {}.", shown(*it), kMomentFormats)});
+      errors.push_back(
+          {"as_of", fmt::format("is {}, which is not a moment; allowed: {}.", shown(*it), kMomentFormats)});
   }
   if (!errors.empty()) throw invalid("The resolve request is invalid.", std::move(errors));
   return req;

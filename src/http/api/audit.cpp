@@ -22,7 +22,8 @@ RevisionOperation parse_operation_parameter(const std::string& text) {
   if (auto op = parse_revision_operation(text)) return *op;
   throw invalid(fmt::format("operation \"{}\" is not an operation; allowed: {}.", text.substr(0, 100),
                             revision_operation_names()),
-                {{"operation", fmt::format("is \"{}\"; allowed: {}.", text.substr(0, 100), revision_operation_names())}});
+                {{"operation",
+                  fmt::format("is \"{}\"; allowed: {}.", text.substr(0, 100), revision_operation_names())}});
 }
 
 // The filters of an audit query. Throws Error(kInvalid) naming the parameter.

@@ -182,7 +182,8 @@ Outcome Api::rollback_configuration(Call& c) {
     to = it->get<std::int64_t>();
   }
   if (!errors.empty())
-    return answer_now(problem("invalid-parameter", "The rollback request is invalid; every problem is listed in errors.",
+    return answer_now(problem("invalid-parameter",
+                              "The rollback request is invalid; every problem is listed in errors.",
                               std::move(errors)));
   Outcome out;
   out.later = [this, id, to, w = std::move(w)] {
@@ -207,7 +208,8 @@ Outcome Api::restore_configuration(Call& c) {
   std::vector<FieldError> errors;
   check_members(w.body, {}, "reason", errors);
   if (!errors.empty())
-    return answer_now(problem("invalid-parameter", "The restore request is invalid; every problem is listed in errors.",
+    return answer_now(problem("invalid-parameter",
+                              "The restore request is invalid; every problem is listed in errors.",
                               std::move(errors)));
   Outcome out;
   out.later = [this, id, w = std::move(w)] {

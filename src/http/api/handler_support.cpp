@@ -36,7 +36,8 @@ std::size_t parse_limit(const std::string& text, std::size_t max, std::size_t de
 }
 
 Response not_a_uuid(const std::string& id) {
-  return problem("invalid-parameter", fmt::format("\"{}\" is not a configuration id; ids are UUIDs.", id.substr(0, 100)),
+  return problem("invalid-parameter",
+                 fmt::format("\"{}\" is not a configuration id; ids are UUIDs.", id.substr(0, 100)),
                  {{"id", "must be a UUID."}});
 }
 
