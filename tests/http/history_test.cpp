@@ -66,6 +66,13 @@ class HistoryRoutes : public ::testing::Test {
   }
 };
 
+// Creates the quality configuration of `model` through the API; its id.
+std::string created_id(TestServer& server, HttpClient& client, const std::string& model) {
+  Reply r = client.request("POST", "/v1/configurations", server.writer_json(), create_body(model).dump());
+  EXPECT_EQ(r.status, 201u) << r.body;
+  return r.status == 201u ? r.json()["id"].get<std::string>() : std::string();
+}
+
 std::vector<int> revision_numbers(const nlohmann::json& page) {
   std::vector<int> out;
   for (const auto& item : page["items"]) out.push_back(item["revision"].get<int>());
@@ -385,9 +392,8 @@ TEST(HistoryIfMatch, RequireIfMatchCoversRollbackAndRestoreAndSaysWhereTheirEtag
   options.require_if_match = true;
   TestServer server(options);
   HttpClient c(server.port());
-  Reply created = c.request("POST", "/v1/configurations", server.writer_json(), create_body("h-428").dump());
-  ASSERT_EQ(created.status, 201u) << created.body;
-  const std::string id = created.json()["id"];
+  const std::string id = created_id(server, c, "h-428");
+  ASSERT_FALSE(id.empty());
   Reply rollback = c.request("POST", "/v1/configurations/" + id + "/rollback", server.writer_json(), R"({"to": 1})");
   EXPECT_EQ(rollback.status, 428u) << rollback.body;
   EXPECT_NE(rollback.json()["detail"].get<std::string>().find("GET /v1/configurations/" + id + ")"),
@@ -437,9 +443,8 @@ TEST(HistoryCatalogue, RollbackToARevisionTheCatalogueNowRejectsListsEachProblem
     options.catalog_dir = catalog;
     TestServer before(options, dir);
     HttpClient c(before.port());
-    Reply created = c.request("POST", "/v1/configurations", before.writer_json(), create_body("h-reject").dump());
-    ASSERT_EQ(created.status, 201u) << created.body;
-    id = created.json()["id"];
+    id = created_id(before, c, "h-reject");
+    ASSERT_FALSE(id.empty());
     ASSERT_EQ(c.request("PATCH", "/v1/configurations/" + id, before.writer_json(),
                         R"({"model_specific_params": {"width": 2048}, "cfg_scale": 6.5})")
                   .status,
@@ -567,9 +572,8 @@ TEST(HistoryWithoutHistory, AStoreWithoutHistoryAnswers503SayingSoOnEveryHistory
   options.wrap_store = [](Store& real) { return std::make_unique<StoreWithoutHistory>(real); };
   TestServer server(options);
   HttpClient c(server.port());
-  Reply created = c.request("POST", "/v1/configurations", server.writer_json(), create_body("h-none").dump());
-  ASSERT_EQ(created.status, 201u) << created.body;
-  const std::string id = created.json()["id"];
+  const std::string id = created_id(server, c, "h-none");
+  ASSERT_FALSE(id.empty());
   const std::vector<std::pair<std::string, std::string>> calls = {
       {"GET", "/v1/configurations/" + id + "/revisions"},
       {"GET", "/v1/configurations/" + id + "/revisions/1"},
