@@ -107,6 +107,22 @@ std::string encode_revision_cursor(std::int64_t sequence);
 // kInvalid for a cursor that encode_revision_cursor() did not make.
 std::int64_t decode_revision_cursor(std::string_view cursor);
 
+// What a diff compares of a revision: its document without what every write
+// changes (revision, updated_at), so that a patch shows the change itself,
+// and "deleted": true for a tombstone.
+nlohmann::json revision_diff_content(const Revision& r);
+// The RFC 6902 JSON Patch that turns revision_diff_content(from) into
+// revision_diff_content(to).
+nlohmann::json revision_patch(const Revision& from, const Revision& to);
+
+// A moment given to a history query (--since, --as-of, ?since=, "as_of"): an
+// RFC 3339 date-time (2026-12-01T09:30:00Z) or a date (2026-12-01, its
+// midnight UTC). nullopt for anything else.
+std::optional<Timestamp> parse_moment(std::string_view text);
+// "2026-12-01T09:30:00Z or 2026-12-01": what parse_moment() accepts, for messages.
+inline constexpr std::string_view kMomentFormats = "an RFC 3339 date-time such as 2026-12-01T09:30:00Z, or a date "
+                                                   "such as 2026-12-01 (its midnight UTC)";
+
 // The actor recorded for an empty WriteContext::actor.
 inline constexpr std::string_view kUnknownActor = "unknown";
 inline std::string actor_of(const WriteContext& context) {

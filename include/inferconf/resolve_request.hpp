@@ -25,7 +25,8 @@ using RequestMemberReader = std::function<void(const nlohmann::json& value, std:
 
 // Reads a resolve request: model_id and configuration_type (required,
 // non-empty strings of at most kMaxRequestKeyBytes), base_model and variant
-// (the same, optional), overrides (an object) and strict (a boolean); null
+// (the same, optional), overrides (an object), strict (a boolean) and as_of
+// (a moment, parse_moment(): resolve as at that time); null
 // counts as absent for the optional members. With `read_export`, an "export"
 // member is handed to it; without, "export" is an error saying only exports
 // read it. Throws Error(kInvalid) with a FieldError per problem (unknown

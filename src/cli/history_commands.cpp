@@ -102,16 +102,6 @@ Revision newest_revision(Store& store, const std::string& id) {
   return page.items.front();
 }
 
-// The content compared by diff: the document without what every write
-// changes (revision, updated_at), so that the patch shows the change itself.
-nlohmann::json diff_content(const Revision& r) {
-  nlohmann::json j = r.document;
-  j.erase("revision");
-  j.erase("updated_at");
-  if (r.is_tombstone()) j["deleted"] = true;
-  return j;
-}
-
 std::string cell(const nlohmann::json& flat, const std::string& key) {
   const auto it = flat.find(key);
   if (it == flat.end()) return "(absent)";
@@ -122,7 +112,7 @@ void print_side_by_side(std::ostream& out, const Revision& a, const Revision& b)
   out << fmt::format("configuration {}\n  A: rev {} · {} by {} at {}\n  B: rev {} · {} by {} at {}\n",
                      a.configuration_id, a.revision, to_string(a.operation), a.actor, format_timestamp(a.at),
                      b.revision, to_string(b.operation), b.actor, format_timestamp(b.at));
-  const nlohmann::json fa = diff_content(a).flatten(), fb = diff_content(b).flatten();
+  const nlohmann::json fa = revision_diff_content(a).flatten(), fb = revision_diff_content(b).flatten();
   std::set<std::string> keys;
   for (const auto& [k, v] : fa.items()) keys.insert(k);
   for (const auto& [k, v] : fb.items()) keys.insert(k);
@@ -237,7 +227,7 @@ void register_history_commands(CLI::App& app, GlobalOptions& opts) {
         print_json(*opts.out, {{"configuration_id", a->id},
                                {"from", from.revision},
                                {"to", to.revision},
-                               {"patch", nlohmann::json::diff(diff_content(from), diff_content(to))}});
+                               {"patch", revision_patch(from, to)}});
       } else {
         print_side_by_side(*opts.out, from, to);
       }

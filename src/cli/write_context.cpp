@@ -28,13 +28,8 @@ WriteContext write_context_of(const WriteContextArgs& args) {
 }
 
 Timestamp parse_time_option(std::string_view text, std::string_view option) {
-  if (auto t = parse_timestamp(text)) return *t;
-  if (text.size() == 10) {
-    if (auto t = parse_timestamp(std::string(text) + "T00:00:00Z")) return *t;
-  }
-  throw invalid(fmt::format("{} \"{}\" is not a moment; give an RFC 3339 date-time such as 2026-12-01T09:30:00Z, "
-                            "or a date such as 2026-12-01 (its midnight UTC).",
-                            option, text),
+  if (auto t = parse_moment(text)) return *t;
+  throw invalid(fmt::format("{} \"{}\" is not a moment; give {}.", option, text, kMomentFormats),
                 {{std::string(option), fmt::format("received \"{}\"; allowed: 2026-12-01T09:30:00Z or 2026-12-01",
                                                    text)}});
 }

@@ -82,6 +82,24 @@ void check_prune_rule(const PruneRule& rule) {
                   {{"rule", "received none; allowed: keep, older_than or both"}});
 }
 
+nlohmann::json revision_diff_content(const Revision& r) {
+  nlohmann::json j = r.document;
+  j.erase("revision");
+  j.erase("updated_at");
+  if (r.is_tombstone()) j["deleted"] = true;
+  return j;
+}
+
+nlohmann::json revision_patch(const Revision& from, const Revision& to) {
+  return nlohmann::json::diff(revision_diff_content(from), revision_diff_content(to));
+}
+
+std::optional<Timestamp> parse_moment(std::string_view text) {
+  if (auto t = parse_timestamp(text)) return t;
+  if (text.size() == 10) return parse_timestamp(std::string(text) + "T00:00:00Z");
+  return std::nullopt;
+}
+
 std::string encode_revision_cursor(std::int64_t sequence) { return fmt::format("{}{}", kCursorPrefix, sequence); }
 
 std::int64_t decode_revision_cursor(std::string_view cursor) {

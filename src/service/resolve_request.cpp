@@ -20,7 +20,7 @@ std::string shown(const nlohmann::json& value) {
 void check_member_names(const nlohmann::json& j, const RequestMemberReader* read_export,
                         std::vector<FieldError>& errors) {
   static const std::vector<std::string> known = {"model_id", "configuration_type", "base_model", "variant", "overrides",
-                                                 "strict"};
+                                                 "strict", "as_of"};
   for (const auto& [key, value] : j.items()) {
     if (key == "export") {
       if (read_export)
@@ -31,7 +31,7 @@ void check_member_names(const nlohmann::json& j, const RequestMemberReader* read
     }
     if (std::find(known.begin(), known.end(), key) == known.end())
       errors.push_back({key, fmt::format("is not a field of a resolve request; allowed: model_id, configuration_type, "
-                                         "base_model, variant, overrides, strict{}.",
+                                         "base_model, variant, overrides, strict, as_of{}.",
                                          read_export ? ", export" : "")});
   }
 }
@@ -75,6 +75,15 @@ ResolveRequest parse_resolve_request(const nlohmann::json& j, const RequestMembe
       errors.push_back({"strict", fmt::format("must be true or false, but it is {}.", it->dump().substr(0, 100))});
     else
       req.strict = it->get<bool>();
+  }
+  if (auto it = j.find("as_of"); it != j.end() && !it->is_null()) {
+    std::optional<Timestamp> at;
+    if (it->is_string()) at = parse_moment(it->get_ref<const std::string&>());
+    if (at)
+      req.as_of = *at;
+    else
+      errors.push_back(
+          {"as_of", fmt::format("is {}, which is not a moment; allowed: {}.", shown(*it), kMomentFormats)});
   }
   if (!errors.empty()) throw invalid("The resolve request is invalid.", std::move(errors));
   return req;

@@ -13,7 +13,7 @@ namespace {
 
 nlohmann::json load_cases() {
   nlohmann::json all = nlohmann::json::array();
-  for (const char* file : {"bad_requests.json", "json_policy.json"}) {
+  for (const char* file : {"bad_requests.json", "json_policy.json", "history_bad_requests.json"}) {
     std::ifstream in(std::string(INFERCONF_SOURCE_DIR) + "/tests/http/cases/" + file);
     nlohmann::json file_cases = nlohmann::json::parse(in)["cases"];
     for (auto& c : file_cases) all.push_back(std::move(c));

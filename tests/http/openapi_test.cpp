@@ -132,14 +132,38 @@ TEST(OpenApi, DocumentsEveryDtoField) {
   expect_documented(r["problems"][0], "FieldError");
   expect_documented(r["normalised"][0], "Normalisation");
   expect_documented(nlohmann::json{{"model_id", ""}, {"configuration_type", ""}, {"base_model", ""}, {"variant", ""},
-                                   {"overrides", nlohmann::json::object()}, {"strict", true}},
+                                   {"overrides", nlohmann::json::object()}, {"strict", true}, {"as_of", ""}},
                     "ResolveRequest");
   // Every field the resolve parser accepts is documented and nothing else is.
-  EXPECT_EQ(schema("ResolveRequest")["properties"].size(), 7u);
+  EXPECT_EQ(schema("ResolveRequest")["properties"].size(), 8u);
   expect_documented(nlohmann::json{{"prompt", ""}, {"negative_prompt", ""}, {"seed", 1}, {"checkpoint", ""},
                                    {"allow_substitute", true}},
                     "ExportOptions");
   expect_documented(nlohmann::json(Substitution{"sampler", "a", "b", "c"}), "Substitution");
+}
+
+TEST(OpenApi, DocumentsEveryFieldOfARevision) {
+  Revision r;
+  r.configuration_id = new_uuid_v7();
+  r.document.id = r.configuration_id;
+  r.reason = "why";
+  const nlohmann::json j = r;
+  expect_documented(j, "Revision");
+  for (const auto& required : schema("Revision")["required"]) EXPECT_TRUE(j.contains(required)) << required;
+  Revision prune;
+  prune.operation = RevisionOperation::kPrune;
+  expect_documented(nlohmann::json(prune), "Revision");
+  // Every operation the store records is in the enum, and nothing else.
+  std::set<std::string> names;
+  for (const auto& n : schema("RevisionOperation")["enum"]) {
+    names.insert(n.get<std::string>());
+    EXPECT_TRUE(parse_revision_operation(n.get<std::string>()).has_value()) << n;
+  }
+  EXPECT_EQ(names.size(), 7u);
+  // A reason is accepted in the body of every write that has one.
+  for (const char* body : {"InferenceConfigurationCreate", "InferenceConfigurationUpdate", "RollbackRequest",
+                           "RestoreRequest"})
+    EXPECT_TRUE(schema(body)["properties"].contains("reason")) << body;
 }
 
 TEST(OpenApi, DocumentsTheCatalogueAsServed) {

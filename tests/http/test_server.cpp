@@ -40,7 +40,8 @@ TestServer::TestServer(TestServerOptions options, std::filesystem::path dir) : d
 void TestServer::start(TestServerOptions o) {
   store_ = open_store(db_uri());
   store_->ensure_schema();
-  const auto catalog_dir = std::filesystem::path(INFERCONF_SOURCE_DIR) / "catalog";
+  const auto catalog_dir =
+      o.catalog_dir.empty() ? std::filesystem::path(INFERCONF_SOURCE_DIR) / "catalog" : o.catalog_dir;
   catalog_ = std::make_unique<Catalog>(Catalog::load(catalog_dir));
   http::ServerOptions options;
   options.listen = "127.0.0.1:0";
@@ -68,7 +69,8 @@ void TestServer::start(TestServerOptions o) {
   }
   log_fd_ = ::open(log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   options.log_fd = log_fd_;
-  server_ = std::make_unique<http::Server>(*store_, *catalog_, options);
+  if (o.wrap_store) served_store_ = o.wrap_store(*store_);
+  server_ = std::make_unique<http::Server>(served_store_ ? *served_store_ : *store_, *catalog_, options);
   thread_ = std::thread([this] { server_->run(); });
 }
 
@@ -81,6 +83,7 @@ void TestServer::stop() {
 TestServer::~TestServer() {
   stop();
   server_.reset();
+  served_store_.reset();
   store_.reset();
   if (log_fd_ >= 0) ::close(log_fd_);
   if (own_dir_) {

@@ -31,6 +31,10 @@ struct TestServerOptions {
   std::size_t max_requests_per_connection = 1000;
   std::vector<std::string> allowed_hosts;
   std::function<void()> connection_admitted;  // ServerOptions::connection_admitted
+  // The catalogue folder; empty: the source tree's catalog/.
+  std::filesystem::path catalog_dir;
+  // Serve through a store wrapped around the SQLite one (a test double); null: the SQLite store itself.
+  std::function<std::unique_ptr<Store>(Store&)> wrap_store;
 };
 
 class TestServer {
@@ -69,6 +73,7 @@ class TestServer {
   std::filesystem::path dir_;
   bool own_dir_ = true;
   std::unique_ptr<Store> store_;
+  std::unique_ptr<Store> served_store_;  // wrap_store's double, when given
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<http::Server> server_;
   std::thread thread_;

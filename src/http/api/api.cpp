@@ -58,6 +58,26 @@ Response Api::guarded(const std::function<Response()>& fn) const {
   }
 }
 
+Response Api::history_guarded(const std::function<Response()>& fn) const {
+  return guarded([&] {
+    try {
+      return fn();
+    } catch (const Error& e) {
+      // A store that keeps no history says so in these words (Store's
+      // default history methods). That is how this server is set up, not an
+      // outage: answer it plainly, without the store's own description (it
+      // names files) and without Retry-After, since retrying cannot help.
+      if (e.code() != ErrorCode::kUnavailable ||
+          std::string_view(e.what()).find("does not keep change history") == std::string_view::npos)
+        throw;
+      return problem("unavailable",
+                     "This server's store does not keep change history, so it cannot list revisions, diff, roll "
+                     "back, restore, show the audit view or resolve as of a past moment. Serve a store that keeps "
+                     "history (SQLite; see docs/HISTORY.md for MongoDB).");
+    }
+  });
+}
+
 namespace {
 
 struct Target {
@@ -172,7 +192,7 @@ Outcome Api::handle(Request&& r) {
     return out;
   }
 
-  Call call{r, match.params, t.query, *op};
+  Call call{r, match.params, t.query, *op, principal};
   out = (this->*(op->handler))(call);
   out.route = match.id;
   out.write = op->access == Access::kWrite;
@@ -191,16 +211,17 @@ std::variant<nlohmann::json, Response> Api::json_body(const Request& r) const {
   return read_json(r.body);
 }
 
-std::variant<std::optional<std::int64_t>, Response> Api::expected_revision(const Request& r,
-                                                                           const std::string& id) const {
+std::variant<std::optional<std::int64_t>, Response> Api::expected_revision(const Request& r, const std::string& id,
+                                                                           std::string_view etag_source) const {
+  const std::string source =
+      etag_source.empty() ? "GET /v1/configurations/" + id : fmt::format(fmt::runtime(etag_source), id);
   const auto it = r.headers->find(bhttp::field::if_match);
   if (it == r.headers->end()) {
     if (options_.require_if_match)
       return problem("precondition-required",
                      fmt::format("This server requires If-Match on {}: send the ETag of the configuration as you "
-                                 "last read it (GET /v1/configurations/{}), so a concurrent change is not "
-                                 "overwritten.",
-                                 std::string(bhttp::to_string(r.method)), id));
+                                 "last read it ({}), so a concurrent change is not overwritten.",
+                                 std::string(bhttp::to_string(r.method)), source));
     return std::optional<std::int64_t>{};
   }
   auto tags = parse_entity_tags(it->value());
@@ -215,8 +236,8 @@ std::variant<std::optional<std::int64_t>, Response> Api::expected_revision(const
       return problem("precondition-required",
                      fmt::format("This server requires If-Match with the configuration's ETag on {}; \"*\" "
                                  "matches any revision and so does not protect a concurrent change. Read "
-                                 "GET /v1/configurations/{} and send its ETag.",
-                                 std::string(bhttp::to_string(r.method)), id));
+                                 "{} and send its ETag.",
+                                 std::string(bhttp::to_string(r.method)), source));
     return std::optional<std::int64_t>{};
   }
   std::vector<std::int64_t> candidates;

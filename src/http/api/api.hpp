@@ -76,6 +76,7 @@ struct Call {
   const std::vector<std::string>& params;  // in pattern order
   std::string_view query;                  // without '?'; empty when none
   const Operation& operation;
+  const std::string& principal;  // the name of the token that authorised the request; empty: none
 
   // The query's parameters, in order. Throws Error(kInvalid) naming a
   // parameter the operation does not accept (and the ones it does), a
@@ -113,6 +114,26 @@ class Api {
   Outcome create_configuration(Call& c);
   Outcome update_configuration(Call& c);
   Outcome delete_configuration(Call& c);
+  // configuration_history.cpp: a configuration's revisions, the difference
+  // between two, and the writes that go back (rollback, restore).
+  Outcome configuration_revisions(Call& c);
+  Outcome configuration_revision(Call& c);
+  Outcome configuration_diff(Call& c);
+  Outcome rollback_configuration(Call& c);
+  Outcome restore_configuration(Call& c);
+  // What a rollback or restore request carries, read in the order every
+  // write reads it: the JSON object body (optional for restore; the reason
+  // taken out of it), who and why, and the revision If-Match expects (read
+  // by the client from `etag_source`, as for expected_revision()).
+  struct HistoryWrite {
+    nlohmann::json body;
+    WriteContext context;
+    std::optional<std::int64_t> expected;
+  };
+  std::variant<HistoryWrite, Response> read_history_write(Call& c, bool body_required, std::string_view route,
+                                                          std::string_view etag_source) const;
+  // audit.cpp: every recorded change, filtered.
+  Outcome audit(Call& c);
   // The listing of GET /v1/configurations (also behind the base-model route).
   Response configuration_page(const std::vector<std::pair<std::string, std::string>>& query);
   // model_configurations.cpp: a model's configurations.
@@ -137,12 +158,17 @@ class Api {
   // The body of an application/json request, parsed; else the 415 or 400 answer.
   std::variant<nlohmann::json, Response> json_body(const Request& r) const;
   // The revision If-Match asks for (nullopt: none, or `*`), or the answer
-  // (400, 412, 428).
-  std::variant<std::optional<std::int64_t>, Response> expected_revision(const Request& r, const std::string& id) const;
+  // (400, 412, 428). `etag_source` names where the client reads the ETag to
+  // send (default: GET /v1/configurations/{id}).
+  std::variant<std::optional<std::int64_t>, Response> expected_revision(const Request& r, const std::string& id,
+                                                                        std::string_view etag_source = {}) const;
   Response answer_doc(const Request* r, DocRef doc, unsigned status = 200) const;
   // fn's answer, or the problem document of what it threw (counting store
   // failures).
   Response guarded(const std::function<Response()>& fn) const;
+  // guarded(), for work that reads or writes history: a store that keeps
+  // none answers the 503 that says so (a lasting state, not an outage).
+  Response history_guarded(const std::function<Response()>& fn) const;
 
   IndexSync& sync_;
   const Catalog& catalog_;

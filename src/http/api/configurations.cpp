@@ -1,10 +1,10 @@
 // The configuration collection and its items: GET and POST
-// /v1/configurations, GET, PATCH and DELETE /v1/configurations/{id}.
-#include <charconv>
-
+// /v1/configurations, GET, PATCH and DELETE /v1/configurations/{id}. Every
+// write records who made it and why (change_context.hpp).
 #include <fmt/format.h>
 
 #include "http/api/api.hpp"
+#include "http/api/change_context.hpp"
 #include "http/api/handler_support.hpp"
 #include "http/api/negotiation.hpp"
 #include "http/api/problem.hpp"
@@ -17,16 +17,6 @@ namespace {
 constexpr std::size_t kDefaultLimit = 50;
 constexpr std::size_t kMaxLimit = 500;
 
-std::size_t parse_limit(const std::string& text) {
-  std::size_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < 1 || value > kMaxLimit)
-    throw invalid(fmt::format("limit \"{}\" is not a whole number from 1 to {}.", text.substr(0, 40), kMaxLimit),
-                  {{"limit", fmt::format("is \"{}\"; allowed: an integer from 1 to {} (default {}).",
-                                         text.substr(0, 40), kMaxLimit, kDefaultLimit)}});
-  return value;
-}
-
 Response page_response(const IndexPage& page, char path) {
   Response resp;
   std::size_t size = 64;
@@ -37,11 +27,6 @@ Response page_response(const IndexPage& page, char path) {
   resp.body += page.next ? nlohmann::json(encode_cursor(path, *page.next)).dump() : std::string("null");
   resp.body += '}';
   return resp;
-}
-
-Response not_a_uuid(const std::string& id) {
-  return problem("invalid-parameter", fmt::format("\"{}\" is not a configuration id; ids are UUIDs.", id.substr(0, 100)),
-                 {{"id", "must be a UUID."}});
 }
 
 }  // namespace
@@ -64,7 +49,7 @@ Response Api::configuration_page(const std::vector<std::pair<std::string, std::s
     if (name == "model_id") check_key(name, value), model_id = value;
     if (name == "base_model") check_key(name, value), base_model = value;
     if (name == "configuration_type") check_type(catalog_, value, name), type = value;
-    if (name == "limit") limit = parse_limit(value);
+    if (name == "limit") limit = parse_limit(value, kMaxLimit, kDefaultLimit);
     if (name == "cursor") cursor = value;
   }
   std::optional<std::string_view> type_view;
@@ -105,15 +90,19 @@ Outcome Api::create_configuration(Call& c) {
   Outcome out;
   auto parsed = json_body(c.request);
   if (auto* resp = std::get_if<Response>(&parsed)) return answer_now(std::move(*resp));
+  auto& body = std::get<nlohmann::json>(parsed);
+  auto who = change_context(c.principal, *c.request.headers, &body);
+  if (auto* resp = std::get_if<Response>(&who)) return answer_now(std::move(*resp));
+  WriteContext context = std::get<WriteContext>(std::move(who));
   CreateDTO dto;
   try {
-    dto = parse_create_dto(std::get<nlohmann::json>(parsed));
+    dto = parse_create_dto(body);
   } catch (const Error& e) {
     return answer_now(problem_for(e));
   }
-  out.later = [this, dto = std::move(dto)]() mutable {
+  out.later = [this, dto = std::move(dto), context = std::move(context)]() mutable {
     return guarded([&] {
-      WriteResult result = sync_.create(std::move(dto));
+      WriteResult result = sync_.create(std::move(dto), context);
       Response resp = answer_doc(nullptr, Doc::make(result.configuration), 201);
       resp.header("Location", "/v1/configurations/" + result.configuration.id);
       return resp;
@@ -133,15 +122,20 @@ Outcome Api::update_configuration(Call& c) {
   if (auto* resp = std::get_if<Response>(&expected)) return answer_now(std::move(*resp));
   auto parsed = read_json(c.request.body);
   if (auto* resp = std::get_if<Response>(&parsed)) return answer_now(std::move(*resp));
+  auto& body = std::get<nlohmann::json>(parsed);
+  auto who = change_context(c.principal, *c.request.headers, &body);
+  if (auto* resp = std::get_if<Response>(&who)) return answer_now(std::move(*resp));
+  WriteContext context = std::get<WriteContext>(std::move(who));
   UpdateDTO update;
   try {
-    update = parse_update_dto(std::get<nlohmann::json>(parsed));
+    update = parse_update_dto(body);
   } catch (const Error& e) {
     return answer_now(problem_for(e));
   }
-  out.later = [this, id, update = std::move(update), rev = std::get<std::optional<std::int64_t>>(expected)]() mutable {
+  out.later = [this, id, update = std::move(update), rev = std::get<std::optional<std::int64_t>>(expected),
+               context = std::move(context)]() mutable {
     return guarded([&] {
-      WriteResult result = sync_.update(id, std::move(update), rev);
+      WriteResult result = sync_.update(id, std::move(update), rev, context);
       return answer_doc(nullptr, Doc::make(result.configuration), 200);
     });
   };
@@ -155,9 +149,12 @@ Outcome Api::delete_configuration(Call& c) {
   if (!c.request.body.empty()) return answer_now(problem("bad-request", "DELETE takes no body; send the request without one."));
   auto expected = expected_revision(c.request, id);
   if (auto* resp = std::get_if<Response>(&expected)) return answer_now(std::move(*resp));
-  out.later = [this, id, rev = std::get<std::optional<std::int64_t>>(expected)] {
+  auto who = change_context(c.principal, *c.request.headers, nullptr);
+  if (auto* resp = std::get_if<Response>(&who)) return answer_now(std::move(*resp));
+  WriteContext context = std::get<WriteContext>(std::move(who));
+  out.later = [this, id, rev = std::get<std::optional<std::int64_t>>(expected), context = std::move(context)] {
     return guarded([&] {
-      sync_.remove(id, rev);
+      sync_.remove(id, rev, context);
       Response resp;
       resp.status = 204;
       return resp;

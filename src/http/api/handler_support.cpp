@@ -1,5 +1,7 @@
 #include "http/api/handler_support.hpp"
 
+#include <charconv>
+
 #include <fmt/format.h>
 
 #include "common/messages.hpp"
@@ -21,6 +23,22 @@ void check_key(std::string_view field, const std::string& value) {
 void check_type(const Catalog& catalog, const std::string& type, std::string_view field) {
   if (!catalog.has_type(type))
     throw detail::unknown_configuration_type(field, type, detail::ids_of(catalog.configuration_types()));
+}
+
+std::size_t parse_limit(const std::string& text, std::size_t max, std::size_t default_limit) {
+  std::size_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < 1 || value > max)
+    throw invalid(fmt::format("limit \"{}\" is not a whole number from 1 to {}.", text.substr(0, 40), max),
+                  {{"limit", fmt::format("is \"{}\"; allowed: an integer from 1 to {} (default {}).",
+                                         text.substr(0, 40), max, default_limit)}});
+  return value;
+}
+
+Response not_a_uuid(const std::string& id) {
+  return problem("invalid-parameter",
+                 fmt::format("\"{}\" is not a configuration id; ids are UUIDs.", id.substr(0, 100)),
+                 {{"id", "must be a UUID."}});
 }
 
 std::variant<nlohmann::json, Response> read_json(const std::string& body) {

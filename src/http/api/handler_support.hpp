@@ -21,6 +21,11 @@ void check_key(std::string_view field, const std::string& value);
 // Throws Error(kInvalid) naming `field` and the known types unless the
 // catalogue has this configuration type.
 void check_type(const Catalog& catalog, const std::string& type, std::string_view field);
+// A page size from the query: an integer from 1 to `max`. Throws
+// Error(kInvalid) naming "limit", the value and the range (and the default).
+std::size_t parse_limit(const std::string& text, std::size_t max, std::size_t default_limit);
+// The 400 answer to a path {id} that is not a UUID.
+Response not_a_uuid(const std::string& id);
 // The body parsed as JSON, or the 400 answer (malformed JSON and bad UTF-8
 // are the client's mistake, not a 422).
 std::variant<nlohmann::json, Response> read_json(const std::string& body);

@@ -15,6 +15,9 @@
 
 namespace inferconf::http {
 
+// Whether the bytes are well-formed UTF-8 (no overlong forms, surrogates or
+// code points beyond U+10FFFF).
+bool valid_utf8(std::string_view s);
 // Percent-decodes a path segment or query component ('+' is a space only in a
 // query). nullopt for a bad escape, a NUL or bytes that are not UTF-8.
 std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space);

@@ -24,7 +24,8 @@ Response resolve_answer(const Resolver& resolver, const ConfigurationIndex& inde
                         const std::string& body_text) {
   ResolvedParameters result = resolver.resolve(req);
   nlohmann::json body = result;
-  if (result.problems.empty() && result.configuration_id && resolve_cache::worth_keeping(body_text)) {
+  // An as-of answer depends on the moment, not on the index: it is never kept.
+  if (!req.as_of && result.problems.empty() && result.configuration_id && resolve_cache::worth_keeping(body_text)) {
     DocRef used = index.by_model_and_type(result.model_id, result.configuration_type);
     if (used && used->id() == *result.configuration_id && used->revision() == result.revision) {
       auto answer = std::make_shared<const std::string>(dump_replacing(body));
@@ -66,14 +67,15 @@ Outcome Api::resolve(Call& c) {
     return answer_now(problem_for(e));
   }
   // With a stored configuration in the index the resolver reads nothing
-  // else, so it answers here. Without one it asks the store's model registry
+  // else, so it answers here (not as of a past moment: that reads the
+  // store's history). Without one it asks the store's model registry
   // for the base model: that is store I/O, which must not stall a network
   // thread (and every connection on it), so it runs on the read pool.
-  if (sync_.index().by_model_and_type(req.model_id, req.configuration_type))
+  if (!req.as_of && sync_.index().by_model_and_type(req.model_id, req.configuration_type))
     return answer_now(guarded([&] { return resolve_answer(resolver_, sync_.index(), req, r.body); }));
   Outcome out;
   out.later = [this, req = std::move(req), body = std::move(r.body)] {
-    return guarded([&] { return resolve_answer(resolver_, sync_.index(), req, body); });
+    return history_guarded([&] { return resolve_answer(resolver_, sync_.index(), req, body); });
   };
   return out;
 }
@@ -121,7 +123,7 @@ Outcome Api::export_resolved(Call& c) {
   }
   Outcome out;
   out.later = [this, req = std::move(req), options = std::move(options), format = *format, text_answer]() mutable {
-    return guarded([&] {
+    return history_guarded([&] {
       ResolvedParameters resolved = resolver_.resolve(req);
       if (!resolved.problems.empty()) {
         std::vector<FieldError> problems = resolved.problems;

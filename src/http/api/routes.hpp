@@ -19,6 +19,12 @@ namespace inferconf::http {
 enum class RouteId : std::size_t {
   kConfigurations,
   kConfiguration,
+  kConfigurationRevisions,
+  kConfigurationRevision,
+  kConfigurationDiff,
+  kConfigurationRollback,
+  kConfigurationRestore,
+  kAudit,
   kModelConfigurations,
   kModelConfigurationByType,
   kBaseModels,

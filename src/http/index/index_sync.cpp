@@ -80,17 +80,18 @@ std::size_t IndexSync::refresh() {
   return changed;
 }
 
-WriteResult IndexSync::create(CreateDTO dto) {
-  WriteResult result = service_.create(std::move(dto));
+WriteResult IndexSync::create(CreateDTO dto, const WriteContext& context) {
+  WriteResult result = service_.create(std::move(dto), context);
   DocRef doc = Doc::make(result.configuration);
   std::lock_guard lock(apply_);
   record_locked({std::move(doc), {}});
   return result;
 }
 
-WriteResult IndexSync::update(std::string_view id, UpdateDTO update, std::optional<std::int64_t> expected_revision) {
+WriteResult IndexSync::upserting(std::string_view id, const std::function<WriteResult()>& write,
+                                 bool drop_when_not_found) {
   try {
-    WriteResult result = service_.update(id, std::move(update), expected_revision);
+    WriteResult result = write();
     DocRef doc = Doc::make(result.configuration);
     std::lock_guard lock(apply_);
     record_locked({std::move(doc), {}});
@@ -98,7 +99,7 @@ WriteResult IndexSync::update(std::string_view id, UpdateDTO update, std::option
   } catch (const Error& e) {
     // The store knows better than the index: a document another process
     // deleted must not linger until the next refresh.
-    if (e.code() == ErrorCode::kNotFound) {
+    if (drop_when_not_found && e.code() == ErrorCode::kNotFound) {
       std::lock_guard lock(apply_);
       record_locked({nullptr, std::string(id)});
     }
@@ -106,9 +107,30 @@ WriteResult IndexSync::update(std::string_view id, UpdateDTO update, std::option
   }
 }
 
-void IndexSync::remove(std::string_view id, std::optional<std::int64_t> expected_revision) {
+WriteResult IndexSync::update(std::string_view id, UpdateDTO update, std::optional<std::int64_t> expected_revision,
+                              const WriteContext& context) {
+  return upserting(
+      id, [&] { return service_.update(id, std::move(update), expected_revision, context); }, true);
+}
+
+WriteResult IndexSync::rollback(std::string_view id, std::int64_t to_revision,
+                                std::optional<std::int64_t> expected_revision, const WriteContext& context) {
+  // "Not found" may name the revision rather than the configuration: the
+  // index keeps the document (a refresh drops it if it is really gone).
+  return upserting(
+      id, [&] { return service_.rollback(id, to_revision, expected_revision, context); }, false);
+}
+
+WriteResult IndexSync::restore(std::string_view id, std::optional<std::int64_t> expected_revision,
+                               const WriteContext& context) {
+  // "Not found" here means the id has no history: nothing to drop.
+  return upserting(id, [&] { return service_.restore(id, expected_revision, context); }, false);
+}
+
+void IndexSync::remove(std::string_view id, std::optional<std::int64_t> expected_revision,
+                       const WriteContext& context) {
   try {
-    service_.remove(id, expected_revision);
+    service_.remove(id, expected_revision, context);
   } catch (const Error& e) {
     if (e.code() == ErrorCode::kNotFound) {
       std::lock_guard lock(apply_);

@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -39,9 +40,15 @@ class IndexSync {
   // (the refresher thread).
   std::size_t refresh();
 
-  WriteResult create(CreateDTO dto);
-  WriteResult update(std::string_view id, UpdateDTO update, std::optional<std::int64_t> expected_revision);
-  void remove(std::string_view id, std::optional<std::int64_t> expected_revision);
+  // The service's writes (ConfigurationService), each recorded with `context`
+  // in the configuration's history, then applied to the index.
+  WriteResult create(CreateDTO dto, const WriteContext& context);
+  WriteResult update(std::string_view id, UpdateDTO update, std::optional<std::int64_t> expected_revision,
+                     const WriteContext& context);
+  void remove(std::string_view id, std::optional<std::int64_t> expected_revision, const WriteContext& context);
+  WriteResult rollback(std::string_view id, std::int64_t to_revision, std::optional<std::int64_t> expected_revision,
+                       const WriteContext& context);
+  WriteResult restore(std::string_view id, std::optional<std::int64_t> expected_revision, const WriteContext& context);
 
   const ConfigurationIndex& index() const { return index_; }
   Store& store() { return store_; }
@@ -54,6 +61,10 @@ class IndexSync {
   };
   // Under apply_: applies w to the index and, during a refresh, remembers it.
   void record_locked(Written w);
+  // Runs a write that returns the configuration's new state and upserts it.
+  // With drop_when_not_found, a kNotFound (the configuration does not exist:
+  // another process deleted it) drops it from the index too.
+  WriteResult upserting(std::string_view id, const std::function<WriteResult()>& write, bool drop_when_not_found);
 
   Store& store_;
   ConfigurationService service_;
