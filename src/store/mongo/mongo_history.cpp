@@ -56,25 +56,15 @@ std::int64_t MongoStore::reserve_sequence(std::int64_t count, const bson_t* sess
   auto coll = cl.collection(database_, kSequences);
   Bson query;
   BSON_APPEND_UTF8(query.get(), "_id", kRevisionCounterId);
-  Bson update;
-  bson_t inc;
-  BSON_APPEND_DOCUMENT_BEGIN(update.get(), "$inc", &inc);
-  BSON_APPEND_INT64(&inc, "value", count);
-  bson_append_document_end(update.get(), &inc);
+  const Bson update = counter_update("$inc", count);
   FindAndModifyOptsPtr opts(mongoc_find_and_modify_opts_new());
   mongoc_find_and_modify_opts_set_update(opts.get(), update.get());
   mongoc_find_and_modify_opts_set_flags(
       opts.get(),
       static_cast<mongoc_find_and_modify_flags_t>(MONGOC_FIND_AND_MODIFY_UPSERT | MONGOC_FIND_AND_MODIFY_RETURN_NEW));
-  bson_error_t error;
-  if (session_opts != nullptr && !mongoc_find_and_modify_opts_append(opts.get(), session_opts)) {
-    bson_set_error(&error, MONGOC_ERROR_COMMAND, MONGOC_ERROR_COMMAND_INVALID_ARG,
-                   "the session could not be added to findAndModify");
-    throw DriverFailure{error, Bson()};
-  }
   Reply reply;
-  if (!mongoc_collection_find_and_modify_with_opts(coll.get(), query.get(), opts.get(), reply.get(), &error))
-    throw DriverFailure{error, Bson::copy_of(reply.get())};
+  find_and_modify(coll.get(), query.get(), opts.get(), session_opts, reply);
+  bson_error_t error;
   bson_iter_t it;
   if (!bson_iter_init(&it, reply.get()) || !bson_iter_find_descendant(&it, "value.value", &it) ||
       !BSON_ITER_HOLDS_NUMBER(&it)) {

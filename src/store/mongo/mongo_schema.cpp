@@ -272,11 +272,7 @@ void MongoStore::ensure_schema() {
     auto sequences = cl.collection(database_, kSequences);
     Bson selector;
     BSON_APPEND_UTF8(selector.get(), "_id", kRevisionCounterId);
-    Bson update;
-    bson_t on_insert;
-    BSON_APPEND_DOCUMENT_BEGIN(update.get(), "$setOnInsert", &on_insert);
-    BSON_APPEND_INT64(&on_insert, "value", 0);
-    bson_append_document_end(update.get(), &on_insert);
+    const Bson update = counter_update("$setOnInsert", 0);
     Bson upsert;
     BSON_APPEND_BOOL(upsert.get(), "upsert", true);
     Reply reply;

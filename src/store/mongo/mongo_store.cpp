@@ -330,6 +330,27 @@ void insert_all(mongoc_collection_t* coll, const std::vector<Bson>& docs, bool o
 }
 
 
+void find_and_modify(mongoc_collection_t* coll, const bson_t* query, mongoc_find_and_modify_opts_t* opts,
+                     const bson_t* session_opts, Reply& reply) {
+  bson_error_t error;
+  if (session_opts != nullptr && !mongoc_find_and_modify_opts_append(opts, session_opts)) {
+    bson_set_error(&error, MONGOC_ERROR_COMMAND, MONGOC_ERROR_COMMAND_INVALID_ARG,
+                   "the session could not be added to findAndModify");
+    throw DriverFailure{error, Bson()};
+  }
+  if (!mongoc_collection_find_and_modify_with_opts(coll, query, opts, reply.get(), &error))
+    throw DriverFailure{error, Bson::copy_of(reply.get())};
+}
+
+Bson counter_update(const char* op, std::int64_t value) {
+  Bson update;
+  bson_t body;
+  BSON_APPEND_DOCUMENT_BEGIN(update.get(), op, &body);
+  BSON_APPEND_INT64(&body, "value", value);
+  bson_append_document_end(update.get(), &body);
+  return update;
+}
+
 void append_in(bson_t* doc, const char* key, const std::vector<std::string>& values) {
   bson_t cond, in;
   BSON_APPEND_DOCUMENT_BEGIN(doc, key, &cond);
@@ -634,15 +655,9 @@ void MongoStore::remove(std::string_view id, std::optional<std::int64_t> expecte
       // it was deleted, read in the same atomic step.
       FindAndModifyOptsPtr opts(mongoc_find_and_modify_opts_new());
       mongoc_find_and_modify_opts_set_flags(opts.get(), MONGOC_FIND_AND_MODIFY_REMOVE);
-      bson_error_t error;
-      if (session.doc != nullptr && !mongoc_find_and_modify_opts_append(opts.get(), session.doc)) {
-        bson_set_error(&error, MONGOC_ERROR_COMMAND, MONGOC_ERROR_COMMAND_INVALID_ARG,
-                       "the session could not be added to findAndModify");
-        throw DriverFailure{error, Bson()};
-      }
       Reply reply;
-      if (!mongoc_collection_find_and_modify_with_opts(coll.get(), selector.get(), opts.get(), reply.get(), &error))
-        throw DriverFailure{error, Bson::copy_of(reply.get())};
+      find_and_modify(coll.get(), selector.get(), opts.get(), session.doc, reply);
+      bson_error_t error;
       bson_iter_t value;
       if (!bson_iter_init_find(&value, reply.get(), "value") || !BSON_ITER_HOLDS_DOCUMENT(&value)) return;
       std::uint32_t length = 0;

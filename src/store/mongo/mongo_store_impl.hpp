@@ -250,6 +250,12 @@ struct WriteError {
 };
 std::vector<WriteError> write_errors(const bson_t* reply);
 bool has_write_concern_error(const bson_t* reply);
+// findAndModify with opts, in the session of session_opts when given; the
+// reply's `value` is the document. Throws DriverFailure.
+void find_and_modify(mongoc_collection_t* coll, const bson_t* query, mongoc_find_and_modify_opts_t* opts,
+                     const bson_t* session_opts, Reply& reply);
+// {op: {value: <int64>}}, the update of the revision counter.
+Bson counter_update(const char* op, std::int64_t value);
 // insert_many of docs (in the session of session_opts, when given). Throws DriverFailure.
 void insert_all(mongoc_collection_t* coll, const std::vector<Bson>& docs, bool ordered, const bson_t* session_opts);
 
