@@ -47,6 +47,13 @@ void append_before(bson_t* filter, const char* field, std::int64_t value) {
   bson_append_document_end(filter, &cond);
 }
 
+// The sequence (or revision) a page's cursor stands at; kInvalid for a cursor
+// that is not one of ours.
+std::optional<std::int64_t> cursor_value(std::optional<std::string_view> cursor) {
+  if (!cursor) return std::nullopt;
+  return decode_revision_cursor(*cursor);
+}
+
 Bson with_opts(const bson_t* session_opts) { return session_opts != nullptr ? Bson::copy_of(session_opts) : Bson(); }
 
 }  // namespace
@@ -156,8 +163,7 @@ RevisionPage MongoStore::revision_page(const bson_t* filter, const char* order, 
 
 RevisionPage MongoStore::revisions(std::string_view id, std::size_t limit, std::optional<std::string_view> cursor) {
   check_revision_page_limit(limit);
-  const std::optional<std::int64_t> before =
-      cursor ? std::optional<std::int64_t>(decode_revision_cursor(*cursor)) : std::nullopt;
+  const auto before = cursor_value(cursor);
   try {
     Bson filter;
     append_str(filter.get(), "configuration_id", id);
@@ -171,8 +177,7 @@ RevisionPage MongoStore::revisions(std::string_view id, std::size_t limit, std::
 RevisionPage MongoStore::revisions_of_model(std::string_view model_id, std::string_view configuration_type,
                                             std::size_t limit, std::optional<std::string_view> cursor) {
   check_revision_page_limit(limit);
-  const std::optional<std::int64_t> before =
-      cursor ? std::optional<std::int64_t>(decode_revision_cursor(*cursor)) : std::nullopt;
+  const auto before = cursor_value(cursor);
   try {
     Bson filter;
     append_str(filter.get(), "model_id", model_id);
@@ -217,8 +222,7 @@ std::optional<Revision> MongoStore::revision_as_of(std::string_view model_id, st
 
 RevisionPage MongoStore::audit(const AuditQuery& query, std::size_t limit, std::optional<std::string_view> cursor) {
   check_revision_page_limit(limit);
-  const std::optional<std::int64_t> before =
-      cursor ? std::optional<std::int64_t>(decode_revision_cursor(*cursor)) : std::nullopt;
+  const auto before = cursor_value(cursor);
   try {
     Bson filter;
     if (query.actor) append_str(filter.get(), "actor", *query.actor);
