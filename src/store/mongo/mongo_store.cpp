@@ -507,8 +507,21 @@ std::vector<bool> MongoStore::create_missing(const std::vector<CreateDTO>& dtos,
           }
         }
       }
+      // In a transaction, one insert_many of every revision at the end; on a
+      // standalone server, each step's revisions right after it, so that a
+      // failing overwrite leaves no earlier change without its revision.
+      auto record = [&] {
+        if (changes.empty()) return;
+        record_after(changes, context, session_opts,
+                     changes.size() == 1
+                         ? fmt::format("The configuration {} was {}", changes.front().document.id,
+                                       changes.front().operation == RevisionOperation::kCreate ? "created" : "overwritten")
+                         : fmt::format("{} configurations were created or overwritten", changes.size()));
+        changes.clear();
+      };
       for (std::size_t k = 0; k < to_insert.size(); ++k)
         if (created[to_insert[k]]) changes.push_back({inserted[k], RevisionOperation::kCreate, inserted[k].created_at});
+      if (!atomic) record();
       for (std::size_t i : replace ? to_replace : std::vector<std::size_t>{}) {
         Bson by_pair;
         append_str(by_pair.get(), "model_id", dtos[i].model_id);
@@ -520,13 +533,9 @@ std::vector<bool> MongoStore::create_missing(const std::vector<CreateDTO>& dtos,
             rewrite(current->id, std::nullopt, [&](InferenceConfiguration& c) { c = make_configuration(dto); },
                     session_opts);
         changes.push_back({next, RevisionOperation::kUpdate, next.updated_at});
+        if (!atomic) record();
       }
-      if (!changes.empty())
-        record_after(changes, context, session_opts,
-                     changes.size() == 1
-                         ? fmt::format("The configuration {} was {}", changes.front().document.id,
-                                       changes.front().operation == RevisionOperation::kCreate ? "created" : "overwritten")
-                         : fmt::format("{} configurations were created or overwritten", changes.size()));
+      record();
     });
   } catch (const DriverFailure& f) {
     fail(f, what);
