@@ -410,5 +410,81 @@ TEST(MongoRealServer, TheChangeFeedSkipsAMalformedDocumentAndReportsTheNextWrite
   EXPECT_EQ(ids, std::vector<std::string>{"good-feed"});
 }
 
+// --- Change history on a real server ---
+
+// Drops one index of inference_configuration_revisions, as docs/HISTORY.md
+// tells an operator to do to ask init for the baseline repair.
+void drop_revision_index(RealServer& db, const char* name) {
+  bson_error_t error;
+  mongoc_uri_t* parsed = mongoc_uri_new_with_error(db.uri.c_str(), &error);
+  mongoc_collection_t* revisions =
+      mongoc_client_get_collection(db.client, mongoc_uri_get_database(parsed), "inference_configuration_revisions");
+  EXPECT_TRUE(mongoc_collection_drop_index(revisions, name, &error)) << error.message;
+  mongoc_collection_destroy(revisions);
+  mongoc_uri_destroy(parsed);
+}
+
+// Whether the deployment runs transactions: a replica set member or mongos.
+bool has_transactions(RealServer& db) {
+  bson_t command = BSON_INITIALIZER;
+  BSON_APPEND_INT32(&command, "hello", 1);
+  bson_t reply;
+  bson_error_t error;
+  const bool ok = mongoc_client_command_simple(db.client, "admin", &command, nullptr, &reply, &error);
+  bson_iter_t it;
+  const bool yes = ok && (bson_iter_init_find(&it, &reply, "setName") ||
+                          (bson_iter_init_find(&it, &reply, "msg") && BSON_ITER_HOLDS_UTF8(&it) &&
+                           std::string_view(bson_iter_utf8(&it, nullptr)) == "isdbgrid"));
+  bson_destroy(&reply);
+  bson_destroy(&command);
+  return yes;
+}
+
+TEST(MongoRealServer, TheSeedsDocumentsGetABaselineRevisionWhenTheRevisionIndexesAreCreated) {
+  REAL_SERVER_OR_SKIP(db, "");
+  db->insert(platform_document("seed-1", "quality", ""));
+  EXPECT_TRUE(db->store->revisions("seed-1", 10, std::nullopt).items.empty());
+  drop_revision_index(*db, "sequence_1");
+  db->store->ensure_schema();
+  db->store->ensure_schema();  // with the indexes in place: no second baseline
+  const auto page = db->store->revisions("seed-1", 10, std::nullopt);
+  ASSERT_EQ(page.items.size(), 1u);
+  EXPECT_EQ(page.items[0].operation, RevisionOperation::kBaseline);
+  EXPECT_EQ(page.items[0].revision, 1);
+  EXPECT_EQ(page.items[0].actor, "inferconf-migration");
+  EXPECT_EQ(page.items[0].document, *db->store->get("seed-1"));
+  const auto then = db->store->revision_as_of("platform-model", "quality", now_utc());
+  ASSERT_TRUE(then);
+  EXPECT_EQ(then->configuration_id, "seed-1");
+  EXPECT_TRUE(db->store->check_schema().empty());
+}
+
+// A refused revision insert: on a replica set the transaction takes the
+// change back with it; on a standalone server the change stays and the
+// error says so.
+TEST(MongoRealServer, ARefusedRevisionInsertAbortsTheChangeOrSaysItWasMade) {
+  REAL_SERVER_OR_SKIP(db, "");
+  const auto c = db->store->create(sdxl_dto("m-history", "quality"));
+  if (!db->fail_point("{\"failCommands\": [\"insert\"], \"errorCode\": 13, \"appName\": \"inferconf\"}"))
+    GTEST_SKIP() << "the server refuses failCommand (start it with --setParameter enableTestCommands=1)";
+  UpdateDTO u;
+  u.steps = 41;
+  try {
+    db->store->update(c.id, u, 1, WriteContext{"bob", std::nullopt});
+    FAIL() << "the revision insert was refused: the update must fail";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    if (has_transactions(*db)) {
+      EXPECT_EQ(db->store->get(c.id)->revision, 1) << "the transaction takes the change back: " << message;
+      EXPECT_EQ(message.find("was changed to revision"), std::string::npos) << message;
+    } else {
+      EXPECT_EQ(db->store->get(c.id)->revision, 2) << message;
+      EXPECT_NE(message.find("was changed to revision 2"), std::string::npos) << message;
+      EXPECT_NE(message.find("do not repeat it"), std::string::npos) << message;
+    }
+  }
+  EXPECT_EQ(db->store->revisions(c.id, 10, std::nullopt).items.size(), 1u);
+}
+
 }  // namespace
 }  // namespace inferconf::testing

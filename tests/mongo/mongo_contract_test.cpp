@@ -68,6 +68,38 @@ std::vector<CreateDTO> parse_dtos(const json& list) {
 
 json to_json_optional(const std::optional<InferenceConfiguration>& c) { return c ? json(*c) : json(nullptr); }
 
+// A case's "context": {"actor", "reason"}: who makes a write, and why.
+WriteContext parse_context(const json& args) {
+  WriteContext context;
+  const json c = args.value("context", json::object());
+  context.actor = c.value("actor", std::string());
+  if (c.contains("reason") && !c["reason"].is_null()) context.reason = c["reason"].get<std::string>();
+  return context;
+}
+
+json page_json(const RevisionPage& page) {
+  return json{{"items", page.items}, {"next_cursor", page.next_cursor ? json(*page.next_cursor) : json(nullptr)}};
+}
+
+std::optional<Timestamp> opt_time(const json& args, const char* key) {
+  if (!args.contains(key) || args[key].is_null()) return std::nullopt;
+  return parse_timestamp(args[key].get<std::string>());
+}
+
+AuditQuery parse_audit(const json& args) {
+  AuditQuery q;
+  const json filter = args.value("query", json::object());
+  if (filter.contains("actor")) q.actor = filter["actor"].get<std::string>();
+  if (filter.contains("model_id")) q.model_id = filter["model_id"].get<std::string>();
+  if (filter.contains("base_model")) q.base_model = filter["base_model"].get<std::string>();
+  if (filter.contains("operation")) q.operation = parse_revision_operation(filter["operation"].get<std::string>());
+  q.since = opt_time(filter, "since");
+  q.until = opt_time(filter, "until");
+  return q;
+}
+
+json revision_json(const std::optional<Revision>& r) { return r ? json(*r) : json(nullptr); }
+
 RegistryFieldMap parse_field_map(const json& j) {
   RegistryFieldMap map;
   if (j.contains("id")) map.id = j["id"];
@@ -92,17 +124,46 @@ json call(Store& store, const std::string& method, const json& args) {
   if (method == "open") return json(store.describe());
   if (method == "ensure_schema") return store.ensure_schema(), json(nullptr);
   if (method == "check_schema") return json(store.check_schema());
-  if (method == "create") return json(store.create(parse_create_dto(args.at("dto"))));
-  if (method == "create_many") return json(store.create_many(parse_dtos(args.at("dtos"))));
+  if (method == "create") return json(store.create(parse_create_dto(args.at("dto")), parse_context(args)));
+  if (method == "create_many") return json(store.create_many(parse_dtos(args.at("dtos")), parse_context(args)));
   if (method == "create_missing")
-    return json(store.create_missing(parse_dtos(args.at("dtos")), args.value("replace", false)));
+    return json(store.create_missing(parse_dtos(args.at("dtos")), args.value("replace", false), parse_context(args)));
   if (method == "get") return to_json_optional(store.get(args.at("id").get<std::string>()));
   if (method == "update")
-    return json(store.update(args.at("id").get<std::string>(), parse_update_dto(args.at("update")), opt_revision(args)));
+    return json(store.update(args.at("id").get<std::string>(), parse_update_dto(args.at("update")), opt_revision(args),
+                             parse_context(args)));
   if (method == "replace")
     return json(
-        store.replace(args.at("id").get<std::string>(), parse_create_dto(args.at("replacement")), opt_revision(args)));
-  if (method == "remove") return store.remove(args.at("id").get<std::string>(), opt_revision(args)), json(nullptr);
+        store.replace(args.at("id").get<std::string>(), parse_create_dto(args.at("replacement")), opt_revision(args),
+                      parse_context(args)));
+  if (method == "remove")
+    return store.remove(args.at("id").get<std::string>(), opt_revision(args), parse_context(args)), json(nullptr);
+  if (method == "revisions")
+    return page_json(store.revisions(args.at("id").get<std::string>(), args.at("limit").get<std::size_t>(),
+                                     opt_string(args, "cursor")));
+  if (method == "revisions_of_model")
+    return page_json(store.revisions_of_model(args.at("model_id").get<std::string>(),
+                                              args.at("configuration_type").get<std::string>(),
+                                              args.at("limit").get<std::size_t>(), opt_string(args, "cursor")));
+  if (method == "get_revision")
+    return revision_json(store.get_revision(args.at("id").get<std::string>(), args.at("revision").get<std::int64_t>()));
+  if (method == "revision_as_of")
+    return revision_json(store.revision_as_of(args.at("model_id").get<std::string>(),
+                                              args.at("configuration_type").get<std::string>(), *opt_time(args, "at")));
+  if (method == "audit")
+    return page_json(store.audit(parse_audit(args), args.at("limit").get<std::size_t>(), opt_string(args, "cursor")));
+  if (method == "rollback")
+    return json(store.rollback(args.at("id").get<std::string>(), args.at("to").get<std::int64_t>(), opt_revision(args),
+                               parse_context(args)));
+  if (method == "restore")
+    return json(store.restore(args.at("id").get<std::string>(), opt_revision(args), parse_context(args)));
+  if (method == "prune_history") {
+    PruneRule rule;
+    if (args.contains("keep")) rule.keep = args["keep"].get<std::int64_t>();
+    rule.older_than = opt_time(args, "older_than");
+    const PruneResult result = store.prune_history(rule, parse_context(args));
+    return json{{"removed", result.removed}, {"record", result.record}};
+  }
   if (method == "find_by_model_id")
     return json(store.find_by_model_id(args.at("model_id").get<std::string>(), opt_string(args, "configuration_type")));
   if (method == "find_by_base_model")

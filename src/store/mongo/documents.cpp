@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
@@ -388,6 +389,98 @@ std::optional<InferenceConfiguration> read_configuration(const bson_t* doc, std:
     if (problem != nullptr) *problem = e.what();
     return std::nullopt;
   }
+}
+
+Bson revision_document(const Revision& r) {
+  Bson doc;
+  BSON_APPEND_UTF8(doc.get(), "configuration_id", r.configuration_id.c_str());
+  BSON_APPEND_INT64(doc.get(), "revision", r.revision);
+  BSON_APPEND_UTF8(doc.get(), "operation", std::string(to_string(r.operation)).c_str());
+  BSON_APPEND_UTF8(doc.get(), "actor", r.actor.c_str());
+  if (r.reason) BSON_APPEND_UTF8(doc.get(), "reason", r.reason->c_str());
+  append_timestamp(doc.get(), "at", r.at);
+  BSON_APPEND_INT64(doc.get(), "sequence", r.sequence);
+  // Copies of the document's keys, for the indexes of --as-of and the audit filters.
+  BSON_APPEND_UTF8(doc.get(), "model_id", r.document.model_id.c_str());
+  BSON_APPEND_UTF8(doc.get(), "base_model", r.document.base_model.c_str());
+  BSON_APPEND_UTF8(doc.get(), "configuration_type", r.document.configuration_type.c_str());
+  if (r.operation == RevisionOperation::kPrune) {
+    append_json(doc.get(), "details", r.document.model_specific_params);
+  } else {
+    InferenceConfiguration d = r.document;
+    d.revision = r.revision;
+    const Bson body = configuration_document(d);
+    BSON_APPEND_DOCUMENT(doc.get(), "document", body.get());
+  }
+  return doc;
+}
+
+namespace {
+
+[[noreturn]] void bad_revision(const std::string& name, const char* field, std::string_view problem) {
+  throw unavailable(fmt::format("The revision {} in {} has a field \"{}\" that {}; fix or delete that document.",
+                                name, kRevisions, field, problem));
+}
+
+}  // namespace
+
+Revision revision_from_bson(const bson_t* doc) {
+  Revision r;
+  bson_iter_t it;
+  std::string name = "(no configuration_id)";
+  if (bson_iter_init_find(&it, doc, "configuration_id") && BSON_ITER_HOLDS_UTF8(&it)) name = bson_iter_utf8(&it, nullptr);
+  auto text = [&](const char* field, bool required) -> std::optional<std::string> {
+    bson_iter_t f;
+    if (!bson_iter_init_find(&f, doc, field) || BSON_ITER_HOLDS_NULL(&f)) {
+      if (required) bad_revision(name, field, "is missing");
+      return std::nullopt;
+    }
+    if (!BSON_ITER_HOLDS_UTF8(&f)) bad_revision(name, field, fmt::format("is {}, not a string", type_name(bson_iter_type(&f))));
+    uint32_t len = 0;
+    const char* s = bson_iter_utf8(&f, &len);
+    return std::string(s, len);
+  };
+  auto integer = [&](const char* field) -> std::int64_t {
+    bson_iter_t f;
+    if (!bson_iter_init_find(&f, doc, field)) bad_revision(name, field, "is missing");
+    if (!BSON_ITER_HOLDS_INT32(&f) && !BSON_ITER_HOLDS_INT64(&f))
+      bad_revision(name, field, fmt::format("is {}, not an integer", type_name(bson_iter_type(&f))));
+    return bson_iter_as_int64(&f);
+  };
+  r.configuration_id = *text("configuration_id", true);
+  r.revision = integer("revision");
+  name = fmt::format("{} of \"{}\"", r.revision, r.configuration_id);
+  const std::string op = *text("operation", true);
+  const auto parsed = parse_revision_operation(op);
+  if (!parsed) bad_revision(name, "operation", fmt::format("is \"{}\", not one of {}", op, revision_operation_names()));
+  r.operation = *parsed;
+  r.actor = *text("actor", true);
+  r.reason = text("reason", false);
+  if (!bson_iter_init_find(&it, doc, "at") || !BSON_ITER_HOLDS_DATE_TIME(&it))
+    bad_revision(name, "at", "is missing or not a date");
+  r.at = Timestamp(std::chrono::milliseconds(bson_iter_date_time(&it)));
+  r.sequence = integer("sequence");
+  if (r.operation == RevisionOperation::kPrune) {
+    InferenceConfiguration& d = r.document;
+    d.id = r.configuration_id;
+    d.revision = r.revision;
+    d.created_at = d.updated_at = r.at;
+    if (bson_iter_init_find(&it, doc, "details") && BSON_ITER_HOLDS_DOCUMENT(&it)) d.model_specific_params = value_to_json(&it);
+    return r;
+  }
+  if (!bson_iter_init_find(&it, doc, "document") || !BSON_ITER_HOLDS_DOCUMENT(&it))
+    bad_revision(name, "document", "is missing or not a document");
+  std::uint32_t length = 0;
+  const std::uint8_t* data = nullptr;
+  bson_iter_document(&it, &length, &data);
+  bson_t body;
+  if (!bson_init_static(&body, data, length)) bad_revision(name, "document", "is not valid BSON");
+  std::string problem;
+  auto document = read_configuration(&body, &problem);
+  if (!document) bad_revision(name, "document", fmt::format("is not a configuration ({})", problem));
+  r.document = std::move(*document);
+  r.document.revision = r.revision;
+  return r;
 }
 
 ModelRecord model_from_bson(const bson_t* doc, const RegistryFieldMap& map) {

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "inferconf/configuration.hpp"
+#include "inferconf/history.hpp"
 #include "inferconf/registry.hpp"
 #include "store/mongo/handles.hpp"
 
@@ -20,6 +21,12 @@ inline constexpr const char* kModels = "database_models";
 // One {id, deleted_at} per configuration inferconf deleted: deletes leave no
 // document to poll for, and the change feed must report them.
 inline constexpr const char* kDeletions = "inference_configuration_deletions";
+// Change history (history.hpp): one document per revision.
+inline constexpr const char* kRevisions = "inference_configuration_revisions";
+// The counter of the store-wide revision `sequence`: one document
+// {_id: "revisions", value: <the last sequence handed out>}.
+inline constexpr const char* kSequences = "inference_configuration_sequences";
+inline constexpr const char* kRevisionCounterId = "revisions";
 
 // JSON values become the BSON types pymongo would have written for the same
 // Python value: integers that fit in 32 bits are int32, larger ones int64.
@@ -52,6 +59,17 @@ InferenceConfiguration configuration_from_bson(const bson_t* doc);
 // badly: nullopt, with *problem set to a sentence naming the document's id
 // and the field, when the document is not a configuration.
 std::optional<InferenceConfiguration> read_configuration(const bson_t* doc, std::string* problem);
+
+// A revision document of inference_configuration_revisions:
+// {configuration_id, revision, operation, actor, reason (absent when none), at,
+//  sequence, model_id, base_model, configuration_type, document}, where
+// `document` is the configuration as configuration_document() writes it (for
+// a delete, as deleted, with the tombstone's revision). A prune record has
+// `details` instead of `document`, and empty model_id, base_model and type.
+Bson revision_document(const Revision& r);
+// Reads one; throws Error(kUnavailable) naming the revision and the field
+// when the document is not a revision inferconf can read.
+Revision revision_from_bson(const bson_t* doc);
 
 ModelRecord model_from_bson(const bson_t* doc, const RegistryFieldMap& map);
 // The `$set` body of an import upsert, in the platform's field names.

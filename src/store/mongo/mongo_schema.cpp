@@ -20,7 +20,7 @@ struct IndexSpec {
   bool unique;
 };
 
-const std::vector<IndexSpec>& required_indexes() {
+const std::vector<IndexSpec>& configuration_indexes() {
   static const std::vector<IndexSpec> specs = {
       {"model_id_1", {"model_id"}, false},
       {"base_model_1", {"base_model"}, false},
@@ -31,6 +31,28 @@ const std::vector<IndexSpec>& required_indexes() {
   };
   return specs;
 }
+
+// Equivalent to the SQLite store's indexes of its revisions table.
+const std::vector<IndexSpec>& revision_indexes() {
+  static const std::vector<IndexSpec> specs = {
+      {"configuration_id_1_revision_1", {"configuration_id", "revision"}, true},
+      // The audit view's order and its cursors.
+      {"sequence_1", {"sequence"}, true},
+      {"at_1", {"at"}, false},
+      {"actor_1_at_1", {"actor", "at"}, false},
+      // --as-of: the newest revision of a pair at or before a time.
+      {"model_id_1_configuration_type_1_at_1", {"model_id", "configuration_type", "at"}, false},
+  };
+  return specs;
+}
+
+struct CollectionIndexes {
+  const char* collection;
+  const std::vector<IndexSpec>& (*specs)();
+};
+
+constexpr CollectionIndexes kIndexedCollections[] = {{kConfigurations, configuration_indexes},
+                                                     {kRevisions, revision_indexes}};
 
 struct ExistingIndex {
   std::string name;
@@ -92,9 +114,9 @@ std::string index_text(const ExistingIndex& index) {
   return fmt::format("{}{}{}", describe_keys(index.keys), index.unique ? " unique" : "", options);
 }
 
-std::string drop_advice(const ExistingIndex& index) {
+std::string drop_advice(const char* collection, const ExistingIndex& index) {
   return fmt::format("drop it in mongosh with db.{}.dropIndex(\"{}\") and run ensure_schema (inferconf init) again",
-                     kConfigurations, index.name);
+                     collection, index.name);
 }
 
 struct SchemaPlan {
@@ -102,9 +124,10 @@ struct SchemaPlan {
   std::vector<std::string> conflicts;
 };
 
-SchemaPlan plan(const std::vector<ExistingIndex>& existing) {
+SchemaPlan plan(const CollectionIndexes& target, const std::vector<ExistingIndex>& existing) {
   SchemaPlan out;
-  for (const auto& spec : required_indexes()) {
+  const char* const collection = target.collection;
+  for (const auto& spec : target.specs()) {
     const auto wanted = spec_keys(spec);
     auto matches = [&](const ExistingIndex& e) { return e.keys == wanted && e.unique == spec.unique && e.options.empty(); };
     const ExistingIndex* by_name = nullptr;
@@ -117,12 +140,12 @@ SchemaPlan plan(const std::vector<ExistingIndex>& existing) {
       if (!matches(*by_name))
         out.conflicts.push_back(fmt::format(
             "The index \"{}\" of {} is {} but inferconf needs {} under that name; {}.", by_name->name,
-            kConfigurations, index_text(*by_name), spec_text(spec), drop_advice(*by_name)));
+            collection, index_text(*by_name), spec_text(spec), drop_advice(collection, *by_name)));
     } else if (by_keys != nullptr) {
       if (!matches(*by_keys))
         out.conflicts.push_back(fmt::format(
             "The index \"{}\" of {} is {} but inferconf needs {} on those keys; {}.", by_keys->name,
-            kConfigurations, index_text(*by_keys), spec_text(spec), drop_advice(*by_keys)));
+            collection, index_text(*by_keys), spec_text(spec), drop_advice(collection, *by_keys)));
       // Same keys and options under another name does the same job: keep it.
     } else {
       out.missing.push_back(&spec);
@@ -174,71 +197,111 @@ std::optional<std::string> MongoStore::sharded_problem() const {
       kConfigurations, description_, database_, kConfigurations);
 }
 
+namespace {
+
+// createIndexes of the missing indexes of one collection (which it creates
+// when it does not exist yet).
+void create_indexes(mongoc_collection_t* coll, const char* collection, const std::vector<const IndexSpec*>& missing,
+                    const std::string& where) {
+  Bson command;
+  BSON_APPEND_UTF8(command.get(), "createIndexes", collection);
+  bson_t indexes;
+  BSON_APPEND_ARRAY_BEGIN(command.get(), "indexes", &indexes);
+  for (std::size_t i = 0; i < missing.size(); ++i) {
+    const IndexSpec& spec = *missing[i];
+    bson_t index, key;
+    const std::string n = std::to_string(i);
+    BSON_APPEND_DOCUMENT_BEGIN(&indexes, n.c_str(), &index);
+    BSON_APPEND_DOCUMENT_BEGIN(&index, "key", &key);
+    for (const auto& k : spec.keys) BSON_APPEND_INT32(&key, k.c_str(), 1);
+    bson_append_document_end(&index, &key);
+    BSON_APPEND_UTF8(&index, "name", spec.name);
+    if (spec.unique) BSON_APPEND_BOOL(&index, "unique", true);
+    bson_append_document_end(&indexes, &index);
+  }
+  bson_append_array_end(command.get(), &indexes);
+  Reply reply;
+  bson_error_t error;
+  if (!mongoc_collection_write_command_with_opts(coll, command.get(), nullptr, reply.get(), &error)) {
+    if (is_duplicate_key(error))
+      throw invalid(fmt::format(
+          "{} in {} holds several {}, so the unique index cannot be built ({}). Delete the duplicates, then run "
+          "ensure_schema (inferconf init) again.",
+          collection, where,
+          std::string_view(collection) == kRevisions
+              ? "revisions with the same (configuration_id, revision) or the same sequence"
+              : "configurations with the same (model_id, configuration_type) or the same id",
+          error.message));
+    if (error.code == 85 || error.code == 86)  // IndexOptionsConflict, IndexKeySpecsConflict
+      throw invalid(fmt::format(
+          "An index of {} in {} conflicts with the ones inferconf needs ({}); list them with "
+          "db.{}.getIndexes(), drop the conflicting one and run ensure_schema (inferconf init) again.",
+          collection, where, error.message, collection));
+    throw DriverFailure{error, Bson::copy_of(reply.get())};
+  }
+}
+
+}  // namespace
+
 void MongoStore::ensure_schema() {
   try {
     if (auto problem = sharded_problem()) throw invalid(*problem);
     auto cl = client();
-    auto coll = cl.collection(database_, kConfigurations);
-    const SchemaPlan todo = plan(list_indexes(coll.get()));
-    if (!todo.conflicts.empty()) {
-      std::string message = fmt::format("The indexes of {} in {} conflict with the ones inferconf needs:", kConfigurations,
-                                        description_);
-      for (const auto& c : todo.conflicts) message += " " + c;
-      throw invalid(message);
+    std::vector<SchemaPlan> plans;
+    std::string conflicts;
+    for (const auto& target : kIndexedCollections) {
+      auto coll = cl.collection(database_, target.collection);
+      plans.push_back(plan(target, list_indexes(coll.get())));
+      for (const auto& c : plans.back().conflicts) conflicts += " " + c;
     }
-    if (todo.missing.empty()) return;
-    Bson command;
-    BSON_APPEND_UTF8(command.get(), "createIndexes", kConfigurations);
-    bson_t indexes;
-    BSON_APPEND_ARRAY_BEGIN(command.get(), "indexes", &indexes);
-    for (std::size_t i = 0; i < todo.missing.size(); ++i) {
-      const IndexSpec& spec = *todo.missing[i];
-      bson_t index, key;
-      const std::string n = std::to_string(i);
-      BSON_APPEND_DOCUMENT_BEGIN(&indexes, n.c_str(), &index);
-      BSON_APPEND_DOCUMENT_BEGIN(&index, "key", &key);
-      for (const auto& k : spec.keys) BSON_APPEND_INT32(&key, k.c_str(), 1);
-      bson_append_document_end(&index, &key);
-      BSON_APPEND_UTF8(&index, "name", spec.name);
-      if (spec.unique) BSON_APPEND_BOOL(&index, "unique", true);
-      bson_append_document_end(&indexes, &index);
+    if (!conflicts.empty())
+      throw invalid(fmt::format("The indexes of {} conflict with the ones inferconf needs:{}", description_, conflicts));
+    for (std::size_t i = 0; i < plans.size(); ++i) {
+      if (plans[i].missing.empty()) continue;
+      auto coll = cl.collection(database_, kIndexedCollections[i].collection);
+      create_indexes(coll.get(), kIndexedCollections[i].collection, plans[i].missing, description_);
     }
-    bson_append_array_end(command.get(), &indexes);
+    // Every CLI write calls ensure_schema(): when the revisions are indexed
+    // it stops here, after two listIndexes. Setting them up (the first run,
+    // an upgrade, or an index dropped on purpose to ask for the repair) also
+    // creates the counter and records the baselines, a scan of every
+    // configuration.
+    if (plans.back().missing.empty()) return;
+    // The sequence counter exists before the first write: a transaction on
+    // MongoDB 4.2 cannot create a collection.
+    auto sequences = cl.collection(database_, kSequences);
+    Bson selector;
+    BSON_APPEND_UTF8(selector.get(), "_id", kRevisionCounterId);
+    const Bson update = counter_update("$setOnInsert", 0);
+    Bson upsert;
+    BSON_APPEND_BOOL(upsert.get(), "upsert", true);
     Reply reply;
     bson_error_t error;
-    if (!mongoc_collection_write_command_with_opts(coll.get(), command.get(), nullptr, reply.get(), &error)) {
-      if (is_duplicate_key(error))
-        throw invalid(fmt::format(
-            "{} in {} holds several configurations with the same (model_id, configuration_type) or the same id, so "
-            "the unique index cannot be built ({}). Delete the duplicates, then run ensure_schema (inferconf init) "
-            "again.",
-            kConfigurations, description_, error.message));
-      if (error.code == 85 || error.code == 86)  // IndexOptionsConflict, IndexKeySpecsConflict
-        throw invalid(fmt::format(
-            "An index of {} in {} conflicts with the ones inferconf needs ({}); list them with "
-            "db.{}.getIndexes(), drop the conflicting one and run ensure_schema (inferconf init) again.",
-            kConfigurations, description_, error.message, kConfigurations));
+    if (!mongoc_collection_update_one(sequences.get(), selector.get(), update.get(), upsert.get(), reply.get(), &error))
       throw DriverFailure{error, Bson::copy_of(reply.get())};
-    }
+    record_baselines();
   } catch (const DriverFailure& f) {
-    fail(f, fmt::format("create the indexes of {}", kConfigurations));
+    fail(f, fmt::format("create the indexes of {} and {}", kConfigurations, kRevisions));
   }
 }
 
 std::vector<std::string> MongoStore::check_schema() {
   try {
     auto cl = client();
-    auto coll = cl.collection(database_, kConfigurations);
-    SchemaPlan state = plan(list_indexes(coll.get()));
-    std::vector<std::string> problems = std::move(state.conflicts);
+    std::vector<std::string> problems;
+    for (const auto& target : kIndexedCollections) {
+      auto coll = cl.collection(database_, target.collection);
+      SchemaPlan state = plan(target, list_indexes(coll.get()));
+      problems.insert(problems.end(), state.conflicts.begin(), state.conflicts.end());
+      for (const IndexSpec* spec : state.missing)
+        problems.push_back(fmt::format("The index \"{}\" ({}) of {} is missing; run ensure_schema (inferconf init) "
+                                       "to create it.",
+                                       spec->name, spec_text(*spec), target.collection));
+    }
     if (auto problem = sharded_problem()) problems.insert(problems.begin(), *problem);
-    for (const IndexSpec* spec : state.missing)
-      problems.push_back(fmt::format("The index \"{}\" ({}) of {} is missing; run ensure_schema (inferconf init) to "
-                                     "create it.",
-                                     spec->name, spec_text(*spec), kConfigurations));
     return problems;
   } catch (const DriverFailure& f) {
-    fail(f, fmt::format("read the indexes of {}", kConfigurations));
+    fail(f, fmt::format("read the indexes of {} and {}", kConfigurations, kRevisions));
   }
 }
 

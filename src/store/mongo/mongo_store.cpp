@@ -265,29 +265,26 @@ void MongoStore::throw_duplicate(const std::string& model_id, const std::string&
       .with_existing_id(id);
 }
 
-InferenceConfiguration MongoStore::create(const CreateDTO& dto, const WriteContext& /*context*/) {
+InferenceConfiguration MongoStore::create(const CreateDTO& dto, const WriteContext& context) {
   InferenceConfiguration c = new_configuration(dto);
   try {
-    auto cl = client();
-    auto coll = cl.collection(database_, kConfigurations);
-    Bson doc = configuration_document(c);
-    Reply reply;
-    bson_error_t error;
-    if (!mongoc_collection_insert_one(coll.get(), doc.get(), nullptr, reply.get(), &error))
-      throw DriverFailure{error, Bson::copy_of(reply.get())};
+    in_transaction([&](DocRef session) {
+      auto cl = client();
+      auto coll = cl.collection(database_, kConfigurations);
+      Bson doc = configuration_document(c);
+      Reply reply;
+      bson_error_t error;
+      if (!mongoc_collection_insert_one(coll.get(), doc.get(), session.doc, reply.get(), &error))
+        throw DriverFailure{error, Bson::copy_of(reply.get())};
+      record_after({{c, RevisionOperation::kCreate, c.created_at}}, context, session.doc,
+                   fmt::format("The configuration {} was created", c.id));
+    });
   } catch (const DriverFailure& f) {
     if (is_duplicate_key(f.error)) throw_duplicate(c.model_id, c.configuration_type);
     fail(f, fmt::format("create the \"{}\" configuration of model \"{}\"", c.configuration_type, c.model_id));
   }
   return c;
 }
-
-namespace {
-
-struct WriteError {
-  std::size_t index;
-  std::int64_t code;
-};
 
 std::vector<WriteError> write_errors(const bson_t* reply) {
   std::vector<WriteError> out;
@@ -332,49 +329,84 @@ void insert_all(mongoc_collection_t* coll, const std::vector<Bson>& docs, bool o
     throw DriverFailure{error, Bson::copy_of(reply.get())};
 }
 
-}  // namespace
+
+void find_and_modify(mongoc_collection_t* coll, const bson_t* query, mongoc_find_and_modify_opts_t* opts,
+                     const bson_t* session_opts, Reply& reply) {
+  bson_error_t error;
+  if (session_opts != nullptr && !mongoc_find_and_modify_opts_append(opts, session_opts)) {
+    bson_set_error(&error, MONGOC_ERROR_COMMAND, MONGOC_ERROR_COMMAND_INVALID_ARG,
+                   "the session could not be added to findAndModify");
+    throw DriverFailure{error, Bson()};
+  }
+  if (!mongoc_collection_find_and_modify_with_opts(coll, query, opts, reply.get(), &error))
+    throw DriverFailure{error, Bson::copy_of(reply.get())};
+}
+
+Bson counter_update(const char* op, std::int64_t value) {
+  Bson update;
+  bson_t body;
+  BSON_APPEND_DOCUMENT_BEGIN(update.get(), op, &body);
+  BSON_APPEND_INT64(&body, "value", value);
+  bson_append_document_end(update.get(), &body);
+  return update;
+}
+
+void append_in(bson_t* doc, const char* key, const std::vector<std::string>& values) {
+  bson_t cond, in;
+  BSON_APPEND_DOCUMENT_BEGIN(doc, key, &cond);
+  BSON_APPEND_ARRAY_BEGIN(&cond, "$in", &in);
+  for (std::size_t i = 0; i < values.size(); ++i) append_str(&in, std::to_string(i).c_str(), values[i]);
+  bson_append_array_end(&cond, &in);
+  bson_append_document_end(doc, &cond);
+}
 
 std::vector<InferenceConfiguration> MongoStore::create_many(const std::vector<CreateDTO>& dtos,
-                                                            const WriteContext& /*context*/) {
+                                                            const WriteContext& context) {
   std::vector<InferenceConfiguration> configs;
   if (dtos.empty()) return configs;
   std::vector<Bson> docs;
+  std::vector<Change> changes;
+  std::vector<std::string> ids;
   for (const auto& dto : dtos) {
     configs.push_back(new_configuration(dto));
     docs.push_back(configuration_document(configs.back()));
+    changes.push_back({configs.back(), RevisionOperation::kCreate, configs.back().created_at});
+    ids.push_back(configs.back().id);
   }
   const std::string what = fmt::format("create {} configurations", configs.size());
   try {
     const bool atomic = supports_transactions();
+    bool recording = false;
     try {
       in_transaction([&](DocRef session) {
-      const bson_t* session_opts = session.doc;
         auto cl = client();
-        insert_all(cl.collection(database_, kConfigurations).get(), docs, true, session_opts);
+        recording = false;
+        insert_all(cl.collection(database_, kConfigurations).get(), docs, true, session.doc);
+        // The batch's revisions: one insert_many, in the batch's transaction.
+        recording = true;
+        record_revisions(changes, context, session.doc);
       });
     } catch (const DriverFailure&) {
       if (!atomic) {
         // A standalone mongod has no transactions: take back what the ordered
-        // insert stored before it stopped. The ids are ours and brand new.
+        // inserts stored before one stopped (the batch, then its revisions).
+        // The ids are ours and brand new.
         auto cl = client();
-        auto coll = cl.collection(database_, kConfigurations);
-        Bson filter;
-        bson_t cond, in;
-        BSON_APPEND_DOCUMENT_BEGIN(filter.get(), "id", &cond);
-        BSON_APPEND_ARRAY_BEGIN(&cond, "$in", &in);
-        for (std::size_t i = 0; i < configs.size(); ++i) {
-          const std::string k = std::to_string(i);
-          append_str(&in, k.c_str(), configs[i].id);
+        const std::vector<const char*> collections =
+            recording ? std::vector<const char*>{kConfigurations, kRevisions} : std::vector<const char*>{kConfigurations};
+        for (const char* collection : collections) {
+          auto coll = cl.collection(database_, collection);
+          Bson filter;
+          append_in(filter.get(), collection == kRevisions ? "configuration_id" : "id", ids);
+          Reply reply;
+          bson_error_t error;
+          if (!mongoc_collection_delete_many(coll.get(), filter.get(), nullptr, reply.get(), &error))
+            throw driver_error(error,
+                               fmt::format("{} (the batch failed part-way and removing what it had written to {} "
+                                           "failed too; delete the ids of model {} created just now)",
+                                           what, collection, configs.front().model_id),
+                               description_);
         }
-        bson_append_array_end(&cond, &in);
-        bson_append_document_end(filter.get(), &cond);
-        Reply reply;
-        bson_error_t error;
-        if (!mongoc_collection_delete_many(coll.get(), filter.get(), nullptr, reply.get(), &error))
-          throw driver_error(error, fmt::format("{} (the batch failed part-way and removing its first configurations "
-                                                "failed too; delete the ids of model {} created just now)",
-                                                what, configs.front().model_id),
-                             description_);
       }
       throw;
     }
@@ -390,7 +422,7 @@ std::vector<InferenceConfiguration> MongoStore::create_many(const std::vector<Cr
 }
 
 std::vector<bool> MongoStore::create_missing(const std::vector<CreateDTO>& dtos, bool replace,
-                                             const WriteContext& /*context*/) {
+                                             const WriteContext& context) {
   std::vector<bool> created(dtos.size(), false);
   if (dtos.empty()) return created;
   const std::string what = fmt::format("create the missing configurations of {} (model, type) pairs", dtos.size());
@@ -399,6 +431,7 @@ std::vector<bool> MongoStore::create_missing(const std::vector<CreateDTO>& dtos,
     in_transaction([&](DocRef session) {
       const bson_t* session_opts = session.doc;
       std::fill(created.begin(), created.end(), false);  // a retried transaction starts over
+      std::vector<Change> changes;
       auto key = [](const std::string& m, const std::string& t) { return m + '\0' + t; };
       std::set<std::string> model_ids, types;
       for (const auto& d : dtos) {
@@ -449,8 +482,12 @@ std::vector<bool> MongoStore::create_missing(const std::vector<CreateDTO>& dtos,
           to_replace.push_back(i);
       }
       std::vector<Bson> docs;
-      for (std::size_t i : to_insert) docs.push_back(configuration_document(new_configuration(dtos[i])));
-      for (std::size_t i : to_insert) created[i] = true;
+      std::vector<InferenceConfiguration> inserted;
+      for (std::size_t i : to_insert) {
+        inserted.push_back(new_configuration(dtos[i]));
+        docs.push_back(configuration_document(inserted.back()));
+        created[i] = true;
+      }
       if (!docs.empty()) {
         auto cl = client();
         try {
@@ -470,17 +507,35 @@ std::vector<bool> MongoStore::create_missing(const std::vector<CreateDTO>& dtos,
           }
         }
       }
-      if (!replace) return;
-      for (std::size_t i : to_replace) {
+      // In a transaction, one insert_many of every revision at the end; on a
+      // standalone server, each step's revisions right after it, so that a
+      // failing overwrite leaves no earlier change without its revision.
+      auto record = [&] {
+        if (changes.empty()) return;
+        record_after(changes, context, session_opts,
+                     changes.size() == 1
+                         ? fmt::format("The configuration {} was {}", changes.front().document.id,
+                                       changes.front().operation == RevisionOperation::kCreate ? "created" : "overwritten")
+                         : fmt::format("{} configurations were created or overwritten", changes.size()));
+        changes.clear();
+      };
+      for (std::size_t k = 0; k < to_insert.size(); ++k)
+        if (created[to_insert[k]]) changes.push_back({inserted[k], RevisionOperation::kCreate, inserted[k].created_at});
+      if (!atomic) record();
+      for (std::size_t i : replace ? to_replace : std::vector<std::size_t>{}) {
         Bson by_pair;
         append_str(by_pair.get(), "model_id", dtos[i].model_id);
         append_str(by_pair.get(), "configuration_type", dtos[i].configuration_type);
         auto current = find_one(by_pair.get(), session_opts, true);
         if (!current) continue;  // deleted meanwhile: nothing to overwrite
         const CreateDTO& dto = dtos[i];
-        rewrite(current->id, std::nullopt, [&](InferenceConfiguration& c) { c = make_configuration(dto); },
-                session_opts);
+        const InferenceConfiguration next =
+            rewrite(current->id, std::nullopt, [&](InferenceConfiguration& c) { c = make_configuration(dto); },
+                    session_opts);
+        changes.push_back({next, RevisionOperation::kUpdate, next.updated_at});
+        if (!atomic) record();
       }
+      record();
     });
   } catch (const DriverFailure& f) {
     fail(f, what);
@@ -552,31 +607,52 @@ InferenceConfiguration MongoStore::rewrite(std::string_view id, std::optional<st
 
 InferenceConfiguration MongoStore::update(std::string_view id, const UpdateDTO& u,
                                           std::optional<std::int64_t> expected_revision,
-                                          const WriteContext& /*context*/) {
-  try {
-    return rewrite(id, expected_revision, [&](InferenceConfiguration& c) { apply_update(c, u); }, nullptr);
-  } catch (const DriverFailure& f) {
-    fail(f, fmt::format("update configuration {}", id));
-  }
+                                          const WriteContext& context) {
+  return rewrite_recorded(id, expected_revision, RevisionOperation::kUpdate, context,
+                          [&](InferenceConfiguration& c, DocRef) { apply_update(c, u); },
+                          fmt::format("update configuration {}", id));
 }
 
 InferenceConfiguration MongoStore::replace(std::string_view id, const CreateDTO& replacement,
                                            std::optional<std::int64_t> expected_revision,
-                                           const WriteContext& /*context*/) {
+                                           const WriteContext& context) {
+  return rewrite_recorded(id, expected_revision, RevisionOperation::kUpdate, context,
+                          [&](InferenceConfiguration& c, DocRef) { c = make_configuration(replacement); },
+                          fmt::format("replace configuration {}", id));
+}
+
+InferenceConfiguration MongoStore::rewrite_recorded(std::string_view id, std::optional<std::int64_t> expected_revision,
+                                                    RevisionOperation operation, const WriteContext& context,
+                                                    const std::function<void(InferenceConfiguration&, DocRef)>& change,
+                                                    std::string_view what) {
+  InferenceConfiguration next;
+  std::optional<std::pair<std::string, std::string>> pair;  // the (model_id, type) the change writes
   try {
-    return rewrite(id, expected_revision, [&](InferenceConfiguration& c) { c = make_configuration(replacement); },
-                   nullptr);
+    in_transaction([&](DocRef session) {
+      next = rewrite(
+          id, expected_revision,
+          [&](InferenceConfiguration& c) {
+            change(c, session);
+            pair.emplace(c.model_id, c.configuration_type);
+          },
+          session.doc);
+      record_after({{next, operation, next.updated_at}}, context, session.doc,
+                   fmt::format("The configuration {} was changed to revision {}", next.id, next.revision));
+    });
   } catch (const DriverFailure& f) {
-    fail(f, fmt::format("replace configuration {}", id));
+    // In a transaction the duplicate key comes out of it unmapped.
+    if (is_duplicate_key(f.error) && pair) throw_duplicate(pair->first, pair->second);
+    fail(f, what);
   }
+  return next;
 }
 
 void MongoStore::remove(std::string_view id, std::optional<std::int64_t> expected_revision,
-                        const WriteContext& /*context*/) {
+                        const WriteContext& context) {
   try {
     bool deleted = false;
-    // The tombstone for changes_since() is written with the delete, in the
-    // same transaction where the deployment has them.
+    // The marker for changes_since() and the tombstone revision are written
+    // with the delete, in the same transaction where the deployment has them.
     in_transaction([&](DocRef session) {
       deleted = false;
       auto cl = client();
@@ -584,19 +660,33 @@ void MongoStore::remove(std::string_view id, std::optional<std::int64_t> expecte
       Bson selector;
       append_str(selector.get(), "id", id);
       if (expected_revision) append_revision_filter(selector.get(), *expected_revision);
+      // findAndModify rather than delete: the tombstone keeps the document as
+      // it was deleted, read in the same atomic step.
+      FindAndModifyOptsPtr opts(mongoc_find_and_modify_opts_new());
+      mongoc_find_and_modify_opts_set_flags(opts.get(), MONGOC_FIND_AND_MODIFY_REMOVE);
       Reply reply;
+      find_and_modify(coll.get(), selector.get(), opts.get(), session.doc, reply);
       bson_error_t error;
-      if (!mongoc_collection_delete_one(coll.get(), selector.get(), session.doc, reply.get(), &error))
-        throw DriverFailure{error, Bson::copy_of(reply.get())};
-      if (reply_count(reply.get(), "deletedCount") != 1) return;
+      bson_iter_t value;
+      if (!bson_iter_init_find(&value, reply.get(), "value") || !BSON_ITER_HOLDS_DOCUMENT(&value)) return;
+      std::uint32_t length = 0;
+      const std::uint8_t* data = nullptr;
+      bson_iter_document(&value, &length, &data);
+      bson_t stored;
+      bson_init_static(&stored, data, length);
+      InferenceConfiguration tombstone = configuration_from_bson(&stored);
       deleted = true;
       auto deletions = cl.collection(database_, kDeletions);
-      Bson tombstone;
-      append_str(tombstone.get(), "id", id);
-      append_timestamp(tombstone.get(), "deleted_at", now_utc());
-      Reply tombstone_reply;
-      if (!mongoc_collection_insert_one(deletions.get(), tombstone.get(), session.doc, tombstone_reply.get(), &error))
-        throw DriverFailure{error, Bson::copy_of(tombstone_reply.get())};
+      const Timestamp now = now_utc();
+      Bson marker;
+      append_str(marker.get(), "id", id);
+      append_timestamp(marker.get(), "deleted_at", now);
+      Reply marker_reply;
+      if (!mongoc_collection_insert_one(deletions.get(), marker.get(), session.doc, marker_reply.get(), &error))
+        throw DriverFailure{error, Bson::copy_of(marker_reply.get())};
+      tombstone.revision += 1;
+      record_after({{tombstone, RevisionOperation::kDelete, now}}, context, session.doc,
+                   fmt::format("The configuration {} was deleted (its revision {})", tombstone.id, tombstone.revision));
     });
     if (deleted) return;
     Bson by_id;

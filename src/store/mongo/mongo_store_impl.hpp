@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <vector>
 #include <utility>
 
 #include "inferconf/store.hpp"
@@ -75,6 +76,19 @@ class MongoStore final : public Store {
   std::string change_cursor() override;
   ChangeSet changes_since(std::string_view cursor) override;
 
+  RevisionPage revisions(std::string_view id, std::size_t limit, std::optional<std::string_view> cursor) override;
+  RevisionPage revisions_of_model(std::string_view model_id, std::string_view configuration_type, std::size_t limit,
+                                  std::optional<std::string_view> cursor) override;
+  std::optional<Revision> get_revision(std::string_view id, std::int64_t revision) override;
+  std::optional<Revision> revision_as_of(std::string_view model_id, std::string_view configuration_type,
+                                         Timestamp at) override;
+  RevisionPage audit(const AuditQuery& query, std::size_t limit, std::optional<std::string_view> cursor) override;
+  InferenceConfiguration rollback(std::string_view id, std::int64_t to_revision,
+                                  std::optional<std::int64_t> expected_revision, const WriteContext& context) override;
+  InferenceConfiguration restore(std::string_view id, std::optional<std::int64_t> expected_revision,
+                                 const WriteContext& context) override;
+  PruneResult prune_history(const PruneRule& rule, const WriteContext& context) override;
+
   void upsert_models(const std::vector<ModelRecord>& models) override;
   std::optional<ModelRecord> get_model(std::string_view id) override;
   void for_each_model(bool active_only, const std::function<bool(const ModelRecord&)>& fn) override;
@@ -129,9 +143,47 @@ class MongoStore final : public Store {
   // when supported, otherwise directly with no session options.
   void in_transaction(const Body& body);
 
-  // The read-check-write loop of update() and replace().
+  // The read-check-write loop of update(), replace(), rollback() and the
+  // overwrites of create_missing(); returns the new state. Records no revision.
   InferenceConfiguration rewrite(std::string_view id, std::optional<std::int64_t> expected_revision,
                                  const std::function<void(InferenceConfiguration&)>& change, const bson_t* session_opts);
+
+  // --- Change history (mongo_history.cpp) ---
+  // One revision to record: the configuration after the change (for a
+  // delete, as deleted, numbered as its tombstone).
+  struct Change {
+    InferenceConfiguration document;
+    RevisionOperation operation;
+    Timestamp at;
+  };
+  // Hands out `count` consecutive store-wide sequence numbers and returns the
+  // first. Throws DriverFailure.
+  std::int64_t reserve_sequence(std::int64_t count, const bson_t* session_opts);
+  // Inserts the revisions of `changes` (one insert_many) with consecutive
+  // sequence numbers, in the caller's transaction (session_opts) or, on a
+  // standalone server, right after the change. Throws DriverFailure.
+  void record_revisions(const std::vector<Change>& changes, const WriteContext& context, const bson_t* session_opts,
+                        bool ordered = true);
+  // record_revisions() after the change `made` (a sentence: "The configuration
+  // … was updated to revision 4"). In a transaction a failure aborts the
+  // change with it (DriverFailure); on a standalone server the change stays,
+  // and the failure becomes an Error saying so and how to repair it.
+  void record_after(const std::vector<Change>& changes, const WriteContext& context, const bson_t* session_opts,
+                    std::string_view made);
+  std::optional<Revision> find_revision(const bson_t* filter, const bson_t* opts, bool primary) const;
+  // The page of revisions matching filter, newest first by `order`
+  // ("revision" or "sequence"), whose value is the next page's cursor.
+  RevisionPage revision_page(const bson_t* filter, const char* order, std::size_t limit) const;
+  // ensure_schema(): a `baseline` revision for every configuration whose
+  // current revision has no record (the seed's documents, and on a
+  // standalone server a change whose revision write was lost in a crash).
+  void record_baselines();
+
+  // rewrite() and its revision, in one transaction where the deployment has them.
+  InferenceConfiguration rewrite_recorded(std::string_view id, std::optional<std::int64_t> expected_revision,
+                                          RevisionOperation operation, const WriteContext& context,
+                                          const std::function<void(InferenceConfiguration&, DocRef)>& change,
+                                          std::string_view what);
 
   // The change feed (change_feed.cpp): a change stream where the deployment
   // has them, polling on updated_at and the tombstones otherwise.
@@ -188,5 +240,23 @@ void append_str(bson_t* doc, const char* key, std::string_view value);
 void append_configuration_filter(bson_t* doc, const ConfigurationFilter& filter);
 // `sort: {field: 1, …}` in this order.
 void append_sort(bson_t* opts, std::initializer_list<const char*> fields);
+// `{$in: [values…]}` under key.
+void append_in(bson_t* doc, const char* key, const std::vector<std::string>& values);
+
+// One entry of a reply's writeErrors.
+struct WriteError {
+  std::size_t index;
+  std::int64_t code;
+};
+std::vector<WriteError> write_errors(const bson_t* reply);
+bool has_write_concern_error(const bson_t* reply);
+// findAndModify with opts, in the session of session_opts when given; the
+// reply's `value` is the document. Throws DriverFailure.
+void find_and_modify(mongoc_collection_t* coll, const bson_t* query, mongoc_find_and_modify_opts_t* opts,
+                     const bson_t* session_opts, Reply& reply);
+// {op: {value: <int64>}}, the update of the revision counter.
+Bson counter_update(const char* op, std::int64_t value);
+// insert_many of docs (in the session of session_opts, when given). Throws DriverFailure.
+void insert_all(mongoc_collection_t* coll, const std::vector<Bson>& docs, bool ordered, const bson_t* session_opts);
 
 }  // namespace inferconf::mongo
