@@ -50,12 +50,21 @@ class Error : public std::runtime_error {
     revision_mismatch_ = true;
     return *this;
   }
+  // For kUnavailable from a store that lacks the capability asked for (a
+  // store without change history): true. It is how the store is set up, not
+  // an outage, so retrying cannot help.
+  bool is_unsupported() const noexcept { return unsupported_; }
+  Error& as_unsupported() {
+    unsupported_ = true;
+    return *this;
+  }
 
  private:
   ErrorCode code_;
   std::vector<FieldError> field_errors_;
   std::string existing_id_;
   bool revision_mismatch_ = false;
+  bool unsupported_ = false;
 };
 
 // What the exception being handled is, for a log line or a kInternal message

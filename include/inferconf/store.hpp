@@ -288,7 +288,7 @@ class Store {
 
  protected:
   Error no_history() const {
-    return unavailable(describe() + " does not keep change history; use an SQLite or MongoDB store.");
+    return unavailable(describe() + " does not keep change history; use an SQLite or MongoDB store.").as_unsupported();
   }
 };
 

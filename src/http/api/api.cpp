@@ -63,17 +63,15 @@ Response Api::history_guarded(const std::function<Response()>& fn) const {
     try {
       return fn();
     } catch (const Error& e) {
-      // A store that keeps no history says so in these words (Store's
-      // default history methods). That is how this server is set up, not an
-      // outage: answer it plainly, without the store's own description (it
-      // names files) and without Retry-After, since retrying cannot help.
-      if (e.code() != ErrorCode::kUnavailable ||
-          std::string_view(e.what()).find("does not keep change history") == std::string_view::npos)
-        throw;
+      // A store that keeps no history (Store's default history methods).
+      // That is how this server is set up, not an outage: answer it plainly,
+      // without the store's own description (it names files) and without
+      // Retry-After, since retrying cannot help.
+      if (e.code() != ErrorCode::kUnavailable || !e.is_unsupported()) throw;
       return problem("unavailable",
                      "This server's store does not keep change history, so it cannot list revisions, diff, roll "
                      "back, restore, show the audit view or resolve as of a past moment. Serve a store that keeps "
-                     "history (SQLite; see docs/HISTORY.md for MongoDB).");
+                     "history (SQLite or MongoDB; see docs/HISTORY.md).");
     }
   });
 }
