@@ -1,10 +1,10 @@
 // Contract tests of the real `inferconf` binary against a scripted MongoDB
 // wire-protocol peer.
 //
-// Each case file in tests/mongo/binary_cases/ runs one command line,
+// Each case file in tests/store/mongo/binary_cases/ runs one command line,
 // `inferconf --db mongodb://127.0.0.1:PORT/testdb?… ARGS…`, and scripts the
 // conversation with the peer exactly as the in-process cases of
-// tests/mongo/cases/ do (see mock_peer.py for the matching syntax): which
+// tests/store/mongo/cases/ do (see mock_peer.py for the matching syntax): which
 // commands the binary must send, with which fields and BSON types, and what
 // the server answers, including error replies and dropped connections. When
 // the binary has exited, the test sends the peer what the process did,
@@ -46,7 +46,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "mongo/peer_process.hpp"
+#include "store/mongo/peer_process.hpp"
 #include "support/run_process.hpp"
 #ifdef INFERCONF_MONGO_SAFETENSORS
 #include "detect/layouts.hpp"
@@ -58,7 +58,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const fs::path kDir = fs::path(INFERCONF_SOURCE_DIR) / "tests" / "mongo";
+const fs::path kDir = fs::path(INFERCONF_SOURCE_DIR) / "tests" / "store" / "mongo";
 
 std::vector<std::string> case_names() {
   std::vector<std::string> names;

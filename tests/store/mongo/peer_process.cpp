@@ -1,4 +1,4 @@
-#include "mongo/peer_process.hpp"
+#include "store/mongo/peer_process.hpp"
 
 #include <poll.h>
 #include <signal.h>

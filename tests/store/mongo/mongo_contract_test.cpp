@@ -1,6 +1,6 @@
 // Contract tests of the MongoDB store against a real wire-protocol peer.
 //
-// Each case file in tests/mongo/cases/ names one Store call and scripts the
+// Each case file in tests/store/mongo/cases/ names one Store call and scripts the
 // conversation: the commands the driver must send (exactly which fields, with
 // which BSON types) and the server's replies, including errors and dropped
 // connections. mock_peer.py serves the script over a real socket with
@@ -21,7 +21,7 @@
 
 #include "inferconf/dto.hpp"
 #include "inferconf/error.hpp"
-#include "mongo/peer_process.hpp"
+#include "store/mongo/peer_process.hpp"
 #include "store/mongo/mongo_store.hpp"
 #include "store/mongo/mongo_store_impl.hpp"
 
@@ -31,7 +31,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const fs::path kDir = fs::path(INFERCONF_SOURCE_DIR) / "tests" / "mongo";
+const fs::path kDir = fs::path(INFERCONF_SOURCE_DIR) / "tests" / "store" / "mongo";
 
 std::vector<std::string> case_names() {
   std::vector<std::string> names;

@@ -133,7 +133,7 @@ TEST(MongoConformance, Availability) {
 }
 
 // --- The MongoDB contract cases against a real server ---
-// The same situations as tests/mongo/cases/ (the transaction's read
+// The same situations as tests/store/mongo/cases/ (the transaction's read
 // preference, malformed documents, foreign writes, BSON types, late writes
 // under polling, error mapping), on a real deployment. Cases that need a
 // fail point skip themselves on a server started without
