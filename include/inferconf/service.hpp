@@ -131,8 +131,9 @@ class ResolverLookup {
 };
 
 // A ResolverLookup that reads the store, for a front end without an index of
-// its own (the command line). Thread-safe when the store is.
-class StoreLookup final : public ResolverLookup {
+// its own (the command line); a front end with one (the server) overrides
+// find_by_model_and_type. Thread-safe when the store is.
+class StoreLookup : public ResolverLookup {
  public:
   explicit StoreLookup(Store& store) : store_(store) {}
   std::optional<InferenceConfiguration> find_by_model_and_type(std::string_view model_id,

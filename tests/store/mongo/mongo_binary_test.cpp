@@ -60,13 +60,6 @@ using nlohmann::json;
 
 const fs::path kDir = fs::path(INFERCONF_SOURCE_DIR) / "tests" / "store" / "mongo";
 
-std::vector<std::string> case_names() {
-  std::vector<std::string> names;
-  for (const auto& entry : fs::directory_iterator(kDir / "binary_cases"))
-    if (entry.path().extension() == ".json") names.push_back(entry.path().stem().string());
-  std::sort(names.begin(), names.end());
-  return names;
-}
 
 
 std::string text_of(const json& j) { return j.is_string() ? j.get<std::string>() : j.dump(2); }
@@ -272,7 +265,7 @@ TEST(MongoDriverCounters, KilledBinaryLeavesNoSharedMemoryFileBehind) {
   EXPECT_FALSE(left_behind) << name << " is still there after the process was killed";
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, MongoBinary, ::testing::ValuesIn(case_names()),
+INSTANTIATE_TEST_SUITE_P(Cases, MongoBinary, ::testing::ValuesIn(case_names(kDir / "binary_cases")),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 }  // namespace

@@ -33,13 +33,6 @@ using nlohmann::json;
 
 const fs::path kDir = fs::path(INFERCONF_SOURCE_DIR) / "tests" / "store" / "mongo";
 
-std::vector<std::string> case_names() {
-  std::vector<std::string> names;
-  for (const auto& entry : fs::directory_iterator(kDir / "cases"))
-    if (entry.path().extension() == ".json") names.push_back(entry.path().stem().string());
-  std::sort(names.begin(), names.end());
-  return names;
-}
 
 std::optional<std::string_view> opt_string(const json& args, const char* key) {
   if (!args.contains(key) || args[key].is_null()) return std::nullopt;
@@ -344,7 +337,7 @@ TEST(MongoRedaction, SecretOptionsAreHiddenWhateverTheirCase) {
   EXPECT_NE(shown.find("h1:27017/db"), std::string::npos) << shown;
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, MongoContract, ::testing::ValuesIn(case_names()),
+INSTANTIATE_TEST_SUITE_P(Cases, MongoContract, ::testing::ValuesIn(case_names(kDir / "cases")),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "store/mongo/peer_process.hpp"
 
+#include <algorithm>
+
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -135,6 +137,14 @@ MockPeer start_mock_peer(const std::filesystem::path& script, const std::filesys
   replace_all(uri, "{options}", options);
   peer.uri = std::move(uri);
   return peer;
+}
+
+std::vector<std::string> case_names(const std::filesystem::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir))
+    if (entry.path().extension() == ".json") names.push_back(entry.path().stem().string());
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 }  // namespace inferconf::testing

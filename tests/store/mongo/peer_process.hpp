@@ -44,6 +44,10 @@ class PeerProcess {
 // the sanitizer build).
 void replace_all(std::string& text, const std::string& from, const std::string& to);
 
+// The names (without .json) of the case files in dir, sorted: the parameters
+// of a case-driven test.
+std::vector<std::string> case_names(const std::filesystem::path& dir);
+
 // mock_peer.py started on one case file, and the connection string that
 // reaches it: the case's "uri" (default: loopback, database testdb, the given
 // server-selection and socket timeouts) with {port} filled in, plus the case's
