@@ -1,7 +1,8 @@
-// libFuzzer target: one line of a registry export (JSON Lines), as `models
-// import` and `populate --registry` read it, with the seed's field names or a
-// platform's (the first byte picks the map). read_model_records must report
-// a bad line through on_error and never throw.
+// libFuzzer target: a registry export (JSON Lines, or a JSON array read item
+// by item), as `models import` and `populate --registry` read it, with the
+// seed's field names or a platform's (the first byte picks the map).
+// read_model_records must report a bad line, item or array through on_error
+// and never throw.
 #include <sstream>
 
 #include "fuzz_support.hpp"

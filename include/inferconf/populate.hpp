@@ -137,8 +137,9 @@ struct RegistryImportOptions {
 
 struct ImportProblem {
   std::size_t where = 0;  // 1-based line (JSON Lines) or 0-based array index
-  std::string location;   // "line 7", "item 3", or "file" when the whole file is unreadable JSON
+  std::string location;   // "line 7", "item 3", or "file" when the file is not one JSON array (items before it were read)
   std::string message;    // names the field, the value and what is allowed
+  std::vector<FieldError> field_errors;  // the record's problems one by one (empty for a repeated id or the file)
 };
 
 struct ImportReport {
@@ -154,8 +155,8 @@ void to_json(nlohmann::json& j, const ImportReport& r);
 // re-import updates). A bad record or an id given twice (the first one wins)
 // is passed to on_problem and the rest goes on. Memory: a batch, whatever the
 // number of ids: the repeated-id check keeps the ids seen in a temporary
-// SQLite file with a 4 MiB cache. A JSON array is read whole; prefer JSON
-// Lines for large registries.
+// SQLite file with a 4 MiB cache; a JSON array is read item by item like
+// JSON Lines, so neither is ever held whole.
 ImportReport import_registry(Store& store, std::istream& in, const RegistryImportOptions& options,
                              const std::function<void(const ImportProblem&)>& on_problem);
 

@@ -49,7 +49,13 @@ std::vector<ModelRecord> parse_model_records(std::string_view text, const Regist
 
 // Streams a JSON Lines (or JSON array) registry export: calls on_record for
 // each good record and on_error for each bad one, with its 1-based line (JSON
-// Lines) or array index (JSON array), and goes on. Blank lines are skipped.
+// Lines) or 0-based array index (JSON array), and goes on. Blank lines are
+// skipped. Either form is read one record at a time: memory is that of the
+// largest record, whatever the file's size. An array that is not well formed
+// as a whole (no closing ']', text after it) is reported once through
+// on_error with where == kWholeRegistryFile, after the items before the
+// problem were handed out. What on_record throws propagates.
+inline constexpr std::size_t kWholeRegistryFile = static_cast<std::size_t>(-1);
 void read_model_records(std::istream& in, const RegistryFieldMap& map,
                         const std::function<void(ModelRecord&&, std::size_t where)>& on_record,
                         const std::function<void(std::size_t where, const Error&)>& on_error);

@@ -39,16 +39,6 @@ void print_notes(std::ostream& out, const std::vector<Normalisation>& normalised
 // Human rendering of resolved parameters, one line per parameter with its source.
 void print_resolved(std::ostream& out, const ResolvedParameters& r);
 
-// Imports a registry export (JSON array or JSON Lines): every good record is
-// upserted; a bad line or array item, or an id seen before in the text, is
-// skipped and listed (field: "line 3: id", message: what is wrong). A JSON
-// array that does not parse imports nothing and is listed once as "file".
-struct ImportedModels {
-  std::size_t imported = 0;
-  std::vector<FieldError> skipped;
-};
-ImportedModels import_models(Store& store, const std::string& text);
-
 // An option value that is JSON when it reads as JSON ("20", "true", "[1,2]"),
 // else the text itself as a string ("euler"). Text that is JSON in form but
 // refused by the reading policy (1e400, -0, NaN, a lone surrogate, too deep)

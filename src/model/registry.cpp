@@ -1,8 +1,8 @@
 // Wire format of the model registry (`database_models`) and its import files.
 #include <cctype>
 #include <istream>
-#include <limits>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -10,6 +10,8 @@
 #include "inferconf/dto.hpp"
 #include "inferconf/registry.hpp"
 #include "common/field_reader.hpp"
+#include "inferconf/json_text.hpp"
+#include "model/json_array_items.hpp"
 
 namespace inferconf {
 
@@ -75,46 +77,75 @@ bool starts_with_array(std::string_view text) {
   return false;
 }
 
+// A record's own problems go to on_error; whatever on_record throws (a store
+// that cannot write, a cancelled import) goes to the caller.
+std::optional<ModelRecord> parse_registry_item(std::string_view text, std::string_view what,
+                                               const RegistryFieldMap& map, std::size_t where,
+                                               const std::function<void(std::size_t, const Error&)>& on_error) {
+  try {
+    return parse_model_record(parse_json_text(text, what), map);
+  } catch (const Error& e) {
+    on_error(where, e);
+    return std::nullopt;
+  }
+}
+
+void read_array_records(std::istream& in, std::size_t first_line, const RegistryFieldMap& map,
+                        const std::function<void(ModelRecord&&, std::size_t)>& on_record,
+                        const std::function<void(std::size_t, const Error&)>& on_error) {
+  const JsonLimits per_item;
+  // A file that is not one array is reported once, for the whole file.
+  std::optional<JsonArrayItems> items;
+  try {
+    items.emplace(in, per_item.max_bytes, first_line);
+  } catch (const Error& e) {
+    on_error(kWholeRegistryFile, e);
+    return;
+  }
+  for (;;) {
+    std::optional<JsonArrayItems::Item> item;
+    try {
+      item = items->next();
+    } catch (const Error& e) {
+      on_error(kWholeRegistryFile, e);
+      return;
+    }
+    if (!item) return;
+    if (item->too_large) {
+      on_error(item->index,
+               invalid(fmt::format("Item {} (line {}) is longer than {} bytes.", item->index, item->line,
+                                   per_item.max_bytes),
+                       {{"$", fmt::format("is longer than {} bytes; allowed: registry records of at most that size.",
+                                          per_item.max_bytes)}}));
+      continue;
+    }
+    auto record = parse_registry_item(item->text, fmt::format("Item {} (line {})", item->index, item->line), map,
+                                      item->index, on_error);
+    if (record) on_record(std::move(*record), item->index);
+  }
+}
+
 }  // namespace
 
 void read_model_records(std::istream& in, const RegistryFieldMap& map,
                         const std::function<void(ModelRecord&&, std::size_t)>& on_record,
                         const std::function<void(std::size_t, const Error&)>& on_error) {
-  // Peek at the first non-blank character: '[' is a JSON array (read whole),
-  // anything else is JSON Lines (streamed line by line).
-  while (in && std::isspace(in.peek())) in.get();
+  // Peek at the first non-blank character: '[' is a JSON array, anything
+  // else JSON Lines; both are read one record at a time.
+  std::size_t first_line = 1;
+  while (in && std::isspace(in.peek()))
+    if (in.get() == '\n') ++first_line;
   if (in.peek() == '[') {
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    nlohmann::json all;
-    try {
-      // A platform's whole export: no size limit (a JSON Lines export is read line by line instead).
-      JsonLimits whole_file;
-      whole_file.max_bytes = std::numeric_limits<std::size_t>::max();
-      all = parse_json_text(buffer.str(), "The registry file", whole_file);
-    } catch (const Error& e) {
-      on_error(0, e);
-      return;
-    }
-    for (std::size_t i = 0; i < all.size(); ++i) {
-      try {
-        on_record(parse_model_record(all[i], map), i);
-      } catch (const Error& e) {
-        on_error(i, e);
-      }
-    }
+    read_array_records(in, first_line, map, on_record, on_error);
     return;
   }
   std::string line;
-  std::size_t number = 0;
+  std::size_t number = first_line - 1;  // the blank lines skipped above count
   while (std::getline(in, line)) {
     ++number;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    try {
-      on_record(parse_model_record(parse_json_text(line, fmt::format("Line {}", number)), map), number);
-    } catch (const Error& e) {
-      on_error(number, e);
-    }
+    auto record = parse_registry_item(line, fmt::format("Line {}", number), map, number, on_error);
+    if (record) on_record(std::move(*record), number);
   }
 }
 
@@ -138,12 +169,12 @@ std::vector<ModelRecord> parse_model_records(std::string_view text, const Regist
         records.push_back(std::move(m));
       },
       [&](std::size_t where, const Error& e) {
+        const std::string place = where == kWholeRegistryFile ? "file" : fmt::format("{} {}", unit, where);
         if (e.field_errors().empty()) {
-          problems.push_back({fmt::format("{} {}", unit, where), e.what()});
+          problems.push_back({place, e.what()});
           return;
         }
-        for (const auto& f : e.field_errors())
-          problems.push_back({fmt::format("{} {}: {}", unit, where, f.field), f.message});
+        for (const auto& f : e.field_errors()) problems.push_back({fmt::format("{}: {}", place, f.field), f.message});
       });
   if (!problems.empty())
     throw invalid(fmt::format("The registry has {} problem(s); nothing was imported.", problems.size()),

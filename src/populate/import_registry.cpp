@@ -53,9 +53,11 @@ ImportReport import_registry(Store& store, std::istream& in, const RegistryImpor
           const auto first = seen.insert(m.id, where);
           if (first != where) {
             ++report.rejected;
-            on_problem({where, fmt::format("{} {}", unit, where), fmt::format("{} \"{}\" repeats the id of {} {}; each model may appear once, the first "
-                                           "one was imported.",
-                                           options.fields.id, m.id, unit, first)});
+            on_problem({where, fmt::format("{} {}", unit, where),
+                        fmt::format("{} \"{}\" repeats the id of {} {}; each model may appear once, the first one was "
+                                    "imported.",
+                                    options.fields.id, m.id, unit, first),
+                        {}});
             return;
           }
           batch.push_back(std::move(m));
@@ -66,10 +68,9 @@ ImportReport import_registry(Store& store, std::istream& in, const RegistryImpor
         },
         [&](std::size_t where, const Error& e) {
           ++report.rejected;
-          // A JSON array that does not parse is reported once, for the whole file
-          // (a bad record always carries field errors).
-          const bool whole_file = report.array && where == 0 && e.field_errors().empty();
-          on_problem({where, whole_file ? std::string("file") : fmt::format("{} {}", unit, where), describe(e)});
+          const bool whole_file = where == kWholeRegistryFile;
+          on_problem({whole_file ? 0 : where, whole_file ? std::string("file") : fmt::format("{} {}", unit, where),
+                      describe(e), e.field_errors()});
         });
     flush();
   } catch (const Stop&) {
