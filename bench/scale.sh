@@ -56,7 +56,7 @@ import json, sys
 n, lines_path, array_path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 # Every base model, and the ways platforms label them.
 labels = ["sdxl", "SDXL 1.0", "sd_1_5", "SD 1.5", "pony", "Pony", "flux_dev", "Flux.1 D", "flux_schnell",
-          "Flux.1 S", "flux_krea", "wan_2_1", "Wan Video 2.1 t2v 14B", "wan_2_2", "hidream", "HiDream"]
+          "Flux.1 S", "flux_krea", "wan_2_1", "Wan Video 14B t2v", "wan_2_2", "hidream", "HiDream"]
 with open(lines_path, "w") as lines, open(array_path, "w") as array:
     array.write("[\n")
     for i in range(n):

@@ -30,6 +30,7 @@ test_pkgs=(
 bench_pkgs=(
   libbenchmark-dev wrk nginx
   libsimdjson-dev           # bench/detect: simdjson DOM/On-Demand timed on the same headers as the detect reader
+  time                      # bench/scale.sh: GNU time's peak resident memory of each step
 )
 
 case "$profile" in
