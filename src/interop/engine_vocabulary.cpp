@@ -590,7 +590,18 @@ EngineVocabulary EngineVocabulary::from_json(const nlohmann::json& j, const Cata
     if (!a.a1111_supported && a.a1111_reason.empty())
       r.error(path + ".a1111.reason", "is missing; say why A1111 export is refused and what to do instead.");
     a.diffusers = e.value("diffusers", nlohmann::json::object());
-    if (!a.diffusers.is_object() || !a.diffusers.value("pipeline", nlohmann::json()).is_string() ||
+    const auto supported = a.diffusers.is_object() ? a.diffusers.find("supported") : a.diffusers.end();
+    if (supported != a.diffusers.end() && !supported->is_boolean()) {
+      r.error(path + ".diffusers.supported", fmt::format("is {}, but must be true or false.",
+                                                         detail::describe_value(*supported)));
+    } else if (supported != a.diffusers.end() && !supported->get<bool>()) {
+      // A refusal names no pipeline, so there is nothing to check against the library.
+      r.reject_unknown(a.diffusers, path + ".diffusers", {"supported", "reason"});
+      a.diffusers_supported = false;
+      a.diffusers_reason = r.string(a.diffusers, path + ".diffusers", "reason");
+      if (a.diffusers_reason.empty())
+        r.error(path + ".diffusers.reason", "is missing; say why diffusers export is refused and what to do instead.");
+    } else if (!a.diffusers.is_object() || !a.diffusers.value("pipeline", nlohmann::json()).is_string() ||
         !a.diffusers.value("repo", nlohmann::json()).is_string()) {
       r.error(path + ".diffusers", "must be an object with pipeline and repo strings.");
     } else {
