@@ -50,7 +50,7 @@ const std::vector<Fixture>& fixtures() {
        "diffusion_model", "model.diffusion_model.", "F16", "keys", "sd15_inpainting", "[320,9,3,3]", "inpainting"},
       // SDXL
       {"sd_xl_base_1.0.safetensors", [] { return sdxl_checkpoint(); }, {}, "sdxl", "", "", "checkpoint", "model.diffusion_model.",
-       "F16", "keys", "sdxl_unet", "label_emb.0.0.weight F16 [1280,2816]", "Pony Diffusion shares"},
+       "F16", "keys", "sdxl_unet", "label_emb.0.0.weight F16 [1280,2816]", "Pony Diffusion, Illustrious-XL and NoobAI-XL share"},
       {"juggernautXL_unet_bf16.safetensors", [] { return sdxl_unet(Dtype::BF16); }, {}, "sdxl", "", "", "diffusion_model", "",
        "BF16", "keys", "sdxl_unet", "input_blocks.7.1.transformer_blocks.9.attn2.to_k.weight", ""},
       {"noobai_vpred.safetensors",
@@ -59,7 +59,22 @@ const std::vector<Fixture>& fixtures() {
          l.push_back({"v_pred", Dtype::F32, {}});
          return l;
        },
-       {}, "sdxl", "", "", "diffusion_model", "model.diffusion_model.", "F16", "keys", "sdxl_vpred", "v_pred", "v-prediction"},
+       {}, "noobai", "v_pred", "", "diffusion_model", "model.diffusion_model.", "F16", "keys", "sdxl_vpred", "v_pred", "v-prediction"},
+      {"model_0007.safetensors",
+       [] {
+         auto l = prefixed(sdxl_unet(), "model.diffusion_model.");
+         l.push_back({"ztsnr", Dtype::F32, {}});
+         return l;
+       },
+       {}, "noobai", "v_pred", "", "diffusion_model", "model.diffusion_model.", "F16", "keys", "sdxl_vpred", "ztsnr",
+       "sampled as epsilon it breaks"},
+      // Illustrious and NoobAI: SDXL keys; the name or metadata decides, as for Pony.
+      {"illustriousXL_v01.safetensors", [] { return sdxl_checkpoint(); }, {}, "illustrious", "", "", "checkpoint",
+       "model.diffusion_model.", "F16", "keys+name", "sdxl_unet", "name \"illustriousXL_v01", "only metadata or the name"},
+      {"model_0043.safetensors", [] { return sdxl_checkpoint(); }, {{"civitai.baseModel", "NoobAI"}}, "noobai", "", "",
+       "checkpoint", "model.diffusion_model.", "F16", "keys+metadata", "sdxl_unet", "metadata", "only metadata or the name"},
+      {"sd_xl_base_1.0_0.9vae.safetensors", [] { return sdxl_checkpoint(); }, {}, "sdxl", "", "", "checkpoint",
+       "model.diffusion_model.", "F16", "keys", "sdxl_unet", "agrees", "Illustrious-XL and NoobAI-XL"},
       // Pony: decided by name or metadata only.
       {"ponyDiffusionV6XL_v6StartWithThisOne.safetensors", [] { return sdxl_checkpoint(); }, {}, "pony", "", "", "checkpoint",
        "model.diffusion_model.", "F16", "keys+name", "sdxl_unet", "name \"ponyDiffusionV6XL", "only metadata or the name"},
@@ -78,7 +93,7 @@ const std::vector<Fixture>& fixtures() {
       {"flux1-schnell-fp8.safetensors", [] { return comfy_flux_checkpoint(false); }, {}, "flux_schnell", "", "", "checkpoint",
        "model.diffusion_model.", "F8_E4M3", "keys", "flux_schnell_dit", "", ""},
       {"flux1-krea-dev.safetensors", [] { return flux_dit(true); }, {}, "flux_krea", "", "", "diffusion_model", "", "BF16",
-       "keys+name", "flux_dev_dit", "name \"flux1-krea-dev.safetensors\" says flux_krea", "FLUX.1 Krea [dev] shares"},
+       "keys+name", "flux_dev_dit", "name \"flux1-krea-dev.safetensors\" says flux_krea", "FLUX.1 Krea [dev] and FLUX.1 Kontext [dev] share"},
       {"flux1-krea-dev_fp8_scaled.safetensors", [] { return comfy_scaled_fp8(flux_dit(true)); }, {}, "flux_krea", "", "",
        "diffusion_model", "", "F8_E4M3", "keys+name", "flux_dev_dit", "scaled_fp8", ""},
       {"krea_finetune.safetensors", [] { return flux_dit(true); }, {{"modelspec.title", "FLUX.1 Krea [dev]"}}, "flux_krea", "", "",
@@ -166,8 +181,12 @@ const std::vector<Fixture>& fixtures() {
          return l;
        },
        {}, "unknown", "", "", "diffusion_model", "", "BF16", "keys", "chroma", "", "Chroma"},
-      {"flux1-kontext-dev.safetensors", [] { return flux_dit(true); }, {}, "unknown", "", "", "diffusion_model", "", "BF16",
-       "keys+name", "flux_dev_dit", "", "Kontext"},
+      // Kontext has Flux dev's keys: only the name or metadata tells it apart.
+      {"flux1-kontext-dev.safetensors", [] { return flux_dit(true); }, {}, "flux_kontext", "", "", "diffusion_model", "", "BF16",
+       "keys+name", "flux_dev_dit", "name \"flux1-kontext-dev", "Kontext"},
+      {"model_0044.safetensors", [] { return flux_dit(true); },
+       {{"modelspec.architecture", "flux-1-dev"}, {"modelspec.title", "FLUX.1 Kontext [dev]"}}, "flux_kontext", "", "",
+       "diffusion_model", "", "BF16", "keys+metadata", "flux_dev_dit", "metadata", "Kontext"},
       {"wan2.1_vace_14B_fp16.safetensors",
        [] {
          auto l = wan_dit(5120, 13824, 40, 16, 16, false, Dtype::F16);
