@@ -483,6 +483,125 @@ Layout wan_dit(int dim_, int ffn_, int blocks, int in_ch, int out_ch, bool img_e
   return l;
 }
 
+Layout sd3_mmdit(int depth, int dual_layers, Dtype dt) {
+  Layout l;
+  B b{l, dt};
+  const U H = 64 * static_cast<U>(depth);
+  b.w("x_embedder.proj.weight", {H, 16, 2, 2});
+  b.w("x_embedder.proj.bias", {H});
+  b.w("pos_embed", {1, 36864, H});
+  b.linear("t_embedder.mlp.0", H, 256);
+  b.linear("t_embedder.mlp.2", H, H);
+  b.linear("y_embedder.mlp.0", H, 2048);
+  b.linear("y_embedder.mlp.2", H, H);
+  b.linear("context_embedder", H, 4096);
+  for (int i = 0; i < depth; ++i) {
+    const std::string p = "joint_blocks." + S_(static_cast<std::size_t>(i));
+    const bool dual = i < dual_layers;
+    const bool last = i == depth - 1;
+    b.linear(p + ".x_block.adaLN_modulation.1", (dual ? 9 : 6) * H, H);
+    b.linear(p + ".x_block.attn.qkv", 3 * H, H);
+    b.linear(p + ".x_block.attn.proj", H, H);
+    if (dual) {
+      b.linear(p + ".x_block.attn2.qkv", 3 * H, H);
+      b.linear(p + ".x_block.attn2.proj", H, H);
+    }
+    b.linear(p + ".x_block.mlp.fc1", 4 * H, H);
+    b.linear(p + ".x_block.mlp.fc2", H, 4 * H);
+    // The last context block only feeds the joint attention (context_pre_only).
+    b.linear(p + ".context_block.adaLN_modulation.1", (last ? 2 : 6) * H, H);
+    b.linear(p + ".context_block.attn.qkv", 3 * H, H);
+    if (!last) {
+      b.linear(p + ".context_block.attn.proj", H, H);
+      b.linear(p + ".context_block.mlp.fc1", 4 * H, H);
+      b.linear(p + ".context_block.mlp.fc2", H, 4 * H);
+    }
+  }
+  b.linear("final_layer.adaLN_modulation.1", 2 * H, H);
+  b.linear("final_layer.linear", 64, H);
+  return l;
+}
+
+Layout sd3_diffusers(int depth, int dual_layers, Dtype dt) {
+  Layout l;
+  B b{l, dt};
+  const U H = 64 * static_cast<U>(depth);
+  b.w("pos_embed.proj.weight", {H, 16, 2, 2});
+  b.w("pos_embed.proj.bias", {H});
+  b.linear("time_text_embed.timestep_embedder.linear_1", H, 256);
+  b.linear("time_text_embed.timestep_embedder.linear_2", H, H);
+  b.linear("time_text_embed.text_embedder.linear_1", H, 2048);
+  b.linear("time_text_embed.text_embedder.linear_2", H, H);
+  b.linear("context_embedder", H, 4096);
+  for (int i = 0; i < depth; ++i) {
+    const std::string p = "transformer_blocks." + S_(static_cast<std::size_t>(i));
+    const bool dual = i < dual_layers;
+    const bool last = i == depth - 1;
+    b.linear(p + ".norm1.linear", (dual ? 9 : 6) * H, H);
+    for (const char* x : {"to_q", "to_k", "to_v", "add_q_proj", "add_k_proj", "add_v_proj"}) b.linear(p + ".attn." + x, H, H);
+    b.linear(p + ".attn.to_out.0", H, H);
+    if (!last) b.linear(p + ".attn.to_add_out", H, H);
+    if (dual) {
+      for (const char* x : {"to_q", "to_k", "to_v"}) b.linear(p + ".attn2." + x, H, H);
+      b.linear(p + ".attn2.to_out.0", H, H);
+    }
+    b.linear(p + ".ff.net.0.proj", 4 * H, H);
+    b.linear(p + ".ff.net.2", H, 4 * H);
+    b.linear(p + ".norm1_context.linear", (last ? 2 : 6) * H, H);
+  }
+  b.linear("norm_out.linear", 2 * H, H);
+  b.linear("proj_out", 64, H);
+  return l;
+}
+
+Layout hunyuan_video_dit(int in_channels, bool guidance, Dtype dt) {
+  Layout l;
+  B b{l, dt};
+  const U H = 3072;
+  b.w("img_in.proj.weight", {H, static_cast<U>(in_channels), 1, 2, 2});
+  b.w("img_in.proj.bias", {H});
+  b.linear("time_in.mlp.0", H, 256);
+  b.linear("time_in.mlp.2", H, H);
+  b.linear("vector_in.in_layer", H, 768);
+  b.linear("vector_in.out_layer", H, H);
+  if (guidance) {
+    b.linear("guidance_in.mlp.0", H, 256);
+    b.linear("guidance_in.mlp.2", H, H);
+  }
+  b.linear("txt_in.input_embedder", H, 4096);
+  b.linear("txt_in.t_embedder.mlp.0", H, 256);
+  b.linear("txt_in.c_embedder.linear_1", H, 4096);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const std::string p = "txt_in.individual_token_refiner.blocks." + S_(i);
+    b.norm(p + ".norm1", H);
+    b.linear(p + ".self_attn_qkv", 3 * H, H);
+    b.linear(p + ".self_attn_proj", H, H);
+    b.norm(p + ".norm2", H);
+    b.linear(p + ".mlp.fc1", 4 * H, H);
+    b.linear(p + ".mlp.fc2", H, 4 * H);
+  }
+  for (std::size_t i = 0; i < 20; ++i) {
+    const std::string p = "double_blocks." + S_(i);
+    for (const char* s : {"img", "txt"}) {
+      const std::string q = p + "." + s;
+      b.linear(q + "_mod.linear", 6 * H, H);
+      b.linear(q + "_attn_qkv", 3 * H, H);
+      b.linear(q + "_attn_proj", H, H);
+      b.linear(q + "_mlp.fc1", 4 * H, H);
+      b.linear(q + "_mlp.fc2", H, 4 * H);
+    }
+  }
+  for (std::size_t i = 0; i < 40; ++i) {
+    const std::string p = "single_blocks." + S_(i);
+    b.linear(p + ".linear1", 3 * H + 4 * H, H);
+    b.linear(p + ".linear2", H, H + 4 * H);
+    b.linear(p + ".modulation.linear", 3 * H, H);
+  }
+  b.linear("final_layer.linear", 64, H);
+  b.linear("final_layer.adaLN_modulation.1", 2 * H, H);
+  return l;
+}
+
 Layout hidream_dit(Dtype dt) {
   Layout l;
   B b{l, dt};
