@@ -98,6 +98,9 @@ struct BaseModelSpec {
 struct ConfigurationTypeSpec {
   std::string id;  // "quality"
   std::string description;
+  // Whether `populate` creates this type when no --types is given. Absent in
+  // the file means true, so a catalogue written before the flag populates as before.
+  bool populate = true;
 };
 
 // A name as the user gave it and the canonical form it was stored as.

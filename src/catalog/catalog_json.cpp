@@ -114,7 +114,8 @@ nlohmann::json Catalog::to_json(const BaseModelSpec& b) const {
 
 nlohmann::json Catalog::to_json() const {
   nlohmann::json types = nlohmann::json::array();
-  for (const auto& t : types_) types.push_back({{"id", t.id}, {"description", t.description}});
+  for (const auto& t : types_)
+    types.push_back({{"id", t.id}, {"description", t.description}, {"populate", t.populate}});
   nlohmann::json bases = nlohmann::json::array();
   for (const auto& b : base_models_) bases.push_back(to_json(b));
   return {{"schema_version", 1}, {"configuration_types", types}, {"base_models", bases}};

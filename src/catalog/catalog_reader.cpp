@@ -283,15 +283,16 @@ std::optional<BaseModelSpec> read_base_model(const nlohmann::json& j, const std:
 std::vector<ConfigurationTypeSpec> read_types(const nlohmann::json& j, Errors& errors) {
   std::vector<ConfigurationTypeSpec> types;
   if (!j.is_array() || j.empty()) {
-    errors.push_back({"configuration_types", "must be a non-empty array of {\"id\", \"description\"}."});
+    errors.push_back({"configuration_types", "must be a non-empty array of {\"id\", \"description\", \"populate\"}."});
     return types;
   }
   for (std::size_t i = 0; i < j.size(); ++i) {
     FieldReader r(j[i], at("configuration_types", i), errors);
-    r.reject_unknown({"id", "description"});
+    r.reject_unknown({"id", "description", "populate"});
     ConfigurationTypeSpec t;
     auto id = read_id(r, "configuration type");
     if (auto d = r.string("description", true, kLongText)) t.description = *d;
+    if (auto p = r.boolean("populate", false)) t.populate = *p;
     if (!id) continue;
     t.id = *id;
     auto same = std::find_if(types.begin(), types.end(), [&](const auto& o) { return o.id == t.id; });

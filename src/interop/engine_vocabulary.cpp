@@ -616,10 +616,13 @@ EngineVocabulary EngineVocabulary::from_json(const nlohmann::json& j, const Cata
     if (!v.architectures_.count(b.id))
       r.error("architectures." + b.id, "is missing: every catalogue base model needs its engine files and pipeline.");
 
-  if (!errors.empty())
-    throw invalid(fmt::format("The engine vocabulary {} has {} problem{}; fix them and retry.", origin, errors.size(),
-                              errors.size() == 1 ? "" : "s"),
-                  std::move(errors));
+  if (!errors.empty()) {
+    // The message is built before the errors move into the exception: the
+    // order in which call arguments are evaluated is unspecified.
+    auto message = fmt::format("The engine vocabulary {} has {} problem{}; fix them and retry.", origin, errors.size(),
+                               errors.size() == 1 ? "" : "s");
+    throw invalid(std::move(message), std::move(errors));
+  }
   return v;
 }
 

@@ -56,10 +56,24 @@ TEST(ReferencePresets, TheSeedsNineBaseModelsComeFirstAndTheNewOnesFollow) {
   EXPECT_EQ(ids, (std::vector<std::string>{"sd_1_5", "sdxl", "pony", "flux_dev", "flux_schnell", "flux_krea", "wan_2_1",
                                            "wan_2_2", "hidream", "sd3_5", "flux_kontext", "chroma", "qwen_image",
                                            "lumina_2", "hunyuan_video", "ltx_video", "illustrious", "noobai"}));
-  EXPECT_TRUE(shipped_catalog().has_type("quality"));
-  EXPECT_TRUE(shipped_catalog().has_type("speed"));
-  EXPECT_FALSE(shipped_catalog().has_type("balanced"));
-  EXPECT_EQ(shipped_catalog().configuration_types().size(), 2u);
+}
+
+// The seed's two types stay what population creates; draft and balanced are
+// declared for every base model but created only when asked for.
+TEST(ReferencePresets, FourTypesAreDeclaredAndTheSeedsTwoArePopulated) {
+  std::vector<std::pair<std::string, bool>> types;
+  for (const auto& t : shipped_catalog().configuration_types()) types.emplace_back(t.id, t.populate);
+  EXPECT_EQ(types, (std::vector<std::pair<std::string, bool>>{
+                       {"quality", true}, {"speed", true}, {"draft", false}, {"balanced", false}}));
+  for (const auto& b : shipped_catalog().base_models()) {
+    const auto& q = b.presets.at("quality");
+    const auto& s = b.presets.at("speed");
+    const auto& d = b.presets.at("draft");
+    const auto& m = b.presets.at("balanced");
+    EXPECT_LE(d.steps, s.steps) << b.id;  // a draft is never slower than speed
+    EXPECT_GE(m.steps, s.steps) << b.id;  // balanced sits between speed and quality
+    EXPECT_LE(m.steps, q.steps) << b.id;
+  }
 }
 
 // Not only the rows of the table: every preset the catalogue ships, variants
