@@ -48,6 +48,19 @@ struct Constraints {
   Range cfg_scale;
   bool negative_prompt = true;  // whether a negative prompt / real CFG applies
   std::map<std::string, ParamRule> params;  // known model_specific_params keys
+  // How the model is steered towards the prompt, which decides what cfg_scale
+  // means: "cfg" (classifier-free guidance, a negative prompt applies),
+  // "true_cfg" (real CFG on a flow model, e.g. Qwen-Image's true_cfg_scale),
+  // "distilled" (guidance distilled into the model as an input, cfg_scale 1,
+  // the strength in model_specific_params.guidance), "embedded" (the same,
+  // named embedded guidance by HunyuanVideo), "none" (step-distilled, cfg_scale
+  // 1 and no guidance). Empty when the catalogue does not declare it.
+  std::string guidance_kind;
+  // What the network predicts: "epsilon", "v_prediction" or "flow"; sampling
+  // one as another gives broken images. Empty when not declared.
+  std::string prediction_type;
+  // The sampling shift the model was trained for (flow models), when declared.
+  std::optional<double> shift;
 };
 
 struct Variant {
@@ -85,6 +98,9 @@ struct BaseModelSpec {
 struct ConfigurationTypeSpec {
   std::string id;  // "quality"
   std::string description;
+  // Whether `populate` creates this type when no --types is given. Absent in
+  // the file means true, so a catalogue written before the flag populates as before.
+  bool populate = true;
 };
 
 // A name as the user gave it and the canonical form it was stored as.

@@ -41,7 +41,7 @@ namespace inferconf::populate {
 // ---------------------------------------------------------------------------
 
 struct PopulateOptions {
-  std::vector<std::string> types;         // configuration types; empty = every type of the catalogue
+  std::vector<std::string> types;         // configuration types; empty = the types the catalogue marks "populate"
   bool dry_run = false;                   // report what would happen, write nothing
   std::optional<std::string> only_model;  // just this model (active or not)
   bool overwrite = false;                 // replace existing configurations with the presets

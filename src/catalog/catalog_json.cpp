@@ -42,10 +42,15 @@ nlohmann::json to_json(const ParamRule& rule) {
 nlohmann::json to_json(const Constraints& c) {
   nlohmann::json params = nlohmann::json::object();
   for (const auto& [key, rule] : c.params) params[key] = to_json(rule);
-  return {{"steps", to_json(c.steps, true)},
-          {"cfg_scale", to_json(c.cfg_scale, false)},
-          {"negative_prompt", c.negative_prompt},
-          {"params", params}};
+  nlohmann::json j = {{"steps", to_json(c.steps, true)},
+                      {"cfg_scale", to_json(c.cfg_scale, false)},
+                      {"negative_prompt", c.negative_prompt},
+                      {"params", params}};
+  // Written only when declared, so a catalogue without them reads back as it was.
+  if (!c.guidance_kind.empty()) j["guidance_kind"] = c.guidance_kind;
+  if (!c.prediction_type.empty()) j["prediction_type"] = c.prediction_type;
+  if (c.shift) j["shift"] = number(*c.shift, false);
+  return j;
 }
 
 nlohmann::json to_json(const Preset& p) {
@@ -61,6 +66,9 @@ nlohmann::json constraint_override(const Constraints& variant, const Constraints
   if (variant.cfg_scale.min != base.cfg_scale.min || variant.cfg_scale.max != base.cfg_scale.max)
     j["cfg_scale"] = to_json(variant.cfg_scale, false);
   if (variant.negative_prompt != base.negative_prompt) j["negative_prompt"] = variant.negative_prompt;
+  if (variant.guidance_kind != base.guidance_kind) j["guidance_kind"] = variant.guidance_kind;
+  if (variant.prediction_type != base.prediction_type) j["prediction_type"] = variant.prediction_type;
+  if (variant.shift != base.shift && variant.shift) j["shift"] = number(*variant.shift, false);
   nlohmann::json params = nlohmann::json::object();
   for (const auto& [key, rule] : base.params) {
     auto it = variant.params.find(key);
@@ -106,7 +114,8 @@ nlohmann::json Catalog::to_json(const BaseModelSpec& b) const {
 
 nlohmann::json Catalog::to_json() const {
   nlohmann::json types = nlohmann::json::array();
-  for (const auto& t : types_) types.push_back({{"id", t.id}, {"description", t.description}});
+  for (const auto& t : types_)
+    types.push_back({{"id", t.id}, {"description", t.description}, {"populate", t.populate}});
   nlohmann::json bases = nlohmann::json::array();
   for (const auto& b : base_models_) bases.push_back(to_json(b));
   return {{"schema_version", 1}, {"configuration_types", types}, {"base_models", bases}};

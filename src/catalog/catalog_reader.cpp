@@ -83,6 +83,16 @@ std::optional<std::vector<std::string>> read_experts(FieldReader& r, const nlohm
   return out;
 }
 
+// Why a model of this guidance kind runs without classifier-free guidance, or
+// null when cfg_scale is its guidance: a preset with CFG above 1 on such a model
+// doubles the cost of every step and burns the image.
+const char* guidance_without_cfg(const Constraints& c) {
+  if (c.guidance_kind == "distilled") return "the guidance strength is an input of the model (model_specific_params)";
+  if (c.guidance_kind == "embedded") return "the guidance strength is embedded in the model's input (model_specific_params)";
+  if (c.guidance_kind == "none") return "the model is step-distilled and takes no guidance";
+  return nullptr;
+}
+
 // c is null when the constraints themselves are broken: the preset is then
 // only read, since checking it against half-read rules would report noise.
 std::optional<Preset> read_preset(const nlohmann::json& j, const std::string& path, const Constraints* c,
@@ -99,6 +109,9 @@ std::optional<Preset> read_preset(const nlohmann::json& j, const std::string& pa
   if (auto v = r.number("cfg_scale", true)) {
     p.cfg_scale = *v;
     if (auto problem = c ? detail::check_cfg_scale(*c, who, *v) : std::nullopt) r.error("cfg_scale", *problem);
+    else if (auto kind = c ? guidance_without_cfg(*c) : nullptr; kind && *v != 1)
+      r.error("cfg_scale", fmt::format("is {}, but {} has guidance_kind {}: {}, so its presets run at cfg_scale 1.",
+                                       detail::format_number(*v), who, c->guidance_kind, kind));
   }
   if (auto v = r.string("sampler", true)) {
     p.sampler = *v;
@@ -120,7 +133,12 @@ std::optional<Preset> read_preset(const nlohmann::json& j, const std::string& pa
                                     "parameters with a rule, so declare one or remove the key.",
                                     who)});
   }
-  if (auto v = r.string("source", true, kLongText)) p.source = *v;
+  if (auto v = r.string("source", true, kLongText)) {
+    if (v->find_first_not_of(" \t\r\n") == std::string::npos)
+      r.error("source", "is blank; every shipped preset says where its values come from (a model card, reference "
+                        "code, or \"Product decision: ...\").");
+    p.source = *v;
+  }
   if (errors.size() != before) return std::nullopt;
   return p;
 }
@@ -265,15 +283,16 @@ std::optional<BaseModelSpec> read_base_model(const nlohmann::json& j, const std:
 std::vector<ConfigurationTypeSpec> read_types(const nlohmann::json& j, Errors& errors) {
   std::vector<ConfigurationTypeSpec> types;
   if (!j.is_array() || j.empty()) {
-    errors.push_back({"configuration_types", "must be a non-empty array of {\"id\", \"description\"}."});
+    errors.push_back({"configuration_types", "must be a non-empty array of {\"id\", \"description\", \"populate\"}."});
     return types;
   }
   for (std::size_t i = 0; i < j.size(); ++i) {
     FieldReader r(j[i], at("configuration_types", i), errors);
-    r.reject_unknown({"id", "description"});
+    r.reject_unknown({"id", "description", "populate"});
     ConfigurationTypeSpec t;
     auto id = read_id(r, "configuration type");
     if (auto d = r.string("description", true, kLongText)) t.description = *d;
+    if (auto p = r.boolean("populate", false)) t.populate = *p;
     if (!id) continue;
     t.id = *id;
     auto same = std::find_if(types.begin(), types.end(), [&](const auto& o) { return o.id == t.id; });

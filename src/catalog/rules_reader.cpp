@@ -1,5 +1,6 @@
 // Reading constraints and model_specific_params rules from base_models.json.
 #include <cmath>
+#include <iterator>
 #include <limits>
 
 #include <fmt/format.h>
@@ -123,13 +124,55 @@ void read_params(const nlohmann::json& j, const std::string& path, std::map<std:
     if (auto rule = read_rule(value, at(path, key), errors)) params[key] = std::move(*rule);
 }
 
+// How a model is guided and what it predicts decide what its presets mean, so
+// an unknown word here would silently mean nothing: it is refused with the list.
+constexpr std::string_view kGuidanceKinds[] = {"cfg", "distilled", "embedded", "none", "true_cfg"};
+constexpr std::string_view kPredictionTypes[] = {"epsilon", "flow", "v_prediction"};
+constexpr double kMaxShift = 100;
+
+template <std::size_t N>
+std::optional<std::string> read_word(FieldReader& r, std::string_view key, const std::string_view (&allowed)[N],
+                                     std::string_view what) {
+  auto v = r.string(key, false);
+  if (!v) return std::nullopt;
+  for (auto a : allowed)
+    if (a == *v) return v;
+  std::vector<std::string> names(std::begin(allowed), std::end(allowed));
+  r.error(key, fmt::format("is \"{}\", which is not a {}; allowed: {}.", *v, what, join(names)));
+  return std::nullopt;
+}
+
+// guidance_kind, prediction_type and shift, each optional, laid over c.
+void read_model_kind(FieldReader& r, Constraints& c) {
+  if (auto v = read_word(r, "guidance_kind", kGuidanceKinds, "guidance kind")) c.guidance_kind = *v;
+  if (auto v = read_word(r, "prediction_type", kPredictionTypes, "prediction type")) c.prediction_type = *v;
+  if (auto v = r.number("shift", false)) {
+    if (!(*v > 0 && *v <= kMaxShift))
+      r.error("shift", fmt::format("is {}, but a sampling shift is above 0 and at most {}.", format_number(*v),
+                                   format_number(kMaxShift)));
+    else
+      c.shift = *v;
+  }
+}
+
+// A shift moves a flow model's noise schedule; on an epsilon or v-prediction
+// model it has no meaning, so declaring one there is a mistake in the data.
+void check_model_kind(FieldReader& r, const Constraints& c) {
+  if (c.shift && !c.prediction_type.empty() && c.prediction_type != "flow")
+    r.error("shift", fmt::format("is {}, but prediction_type is {}: a sampling shift applies to flow models only; "
+                                 "remove it or set prediction_type to flow.",
+                                 format_number(*c.shift), c.prediction_type));
+}
+
 }  // namespace
 
 Constraints read_constraints(const nlohmann::json& j, const std::string& path, std::vector<FieldError>& errors) {
   Constraints c;
   FieldReader r(j, path, errors);
-  r.reject_unknown({"steps", "cfg_scale", "negative_prompt", "params"});
+  r.reject_unknown({"steps", "cfg_scale", "negative_prompt", "params", "guidance_kind", "prediction_type", "shift"});
   if (!r.is_object()) return c;
+  read_model_kind(r, c);
+  check_model_kind(r, c);
   if (!r.has("steps")) r.error("steps", "is required but missing; give {\"min\": 1, \"max\": ...}.");
   else if (auto range = read_range(j["steps"], at(path, "steps"), true, errors)) c.steps = *range;
   if (!r.has("cfg_scale")) r.error("cfg_scale", "is required but missing; give {\"min\": 1, \"max\": ...}.");
@@ -144,8 +187,10 @@ Constraints read_constraint_override(const nlohmann::json& j, const Constraints&
                                      std::vector<FieldError>& errors) {
   Constraints c = base;
   FieldReader r(j, path, errors);
-  r.reject_unknown({"steps", "cfg_scale", "negative_prompt", "params"});
+  r.reject_unknown({"steps", "cfg_scale", "negative_prompt", "params", "guidance_kind", "prediction_type", "shift"});
   if (!r.is_object()) return c;
+  read_model_kind(r, c);
+  check_model_kind(r, c);
   auto within = [&](std::string_view key, const Range& narrow, const Range& wide) {
     if (narrow.min < wide.min || narrow.max > wide.max)
       r.error(key, fmt::format("is {} to {}, but must stay within the base model's {} to {}.", format_number(narrow.min),

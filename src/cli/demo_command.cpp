@@ -213,6 +213,8 @@ void register_demo_command(CLI::App& app, GlobalOptions& opts) {
       // same way (decide_base_model), as `populate` will.
       if (!opts.json) *opts.out << fmt::format("{}  [{} · {}]\n", m.name, m.id, base_model_label(m, bundle->rules()));
       for (const auto& type : catalog.configuration_types()) {
+        // The demo shows what population creates: the types marked for it.
+        if (!type.populate) continue;
         ResolveRequest req{m.id, type.id, std::nullopt, std::nullopt, nlohmann::json::object()};
         try {
           const auto r = resolver.resolve(req);

@@ -187,7 +187,7 @@ void register_export_commands(CLI::App& app, GlobalOptions& opts) {
       "Export a model's resolved configuration as a request an engine accepts: a ComfyUI API prompt, an "
       "AUTOMATIC1111/Forge txt2img body, a diffusers pipeline description (or --python snippet), or A1111 infotext");
   exp->add_option("--model-id", e->model_id, "The model (its id in the registry / configurations)")->required();
-  exp->add_option("--type", e->type, "Configuration type: quality or speed")->capture_default_str();
+  exp->add_option("--type", e->type, "Configuration type of the catalogue: quality, speed, draft or balanced")->capture_default_str();
   exp->add_option("--format", e->format, "comfyui, a1111, diffusers or infotext")->capture_default_str();
   exp->add_option("--base-model", e->base_model, "Base model to use when neither the store nor the registry knows it");
   exp->add_option("--variant", e->variant, "Catalogue variant (e.g. ti2v_5b for wan_2_2)");
@@ -218,7 +218,7 @@ void register_export_commands(CLI::App& app, GlobalOptions& opts) {
                   "Base model (default: decided as populate does, from the registry model of --model-id or the one "
                   "the infotext names, else from the Model name; the answer says which evidence decided)");
   imp->add_option("--variant", i->variant, "Catalogue variant whose preset completes absent settings");
-  imp->add_option("--type", i->type, "Configuration type: quality or speed")->capture_default_str();
+  imp->add_option("--type", i->type, "Configuration type of the catalogue: quality, speed, draft or balanced")->capture_default_str();
   imp->add_flag("--apply", i->apply, "Store the preset (validated) instead of printing it");
   imp->add_flag("--allow-substitute", i->allow_substitute,
                 "Store the documented nearest name for an A1111-only sampler or schedule (noted)");

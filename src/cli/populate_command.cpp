@@ -380,7 +380,7 @@ void register_populate_command(CLI::App& app, GlobalOptions& opts) {
       "exist. Idempotent and crash-safe: re-run to continue.\n"
       "Exit codes: 0 all created or skipped; 5 some models or registry lines could not be handled (the rest was "
       "processed); 130 interrupted (work so far committed); 1 store unavailable; 2 invalid usage.");
-  cmd->add_option("--types", args->types, "Configuration types to create, comma-separated (default: all of the catalogue)");
+  cmd->add_option("--types", args->types, "Configuration types to create, comma-separated (default: the types the catalogue marks for population, quality and speed)");
   cmd->add_flag("--dry-run", args->dry_run, "Report what would be done; write nothing");
   cmd->add_option("--only-model", args->only_model, "Populate only the model with this id");
   cmd->add_flag("--overwrite", args->overwrite, "Replace existing configurations with the catalogue presets");

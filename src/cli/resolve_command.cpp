@@ -63,7 +63,7 @@ void register_resolve_command(CLI::App& app, GlobalOptions& opts) {
       "Print the effective parameters of a model for a configuration type: the base model's catalogue preset, under "
       "the model's stored configuration, under --set overrides; each value names its source");
   cmd->add_option("--model-id", a->model_id, "The model (its id in the registry / configurations)")->required();
-  cmd->add_option("--type", a->type, "Configuration type: quality or speed")->capture_default_str();
+  cmd->add_option("--type", a->type, "Configuration type of the catalogue: quality, speed, draft or balanced")->capture_default_str();
   cmd->add_option("--base-model", a->base_model, "Base model to use when neither the store nor the registry knows it");
   cmd->add_option("--variant", a->variant, "Catalogue variant (e.g. ti2v_5b for wan_2_2)");
   cmd->add_option("--set", a->sets, "Override a parameter, KEY=VALUE (repeatable)");

@@ -189,6 +189,8 @@ MetadataVerdict infer_from_metadata(const Rules& rules, const std::map<std::stri
     if (v.matched() && cur.matched() && v.base_model != cur.base_model && rules.refines(v.base_model, cur.base_model)) {
       cur.reason += fmt::format("; {} refines {} to {}", what, cur.base_model, v.base_model);
       cur.base_model = v.base_model;
+      // A variant belongs to its base model: the parent's (if any) means nothing for the child.
+      cur.variant = v.variant;
       out.field = field;
       continue;
     }
@@ -360,6 +362,7 @@ void weigh(const Rules& rules, const Evidence& e, const Step& decided, Inference
     if (s.v.base_model != v.base_model && later && rules.refines(s.v.base_model, v.base_model)) {
       out.detail += fmt::format("; {} refines {} to {} (same architecture)", s.detail, v.base_model, s.v.base_model);
       v.base_model = s.v.base_model;
+      v.variant = s.v.variant;  // the parent's variant means nothing for the child
       out.source = s.source;
       continue;
     }

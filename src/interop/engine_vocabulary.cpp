@@ -590,7 +590,18 @@ EngineVocabulary EngineVocabulary::from_json(const nlohmann::json& j, const Cata
     if (!a.a1111_supported && a.a1111_reason.empty())
       r.error(path + ".a1111.reason", "is missing; say why A1111 export is refused and what to do instead.");
     a.diffusers = e.value("diffusers", nlohmann::json::object());
-    if (!a.diffusers.is_object() || !a.diffusers.value("pipeline", nlohmann::json()).is_string() ||
+    const auto supported = a.diffusers.is_object() ? a.diffusers.find("supported") : a.diffusers.end();
+    if (supported != a.diffusers.end() && !supported->is_boolean()) {
+      r.error(path + ".diffusers.supported", fmt::format("is {}, but must be true or false.",
+                                                         detail::describe_value(*supported)));
+    } else if (supported != a.diffusers.end() && !supported->get<bool>()) {
+      // A refusal names no pipeline, so there is nothing to check against the library.
+      r.reject_unknown(a.diffusers, path + ".diffusers", {"supported", "reason"});
+      a.diffusers_supported = false;
+      a.diffusers_reason = r.string(a.diffusers, path + ".diffusers", "reason");
+      if (a.diffusers_reason.empty())
+        r.error(path + ".diffusers.reason", "is missing; say why diffusers export is refused and what to do instead.");
+    } else if (!a.diffusers.is_object() || !a.diffusers.value("pipeline", nlohmann::json()).is_string() ||
         !a.diffusers.value("repo", nlohmann::json()).is_string()) {
       r.error(path + ".diffusers", "must be an object with pipeline and repo strings.");
     } else {
@@ -605,10 +616,13 @@ EngineVocabulary EngineVocabulary::from_json(const nlohmann::json& j, const Cata
     if (!v.architectures_.count(b.id))
       r.error("architectures." + b.id, "is missing: every catalogue base model needs its engine files and pipeline.");
 
-  if (!errors.empty())
-    throw invalid(fmt::format("The engine vocabulary {} has {} problem{}; fix them and retry.", origin, errors.size(),
-                              errors.size() == 1 ? "" : "s"),
-                  std::move(errors));
+  if (!errors.empty()) {
+    // The message is built before the errors move into the exception: the
+    // order in which call arguments are evaluated is unspecified.
+    auto message = fmt::format("The engine vocabulary {} has {} problem{}; fix them and retry.", origin, errors.size(),
+                               errors.size() == 1 ? "" : "s");
+    throw invalid(std::move(message), std::move(errors));
+  }
   return v;
 }
 

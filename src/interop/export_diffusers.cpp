@@ -75,6 +75,8 @@ json file_components(ExportContext& ctx, const json& files, const std::vector<st
 }  // namespace
 
 json export_diffusers(ExportContext& ctx) {
+  if (!ctx.architecture.diffusers_supported)
+    throw invalid(fmt::format("diffusers export of {} is not supported: {}", ctx.who(), ctx.architecture.diffusers_reason));
   const auto& arch = ctx.architecture.diffusers;
   const auto& p = ctx.params;
   const bool flow = arch.value("prediction", "") == "flow";

@@ -27,9 +27,16 @@ namespace {
 
 constexpr std::size_t kMaxBatch = 100'000;
 
+// Without --types, the types the catalogue marks for population (the seed's
+// quality and speed); a type such as draft is created only when asked for.
 std::vector<std::string> requested_types(const Catalog& catalog, const std::vector<std::string>& asked) {
   std::vector<std::string> all = detail::ids_of(catalog.configuration_types());
-  if (asked.empty()) return all;
+  if (asked.empty()) {
+    std::vector<std::string> marked;
+    for (const auto& t : catalog.configuration_types())
+      if (t.populate) marked.push_back(t.id);
+    return marked;
+  }
   std::vector<std::string> types;
   for (const auto& t : asked) {
     if (!catalog.has_type(t)) throw detail::unknown_configuration_type("--types", t, all);

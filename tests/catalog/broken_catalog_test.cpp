@@ -64,12 +64,12 @@ TEST(BrokenCatalogue, ATenthBaseModelIsADataChange) {
   auto base_models = testing::read_json(testing::source_catalog_dir() / "base_models.json");
   const auto vocabulary = testing::read_json(testing::source_catalog_dir() / "vocabulary.json");
   auto tenth = base_models["base_models"][1];  // sdxl's shape
-  tenth["id"] = "illustrious";
-  tenth["display_name"] = "Illustrious XL";
+  tenth["id"] = "acme_xl";
+  tenth["display_name"] = "Acme XL";
   base_models["base_models"].push_back(tenth);
   const auto catalog = Catalog::from_json(base_models, vocabulary);
-  ASSERT_NE(catalog.find("illustrious"), nullptr);
-  CreateDTO dto{"m", "illustrious", "quality", 30, 7.5, "Euler a", "karras", {}};
+  ASSERT_NE(catalog.find("acme_xl"), nullptr);
+  CreateDTO dto{"m", "acme_xl", "quality", 30, 7.5, "Euler a", "karras", {}};
   const auto report = Validator(catalog).validate(dto);
   EXPECT_TRUE(report.ok()) << testing::describe(report);
 }

@@ -27,7 +27,8 @@ TEST(CatalogLoad, EveryShippedPresetPassesItsOwnConstraints) {
       ++checked;
     }
     for (const auto& variant : base.variants) {
-      for (const auto& type : {"quality", "speed"}) {
+      for (const auto& t : shipped_catalog().configuration_types()) {
+        const auto& type = t.id;
         const auto* preset = base.preset(type, variant.id);
         ASSERT_NE(preset, nullptr);
         auto dto = dto_of(base, type, *preset);
@@ -39,7 +40,7 @@ TEST(CatalogLoad, EveryShippedPresetPassesItsOwnConstraints) {
       }
     }
   }
-  EXPECT_EQ(checked, 18 + 2 * 9);  // 9 bases x 2 types, 9 variants x 2 types
+  EXPECT_EQ(checked, 4 * 18 + 4 * 21);  // 18 bases x 4 types, 21 variants x 4 types
 }
 
 TEST(CatalogLoad, EveryBaseModelIsDescribed) {
@@ -79,7 +80,10 @@ TEST(CatalogLoad, VariantPresetsFallBackToTheBaseAndUnknownVariantsGiveNothing) 
   EXPECT_EQ(wan->preset("quality", "i2v_14b")->steps, 40);
   EXPECT_EQ(wan->preset("speed", "i2v_14b"), wan->preset("speed"));
   EXPECT_EQ(wan->preset("quality", "t2v_99b"), nullptr);
-  EXPECT_EQ(wan->preset("balanced"), nullptr);
+  EXPECT_EQ(wan->preset("creative"), nullptr);  // a type the catalogue does not declare
+  // i2v_14b's own balanced preset sits between its own quality and the base's speed.
+  EXPECT_EQ(wan->preset("balanced", "i2v_14b")->steps, 30);
+  EXPECT_EQ(wan->preset("draft", "i2v_14b"), wan->preset("draft"));
   EXPECT_EQ(&wan->constraints_for("t2v_14b"), &wan->constraints);
   EXPECT_EQ(&wan->constraints_for("no_such_variant"), &wan->constraints);
   EXPECT_NE(&wan->constraints_for("t2v_1_3b"), &wan->constraints);

@@ -50,15 +50,84 @@ TEST(ReferencePresets, EveryCataloguePresetHasARow) {
   }
 }
 
-TEST(ReferencePresets, TheNineBaseModelsAndTwoTypesAreDeclared) {
+TEST(ReferencePresets, TheSeedsNineBaseModelsComeFirstAndTheNewOnesFollow) {
   std::vector<std::string> ids;
   for (const auto& b : shipped_catalog().base_models()) ids.push_back(b.id);
   EXPECT_EQ(ids, (std::vector<std::string>{"sd_1_5", "sdxl", "pony", "flux_dev", "flux_schnell", "flux_krea", "wan_2_1",
-                                           "wan_2_2", "hidream"}));
-  EXPECT_TRUE(shipped_catalog().has_type("quality"));
-  EXPECT_TRUE(shipped_catalog().has_type("speed"));
-  EXPECT_FALSE(shipped_catalog().has_type("balanced"));
-  EXPECT_EQ(shipped_catalog().configuration_types().size(), 2u);
+                                           "wan_2_2", "hidream", "sd3_5", "flux_kontext", "chroma", "qwen_image",
+                                           "lumina_2", "hunyuan_video", "ltx_video", "illustrious", "noobai"}));
+}
+
+// The seed's two types stay what population creates; draft and balanced are
+// declared for every base model but created only when asked for.
+TEST(ReferencePresets, FourTypesAreDeclaredAndTheSeedsTwoArePopulated) {
+  std::vector<std::pair<std::string, bool>> types;
+  for (const auto& t : shipped_catalog().configuration_types()) types.emplace_back(t.id, t.populate);
+  EXPECT_EQ(types, (std::vector<std::pair<std::string, bool>>{
+                       {"quality", true}, {"speed", true}, {"draft", false}, {"balanced", false}}));
+  for (const auto& b : shipped_catalog().base_models()) {
+    const auto& q = b.presets.at("quality");
+    const auto& s = b.presets.at("speed");
+    const auto& d = b.presets.at("draft");
+    const auto& m = b.presets.at("balanced");
+    EXPECT_LE(d.steps, s.steps) << b.id;  // a draft is never slower than speed
+    EXPECT_GE(m.steps, s.steps) << b.id;  // balanced sits between speed and quality
+    EXPECT_LE(m.steps, q.steps) << b.id;
+  }
+}
+
+// Not only the rows of the table: every preset the catalogue ships, variants
+// included, says where its values come from.
+TEST(ReferencePresets, EveryShippedPresetNamesItsSource) {
+  int presets = 0;
+  auto has_source = [&](const Preset& p, const std::string& who) {
+    ++presets;
+    EXPECT_NE(p.source.find_first_not_of(" \t\r\n"), std::string::npos) << who << " has no source";
+  };
+  for (const auto& base : shipped_catalog().base_models()) {
+    for (const auto& [type, preset] : base.presets) has_source(preset, base.id + " " + type);
+    for (const auto& v : base.variants)
+      for (const auto& [type, preset] : v.presets) has_source(preset, base.id + "/" + v.id + " " + type);
+  }
+  EXPECT_GE(presets, 57);
+}
+
+// The base models added after the seed declare how they are guided and what
+// they predict, so an engine or a user can tell what cfg_scale means for them.
+TEST(ReferencePresets, NewBaseModelsDeclareGuidanceAndPrediction) {
+  const auto& cat = shipped_catalog();
+  for (const char* id : {"sd3_5", "flux_kontext", "chroma", "qwen_image", "lumina_2", "hunyuan_video", "ltx_video",
+                         "illustrious", "noobai"}) {
+    const auto* b = cat.find(id);
+    ASSERT_NE(b, nullptr) << id;
+    EXPECT_FALSE(b->constraints.guidance_kind.empty()) << id;
+    EXPECT_FALSE(b->constraints.prediction_type.empty()) << id;
+  }
+  // The seed's nine are untouched: nothing is declared for them.
+  EXPECT_TRUE(cat.find("flux_dev")->constraints.guidance_kind.empty());
+  EXPECT_FALSE(cat.find("sdxl")->constraints.shift.has_value());
+
+  const auto* sd35 = cat.find("sd3_5");
+  EXPECT_EQ(sd35->constraints.shift, 3.0);
+  EXPECT_EQ(sd35->constraints_for("large_turbo").guidance_kind, "none");
+  EXPECT_EQ(sd35->constraints_for("large_turbo").cfg_scale.max, 1);
+  EXPECT_EQ(sd35->constraints_for("medium").guidance_kind, "cfg");
+  EXPECT_EQ(cat.find("flux_kontext")->constraints.guidance_kind, "distilled");
+  EXPECT_EQ(cat.find("qwen_image")->constraints.guidance_kind, "true_cfg");
+  EXPECT_TRUE(cat.find("chroma")->constraints.negative_prompt);
+  const auto* hunyuan = cat.find("hunyuan_video");
+  EXPECT_EQ(hunyuan->constraints.guidance_kind, "embedded");
+  EXPECT_EQ(hunyuan->constraints_for("v1_5").guidance_kind, "cfg");
+  EXPECT_FALSE(hunyuan->constraints_for("v1_5").params.count("guidance"));
+  const auto& ltx = cat.find("ltx_video")->constraints;
+  EXPECT_EQ(ltx.params.at("video_frames").modulo, 8);
+  EXPECT_EQ(ltx.params.at("video_frames").remainder, 1);
+  EXPECT_EQ(ltx.params.at("width").multiple_of, 32);
+  EXPECT_EQ(cat.find("ltx_video")->constraints_for("distilled").guidance_kind, "none");
+  const auto* noob = cat.find("noobai");
+  EXPECT_EQ(noob->constraints.prediction_type, "epsilon");
+  EXPECT_EQ(noob->constraints_for("v_pred").prediction_type, "v_prediction");
+  EXPECT_EQ(noob->family, cat.find("pony")->family);  // an SDXL derivative, like Pony
 }
 
 // The reference's constraint table, spot-checked where it is most specific.

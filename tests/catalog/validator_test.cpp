@@ -51,7 +51,8 @@ TEST(Validator, UnknownNamesListWhatIsAllowed) {
   EXPECT_EQ(report.errors[0].field, "base_model");
   EXPECT_EQ(report.errors[0].message,
             "is \"sdxl2\", which is not a known base model; allowed: sd_1_5, sdxl, pony, flux_dev, flux_schnell, "
-            "flux_krea, wan_2_1, wan_2_2, hidream.");
+            "flux_krea, wan_2_1, wan_2_2, hidream, sd3_5, flux_kontext, chroma, qwen_image, lumina_2, hunyuan_video, "
+            "ltx_video, illustrious, noobai.");
   EXPECT_EQ(report.errors[1].field, "sampler");
   EXPECT_NE(report.errors[1].message.find("euler, euler_cfg_pp, euler_ancestral"), std::string::npos);
   EXPECT_NE(report.errors[1].message.find("\"Euler a\""), std::string::npos);

@@ -483,6 +483,132 @@ Layout wan_dit(int dim_, int ffn_, int blocks, int in_ch, int out_ch, bool img_e
   return l;
 }
 
+// The inputs both SD3 layouts hold under their own names: the 2x2 patch
+// embedding of the 16-channel latent, the timestep and pooled-text MLPs, and
+// the T5/CLIP context projection.
+struct Sd3Inputs {
+  std::string patch, timestep_1, timestep_2, pooled_1, pooled_2;
+};
+
+void sd3_inputs(B& b, U H, const Sd3Inputs& n) {
+  b.w(n.patch + ".weight", {H, 16, 2, 2});
+  b.w(n.patch + ".bias", {H});
+  b.linear(n.timestep_1, H, 256);
+  b.linear(n.timestep_2, H, H);
+  b.linear(n.pooled_1, H, 2048);
+  b.linear(n.pooled_2, H, H);
+  b.linear("context_embedder", H, 4096);
+}
+
+// Calls block(prefix, dual, last) for each joint block: the first dual_layers
+// carry SD 3.5 Medium's second image attention; the last block's context side
+// only feeds the joint attention (context_pre_only).
+template <class Block>
+void sd3_blocks(const std::string& name, int depth, int dual_layers, Block block) {
+  for (int i = 0; i < depth; ++i) block(name + "." + S_(static_cast<std::size_t>(i)), i < dual_layers, i == depth - 1);
+}
+
+Layout sd3_mmdit(int depth, int dual_layers, Dtype dt) {
+  Layout l;
+  B b{l, dt};
+  const U H = 64 * static_cast<U>(depth);
+  sd3_inputs(b, H, {"x_embedder.proj", "t_embedder.mlp.0", "t_embedder.mlp.2", "y_embedder.mlp.0", "y_embedder.mlp.2"});
+  b.w("pos_embed", {1, 36864, H});
+  sd3_blocks("joint_blocks", depth, dual_layers, [&](const std::string& p, bool dual, bool last) {
+    b.linear(p + ".x_block.adaLN_modulation.1", (dual ? 9 : 6) * H, H);
+    auto attention = [&](const std::string& a) {
+      b.linear(p + ".x_block." + a + ".qkv", 3 * H, H);
+      b.linear(p + ".x_block." + a + ".proj", H, H);
+    };
+    attention("attn");
+    if (dual) attention("attn2");
+    b.linear(p + ".x_block.mlp.fc1", 4 * H, H);
+    b.linear(p + ".x_block.mlp.fc2", H, 4 * H);
+    b.linear(p + ".context_block.adaLN_modulation.1", (last ? 2 : 6) * H, H);
+    b.linear(p + ".context_block.attn.qkv", 3 * H, H);
+    if (last) return;
+    b.linear(p + ".context_block.attn.proj", H, H);
+    b.linear(p + ".context_block.mlp.fc1", 4 * H, H);
+    b.linear(p + ".context_block.mlp.fc2", H, 4 * H);
+  });
+  b.linear("final_layer.adaLN_modulation.1", 2 * H, H);
+  b.linear("final_layer.linear", 64, H);
+  return l;
+}
+
+Layout sd3_diffusers(int depth, int dual_layers, Dtype dt) {
+  Layout l;
+  B b{l, dt};
+  const U H = 64 * static_cast<U>(depth);
+  sd3_inputs(b, H, {"pos_embed.proj", "time_text_embed.timestep_embedder.linear_1",
+                    "time_text_embed.timestep_embedder.linear_2", "time_text_embed.text_embedder.linear_1",
+                    "time_text_embed.text_embedder.linear_2"});
+  sd3_blocks("transformer_blocks", depth, dual_layers, [&](const std::string& p, bool dual, bool last) {
+    b.linear(p + ".norm1.linear", (dual ? 9 : 6) * H, H);
+    b.linear(p + ".norm1_context.linear", (last ? 2 : 6) * H, H);
+    for (const char* x : {"to_q", "to_k", "to_v", "add_q_proj", "add_k_proj", "add_v_proj"}) b.linear(p + ".attn." + x, H, H);
+    b.linear(p + ".attn.to_out.0", H, H);
+    if (!last) b.linear(p + ".attn.to_add_out", H, H);
+    if (dual) {
+      for (const char* x : {"to_q", "to_k", "to_v"}) b.linear(p + ".attn2." + x, H, H);
+      b.linear(p + ".attn2.to_out.0", H, H);
+    }
+    b.linear(p + ".ff.net.0.proj", 4 * H, H);
+    b.linear(p + ".ff.net.2", H, 4 * H);
+  });
+  b.linear("norm_out.linear", 2 * H, H);
+  b.linear("proj_out", 64, H);
+  return l;
+}
+
+Layout hunyuan_video_dit(int in_channels, bool guidance, Dtype dt) {
+  Layout l;
+  B b{l, dt};
+  const U H = 3072;
+  b.w("img_in.proj.weight", {H, static_cast<U>(in_channels), 1, 2, 2});
+  b.w("img_in.proj.bias", {H});
+  b.linear("time_in.mlp.0", H, 256);
+  b.linear("time_in.mlp.2", H, H);
+  b.linear("vector_in.in_layer", H, 768);
+  b.linear("vector_in.out_layer", H, H);
+  if (guidance) {
+    b.linear("guidance_in.mlp.0", H, 256);
+    b.linear("guidance_in.mlp.2", H, H);
+  }
+  b.linear("txt_in.input_embedder", H, 4096);
+  b.linear("txt_in.t_embedder.mlp.0", H, 256);
+  b.linear("txt_in.c_embedder.linear_1", H, 4096);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const std::string p = "txt_in.individual_token_refiner.blocks." + S_(i);
+    b.norm(p + ".norm1", H);
+    b.linear(p + ".self_attn_qkv", 3 * H, H);
+    b.linear(p + ".self_attn_proj", H, H);
+    b.norm(p + ".norm2", H);
+    b.linear(p + ".mlp.fc1", 4 * H, H);
+    b.linear(p + ".mlp.fc2", H, 4 * H);
+  }
+  for (std::size_t i = 0; i < 20; ++i) {
+    const std::string p = "double_blocks." + S_(i);
+    for (const char* s : {"img", "txt"}) {
+      const std::string q = p + "." + s;
+      b.linear(q + "_mod.linear", 6 * H, H);
+      b.linear(q + "_attn_qkv", 3 * H, H);
+      b.linear(q + "_attn_proj", H, H);
+      b.linear(q + "_mlp.fc1", 4 * H, H);
+      b.linear(q + "_mlp.fc2", H, 4 * H);
+    }
+  }
+  for (std::size_t i = 0; i < 40; ++i) {
+    const std::string p = "single_blocks." + S_(i);
+    b.linear(p + ".linear1", 3 * H + 4 * H, H);
+    b.linear(p + ".linear2", H, H + 4 * H);
+    b.linear(p + ".modulation.linear", 3 * H, H);
+  }
+  b.linear("final_layer.linear", 64, H);
+  b.linear("final_layer.adaLN_modulation.1", 2 * H, H);
+  return l;
+}
+
 Layout hidream_dit(Dtype dt) {
   Layout l;
   B b{l, dt};

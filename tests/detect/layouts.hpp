@@ -44,6 +44,12 @@ Layout flux_dit(bool guidance, int img_in = 64, Dtype dt = Dt::BF16);
 Layout flux_diffusers(bool guidance, Dtype dt = Dt::BF16);
 Layout wan_dit(int dim, int ffn, int blocks, int in_ch, int out_ch, bool img_emb, Dtype dt = Dt::BF16);
 Layout hidream_dit(Dtype dt = Dt::BF16);
+// SD 3 / 3.5 MMDiT, original keys (hidden = 64 x depth; joint blocks 0..dual_layers-1 carry
+// SD 3.5 Medium's second image attention, x_block.attn2) and the diffusers SD3Transformer2DModel.
+Layout sd3_mmdit(int depth, int dual_layers, Dtype dt = Dt::F16);
+Layout sd3_diffusers(int depth, int dual_layers, Dtype dt = Dt::F16);
+// HunyuanVideo 13B (ComfyUI / original keys): 20 double and 40 single blocks of width 3072.
+Layout hunyuan_video_dit(int in_channels = 16, bool guidance = true, Dtype dt = Dt::BF16);
 
 // LoRAs.
 Layout lora_kohya_sd15(int rank = 16);

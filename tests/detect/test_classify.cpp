@@ -50,7 +50,7 @@ const std::vector<Fixture>& fixtures() {
        "diffusion_model", "model.diffusion_model.", "F16", "keys", "sd15_inpainting", "[320,9,3,3]", "inpainting"},
       // SDXL
       {"sd_xl_base_1.0.safetensors", [] { return sdxl_checkpoint(); }, {}, "sdxl", "", "", "checkpoint", "model.diffusion_model.",
-       "F16", "keys", "sdxl_unet", "label_emb.0.0.weight F16 [1280,2816]", "Pony Diffusion shares"},
+       "F16", "keys", "sdxl_unet", "label_emb.0.0.weight F16 [1280,2816]", "Pony Diffusion, Illustrious-XL and NoobAI-XL share"},
       {"juggernautXL_unet_bf16.safetensors", [] { return sdxl_unet(Dtype::BF16); }, {}, "sdxl", "", "", "diffusion_model", "",
        "BF16", "keys", "sdxl_unet", "input_blocks.7.1.transformer_blocks.9.attn2.to_k.weight", ""},
       {"noobai_vpred.safetensors",
@@ -59,7 +59,22 @@ const std::vector<Fixture>& fixtures() {
          l.push_back({"v_pred", Dtype::F32, {}});
          return l;
        },
-       {}, "sdxl", "", "", "diffusion_model", "model.diffusion_model.", "F16", "keys", "sdxl_vpred", "v_pred", "v-prediction"},
+       {}, "noobai", "v_pred", "", "diffusion_model", "model.diffusion_model.", "F16", "keys", "sdxl_vpred", "v_pred", "v-prediction"},
+      {"model_0007.safetensors",
+       [] {
+         auto l = prefixed(sdxl_unet(), "model.diffusion_model.");
+         l.push_back({"ztsnr", Dtype::F32, {}});
+         return l;
+       },
+       {}, "noobai", "v_pred", "", "diffusion_model", "model.diffusion_model.", "F16", "keys", "sdxl_vpred", "ztsnr",
+       "sampled as epsilon it breaks"},
+      // Illustrious and NoobAI: SDXL keys; the name or metadata decides, as for Pony.
+      {"illustriousXL_v01.safetensors", [] { return sdxl_checkpoint(); }, {}, "illustrious", "", "", "checkpoint",
+       "model.diffusion_model.", "F16", "keys+name", "sdxl_unet", "name \"illustriousXL_v01", "only metadata or the name"},
+      {"model_0043.safetensors", [] { return sdxl_checkpoint(); }, {{"civitai.baseModel", "NoobAI"}}, "noobai", "", "",
+       "checkpoint", "model.diffusion_model.", "F16", "keys+metadata", "sdxl_unet", "metadata", "only metadata or the name"},
+      {"sd_xl_base_1.0_0.9vae.safetensors", [] { return sdxl_checkpoint(); }, {}, "sdxl", "", "", "checkpoint",
+       "model.diffusion_model.", "F16", "keys", "sdxl_unet", "agrees", "Illustrious-XL and NoobAI-XL"},
       // Pony: decided by name or metadata only.
       {"ponyDiffusionV6XL_v6StartWithThisOne.safetensors", [] { return sdxl_checkpoint(); }, {}, "pony", "", "", "checkpoint",
        "model.diffusion_model.", "F16", "keys+name", "sdxl_unet", "name \"ponyDiffusionV6XL", "only metadata or the name"},
@@ -78,7 +93,7 @@ const std::vector<Fixture>& fixtures() {
       {"flux1-schnell-fp8.safetensors", [] { return comfy_flux_checkpoint(false); }, {}, "flux_schnell", "", "", "checkpoint",
        "model.diffusion_model.", "F8_E4M3", "keys", "flux_schnell_dit", "", ""},
       {"flux1-krea-dev.safetensors", [] { return flux_dit(true); }, {}, "flux_krea", "", "", "diffusion_model", "", "BF16",
-       "keys+name", "flux_dev_dit", "name \"flux1-krea-dev.safetensors\" says flux_krea", "FLUX.1 Krea [dev] shares"},
+       "keys+name", "flux_dev_dit", "name \"flux1-krea-dev.safetensors\" says flux_krea", "FLUX.1 Krea [dev] and FLUX.1 Kontext [dev] share"},
       {"flux1-krea-dev_fp8_scaled.safetensors", [] { return comfy_scaled_fp8(flux_dit(true)); }, {}, "flux_krea", "", "",
        "diffusion_model", "", "F8_E4M3", "keys+name", "flux_dev_dit", "scaled_fp8", ""},
       {"krea_finetune.safetensors", [] { return flux_dit(true); }, {{"modelspec.title", "FLUX.1 Krea [dev]"}}, "flux_krea", "", "",
@@ -165,9 +180,13 @@ const std::vector<Fixture>& fixtures() {
          l.push_back({"distilled_guidance_layer.in_proj.weight", Dtype::BF16, {5120, 64}});
          return l;
        },
-       {}, "unknown", "", "", "diffusion_model", "", "BF16", "keys", "chroma", "", "Chroma"},
-      {"flux1-kontext-dev.safetensors", [] { return flux_dit(true); }, {}, "unknown", "", "", "diffusion_model", "", "BF16",
-       "keys+name", "flux_dev_dit", "", "Kontext"},
+       {}, "chroma", "", "", "diffusion_model", "", "BF16", "keys", "chroma", "distilled_guidance_layer", "Chroma"},
+      // Kontext has Flux dev's keys: only the name or metadata tells it apart.
+      {"flux1-kontext-dev.safetensors", [] { return flux_dit(true); }, {}, "flux_kontext", "", "", "diffusion_model", "", "BF16",
+       "keys+name", "flux_dev_dit", "name \"flux1-kontext-dev", "Kontext"},
+      {"model_0044.safetensors", [] { return flux_dit(true); },
+       {{"modelspec.architecture", "flux-1-dev"}, {"modelspec.title", "FLUX.1 Kontext [dev]"}}, "flux_kontext", "", "",
+       "diffusion_model", "", "BF16", "keys+metadata", "flux_dev_dit", "metadata", "Kontext"},
       {"wan2.1_vace_14B_fp16.safetensors",
        [] {
          auto l = wan_dit(5120, 13824, 40, 16, 16, false, Dtype::F16);
@@ -175,17 +194,40 @@ const std::vector<Fixture>& fixtures() {
          return l;
        },
        {}, "unknown", "", "", "diffusion_model", "", "F16", "keys", "wan_vace_control", "vace_blocks.0", "VACE"},
-      {"sd3.5_large.safetensors",
+      // SD 3.5: Large (38 joint blocks, width 2432) and Medium (24, width 1536, dual attention) in both
+      // key layouts; Large Turbo only by name; SD 3 Medium (24 blocks, no dual attention) is not SD 3.5.
+      {"sd3.5_large.safetensors", [] { return prefixed(sd3_mmdit(38, 0), "model.diffusion_model."); }, {}, "sd3_5", "large", "",
+       "diffusion_model", "model.diffusion_model.", "F16", "keys", "sd3_5_large", "x_embedder.proj.weight F16 [2432,16,2,2]",
+       "Large Turbo"},
+      {"sd3.5_large_turbo.safetensors", [] { return prefixed(sd3_mmdit(38, 0), "model.diffusion_model."); }, {}, "sd3_5",
+       "large_turbo", "", "diffusion_model", "model.diffusion_model.", "F16", "keys+name", "sd3_5_large",
+       "name \"sd3.5_large_turbo", "Large Turbo"},
+      {"sd3.5_medium.safetensors", [] { return prefixed(sd3_mmdit(24, 13), "model.diffusion_model."); }, {}, "sd3_5", "medium", "",
+       "diffusion_model", "model.diffusion_model.", "F16", "keys", "sd3_5_medium", "joint_blocks.0.x_block.attn2.qkv.weight",
+       "MMDiT-X"},
+      {"sd3.5_large_diffusers.safetensors", [] { return sd3_diffusers(38, 0, Dtype::BF16); }, {}, "sd3_5", "large", "",
+       "diffusion_model", "", "BF16", "keys", "sd3_5_large_diffusers", "pos_embed.proj.weight BF16 [2432,16,2,2]", ""},
+      {"sd3.5_medium_diffusers.safetensors", [] { return sd3_diffusers(24, 13, Dtype::BF16); }, {}, "sd3_5", "medium", "",
+       "diffusion_model", "", "BF16", "keys", "sd3_5_medium_diffusers", "transformer_blocks.0.attn2.to_q.weight", ""},
+      {"sd3_medium.safetensors", [] { return prefixed(sd3_mmdit(24, 0), "model.diffusion_model."); }, {}, "unknown", "", "",
+       "diffusion_model", "model.diffusion_model.", "F16", "keys", "sd3_mmdit", "joint_blocks.0", "not SD 3.5"},
+      {"sd3_medium_diffusers.safetensors", [] { return sd3_diffusers(24, 0); }, {}, "unknown", "", "", "diffusion_model", "",
+       "F16", "keys", "sd3_diffusers", "pos_embed.proj.weight", "not SD 3.5"},
+      // A Large layout whose patch embedding lost its 16 latent channels is no SD 3.5.
+      {"sd3.5_large_broken.safetensors",
        [] {
-         return Layout{{"model.diffusion_model.x_embedder.proj.weight", Dtype::F16, {2432, 16, 2, 2}},
-                       {"model.diffusion_model.joint_blocks.0.context_block.attn.qkv.weight", Dtype::F16, {7296, 2432}},
-                       {"model.diffusion_model.joint_blocks.0.x_block.attn.qkv.weight", Dtype::F16, {7296, 2432}},
-                       {"model.diffusion_model.joint_blocks.1.context_block.attn.qkv.weight", Dtype::F16, {7296, 2432}},
-                       {"model.diffusion_model.joint_blocks.1.x_block.attn.qkv.weight", Dtype::F16, {7296, 2432}},
-                       {"model.diffusion_model.pos_embed", Dtype::F16, {1, 36864, 2432}},
-                       {"model.diffusion_model.final_layer.linear.weight", Dtype::F16, {64, 2432}}};
+         auto l = sd3_mmdit(38, 0);
+         l[0].shape = {2432, 4, 2, 2};
+         return prefixed(l, "model.diffusion_model.");
        },
-       {}, "unknown", "", "", "diffusion_model", "model.diffusion_model.", "F16", "keys", "sd3_mmdit", "joint_blocks.0", "MMDiT"},
+       {}, "unknown", "", "", "diffusion_model", "model.diffusion_model.", "F16", "keys", "sd3_mmdit", "joint_blocks.0", ""},
+      // HunyuanVideo 13B text-to-video; an image-to-video transformer (33 input channels) is not in the catalogue.
+      {"hunyuan_video_t2v_720p_bf16.safetensors", [] { return hunyuan_video_dit(); }, {}, "hunyuan_video", "v1", "",
+       "diffusion_model", "", "BF16", "keys", "hunyuan_video_t2v", "img_in.proj.weight BF16 [3072,16,1,2,2]", "HunyuanVideo 13B"},
+      {"model_0045.safetensors", [] { return prefixed(hunyuan_video_dit(), "model.diffusion_model."); }, {}, "hunyuan_video", "v1",
+       "", "diffusion_model", "model.diffusion_model.", "BF16", "keys", "hunyuan_video_t2v", "guidance_in", ""},
+      {"hunyuan_video_i2v_720p_bf16.safetensors", [] { return hunyuan_video_dit(33); }, {}, "unknown", "", "", "diffusion_model",
+       "", "BF16", "keys", "hunyuan_video", "individual_token_refiner", "image-to-video"},
       {"random.safetensors", [] { return Layout{{"foo.weight", Dtype::F32, {3, 3}}}; }, {}, "unknown", "", "", "unknown", "", "F32",
        "none", "", "", "no detection rule matched the 1 tensors"},
   };

@@ -82,6 +82,8 @@ TEST_P(Golden, ExportsMatchTheCheckedInFiles) {
 
 TEST_P(Golden, ComfyUIGraphPassesTheStructuralChecker) {
   const auto& [base, type] = GetParam();
+  if (shipped_engine_vocabulary().architecture(base, "")->comfyui_graph == "unsupported")
+    GTEST_SKIP() << base << " has no ComfyUI graph; NotExportableArchitectures checks its refusal";
   const auto result = export_request(resolved_from_preset(base, type), ExportFormat::kComfyUI, golden_options(),
                                      shipped_catalog(), shipped_engine_vocabulary());
   const auto problems = ComfyUIChecker::load(shipped_catalog().vocabulary()).check(result.body);
@@ -97,6 +99,42 @@ std::vector<std::pair<std::string, std::string>> every_base_and_type() {
 
 INSTANTIATE_TEST_SUITE_P(EveryPreset, Golden, ::testing::ValuesIn(every_base_and_type()),
                          [](const auto& info) { return info.param.first + "_" + info.param.second; });
+
+// An architecture an engine cannot take gets the catalogue's reason, not a
+// half-built request: for every base model and variant, each refused engine.
+TEST(NotExportableArchitectures, EachRefusalSaysWhyAndWhatToDo) {
+  int refusals = 0;
+  for (const auto& b : shipped_catalog().base_models()) {
+    std::vector<std::string> variants{""};
+    for (const auto& v : b.variants) variants.push_back(v.id);
+    for (const auto& variant : variants) {
+      const auto* arch = shipped_engine_vocabulary().architecture(b.id, variant);
+      ASSERT_NE(arch, nullptr) << b.id;
+      const std::vector<std::pair<ExportFormat, std::string>> refused = [&] {
+        std::vector<std::pair<ExportFormat, std::string>> out;
+        if (arch->comfyui_graph == "unsupported") out.emplace_back(ExportFormat::kComfyUI, arch->comfyui_reason);
+        if (!arch->a1111_supported) out.emplace_back(ExportFormat::kA1111, arch->a1111_reason);
+        if (!arch->diffusers_supported) out.emplace_back(ExportFormat::kDiffusers, arch->diffusers_reason);
+        return out;
+      }();
+      for (const auto& [format, reason] : refused) {
+        const auto who = b.id + "/" + variant + " " + std::string(to_string(format));
+        ASSERT_FALSE(reason.empty()) << who;
+        try {
+          export_request(resolved_from_preset(b.id, "quality", variant), format, golden_options(), shipped_catalog(),
+                         shipped_engine_vocabulary());
+          ADD_FAILURE() << who << " exported although the vocabulary refuses it";
+        } catch (const Error& e) {
+          EXPECT_EQ(e.code(), ErrorCode::kInvalid) << who;
+          EXPECT_NE(std::string(e.what()).find(reason), std::string::npos) << who << ": " << e.what();
+        }
+        ++refusals;
+      }
+    }
+  }
+  // The seven new architectures without engine support refuse all three engines.
+  EXPECT_GE(refusals, 3 * 7);
+}
 
 // Variants whose graphs differ from their base's: checked structurally.
 TEST(GoldenVariants, VariantGraphsPassTheStructuralChecker) {

@@ -151,6 +151,24 @@ TEST(EngineVocabularyFile, ReportsEveryProblemWithItsPath) {
   }
 }
 
+// The message once said "has 0 problems": the errors had moved into the
+// exception before the count was taken.
+TEST(EngineVocabularyFile, TheMessageCountsTheProblemsItLists) {
+  auto j = json::parse(read_file(INFERCONF_SOURCE_DIR "/catalog/engine_vocabulary.json"));
+  j["architectures"]["sd3_5"]["diffusers"] = {{"supported", false}};  // a refusal without its reason
+  j["architectures"]["chroma"]["diffusers"]["supported"] = "no";
+  try {
+    EngineVocabulary::from_json(j, shipped_catalog(), "test.json");
+    FAIL() << "the broken vocabulary was accepted";
+  } catch (const Error& e) {
+    ASSERT_EQ(e.field_errors().size(), 2u);
+    EXPECT_NE(std::string(e.what()).find("has 2 problems"), std::string::npos) << e.what();
+    EXPECT_EQ(e.field_errors()[0].field, "test.json:architectures.chroma.diffusers.supported");
+    EXPECT_EQ(e.field_errors()[0].message, "is \"no\", but must be true or false.");
+    EXPECT_EQ(e.field_errors()[1].field, "test.json:architectures.sd3_5.diffusers.reason");
+  }
+}
+
 TEST(EngineVocabularyFile, MissingFileIsUnavailable) {
   try {
     EngineVocabulary::load("/nonexistent/engine_vocabulary.json", shipped_catalog());

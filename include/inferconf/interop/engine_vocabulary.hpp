@@ -61,6 +61,10 @@ struct EngineArchitecture {
   // pipeline, repo, prediction, components (from transformers), files (the
   // components loaded from checkpoint files: class, expert), needs_image.
   nlohmann::json diffusers = nlohmann::json::object();
+  // False when inferconf writes no diffusers call for this architecture yet;
+  // diffusers_reason then says why and what to do instead.
+  bool diffusers_supported = true;
+  std::string diffusers_reason;
 };
 
 // A class of the diffusers library (or of transformers, for the components a
