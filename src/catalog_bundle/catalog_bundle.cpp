@@ -7,6 +7,7 @@
 
 #include "inferconf/detect/rules.hpp"
 #include "inferconf/error.hpp"
+#include "inferconf/hardware.hpp"
 #include "inferconf/interop.hpp"
 
 namespace inferconf {
@@ -36,6 +37,15 @@ const std::shared_ptr<const EngineVocabulary>& CatalogBundle::engine_vocabulary(
       engine_vocabulary_ = std::make_shared<const EngineVocabulary>(EngineVocabulary::load(file, catalog_));
   });
   return engine_vocabulary_;
+}
+
+const std::shared_ptr<const HardwareCatalog>& CatalogBundle::hardware() const {
+  std::call_once(hardware_once_, [this] {
+    std::error_code ec;
+    if (const auto file = HardwareCatalog::file_in(dir_); std::filesystem::exists(file, ec))
+      hardware_ = std::make_shared<const HardwareCatalog>(HardwareCatalog::load(file, catalog_));
+  });
+  return hardware_;
 }
 
 const EngineVocabulary& CatalogBundle::require_engine_vocabulary() const {

@@ -20,7 +20,7 @@ std::string shown(const nlohmann::json& value) {
 void check_member_names(const nlohmann::json& j, const RequestMemberReader* read_export,
                         std::vector<FieldError>& errors) {
   static const std::vector<std::string> known = {"model_id", "configuration_type", "base_model", "variant", "overrides",
-                                                 "strict", "as_of"};
+                                                 "strict", "as_of", "hardware"};
   for (const auto& [key, value] : j.items()) {
     if (key == "export") {
       if (read_export)
@@ -29,10 +29,15 @@ void check_member_names(const nlohmann::json& j, const RequestMemberReader* read
         errors.push_back({key, "is only read by an export (POST /v1/resolve?format=comfyui|a1111|diffusers|infotext)."});
       continue;
     }
-    if (std::find(known.begin(), known.end(), key) == known.end())
+    // An export does not carry a plan into the engine's request yet, so it
+    // refuses one rather than lowering values the engine would not be told why.
+    if (key == "hardware" && read_export)
+      errors.push_back({key, "is not read by an export; resolve with it (POST /v1/resolve without format) to get the "
+                             "plan."});
+    else if (std::find(known.begin(), known.end(), key) == known.end())
       errors.push_back({key, fmt::format("is not a field of a resolve request; allowed: model_id, configuration_type, "
                                          "base_model, variant, overrides, strict, as_of{}.",
-                                         read_export ? ", export" : "")});
+                                         read_export ? ", export" : ", hardware")});
   }
 }
 
@@ -53,6 +58,21 @@ std::optional<std::string> key_member(const nlohmann::json& j, const char* key, 
 }
 
 }  // namespace
+
+std::optional<HardwareRequest> read_hardware_request(const nlohmann::json& value, std::vector<FieldError>& errors) {
+  if (value.is_string()) {
+    const auto& name = value.get_ref<const std::string&>();
+    if (!name.empty() && name.size() <= kMaxRequestKeyBytes) return HardwareRequest{name, std::nullopt};
+  } else if (value.is_object()) {
+    auto profile = read_hardware_profile(value, "hardware", false, errors);
+    if (!profile) return std::nullopt;
+    return HardwareRequest{profile->id, std::move(profile)};
+  }
+  errors.push_back({"hardware", fmt::format("must be a shipped profile's name (e.g. \"consumer_12gb\") or a profile "
+                                            "object with vram_gb, system_ram_gb and compute_capability, but it is {}.",
+                                            shown(value))});
+  return std::nullopt;
+}
 
 ResolveRequest parse_resolve_request(const nlohmann::json& j, const RequestMemberReader* read_export) {
   std::vector<FieldError> errors;
@@ -85,6 +105,8 @@ ResolveRequest parse_resolve_request(const nlohmann::json& j, const RequestMembe
       errors.push_back(
           {"as_of", fmt::format("is {}, which is not a moment; allowed: {}.", shown(*it), kMomentFormats)});
   }
+  if (auto it = j.find("hardware"); it != j.end() && !it->is_null() && !read_export)
+    req.hardware = read_hardware_request(*it, errors);
   if (!errors.empty()) throw invalid("The resolve request is invalid.", std::move(errors));
   return req;
 }

@@ -66,6 +66,11 @@ Outcome Api::resolve(Call& c) {
   } catch (const Error& e) {
     return answer_now(problem_for(e));
   }
+  // How the server was set up, not an outage: said plainly, without Retry-After.
+  if (req.hardware && !options_.hardware)
+    return answer_now(problem("unavailable", "This server's catalogue folder has no hardware.json, so it cannot plan "
+                                             "for hardware; resolve without \"hardware\", or restart the server with "
+                                             "a catalogue that has one (docs/HARDWARE.md)."));
   // With a stored configuration in the index the resolver reads nothing
   // else, so it answers here (not as of a past moment: that reads the
   // store's history). Without one it asks the store's model registry
