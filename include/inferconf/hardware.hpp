@@ -80,7 +80,7 @@ struct HardwareRequest {
 // profile in a request): vram_gb and system_ram_gb (numbers > 0),
 // compute_capability (3.0-12.0), count (integer 1-64, default 1), gpu_family,
 // display_name, source (strings, optional) and id (required when
-// `require_id`). Appends a FieldError per problem, its field under `prefix`;
+// `require_id`; refused otherwise: such a profile's id is "inline"). Appends a FieldError per problem, its field under `prefix`;
 // nullopt when there was any. Pure.
 std::optional<HardwareProfile> read_hardware_profile(const nlohmann::json& j, const std::string& prefix,
                                                      bool require_id, std::vector<FieldError>& errors);

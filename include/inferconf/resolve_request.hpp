@@ -28,7 +28,7 @@ using RequestMemberReader = std::function<void(const nlohmann::json& value, std:
 // non-empty strings of at most kMaxRequestKeyBytes), base_model and variant
 // (the same, optional), overrides (an object), strict (a boolean) and as_of
 // (a moment, parse_moment(): resolve as at that time) and hardware
-// (read_hardware_request; an export refuses it); null
+// (read_hardware_request); null
 // counts as absent for the optional members. With `read_export`, an "export"
 // member is handed to it; without, "export" is an error saying only exports
 // read it. Throws Error(kInvalid) with a FieldError per problem (unknown

@@ -192,7 +192,12 @@ std::optional<HardwareProfile> read_hardware_profile(const nlohmann::json& j, co
   r.reject_unknown({"id", "display_name", "vram_gb", "system_ram_gb", "gpu_family", "compute_capability", "count",
                     "source"});
   HardwareProfile p;
-  p.id = r.string("id", require_id, 64).value_or(require_id ? "" : "inline");
+  // An inline profile is always "inline", so the source "hardware:<id>" of a
+  // lowered value never passes for a shipped profile.
+  if (!require_id && r.has("id"))
+    r.error("id", "cannot be given: a profile in a request is named \"inline\"; to use a shipped profile, give its "
+                  "name instead of an object.");
+  p.id = require_id ? r.string("id", true, 64).value_or("") : "inline";
   p.display_name = r.string("display_name", false, 200).value_or("");
   p.gpu_family = r.string("gpu_family", false, 64).value_or("");
   p.source = r.string("source", false, 2000).value_or("");

@@ -55,6 +55,11 @@ ImportedModels import_models(Store& store, const std::string& text);
 // throws Error(kInvalid) naming `option`, rather than becoming a string.
 nlohmann::json json_or_text(const std::string& text, std::string_view option);
 
+// "--hardware NAME" or "--hardware '{...}'": a shipped profile's name, or a
+// profile as JSON (text starting with "{"). Throws Error(kInvalid) naming
+// every bad field as --hardware.FIELD.
+HardwareRequest parse_hardware_option(const std::string& text);
+
 // Writes JSON to out, pretty-printed, with a trailing newline.
 void print_json(std::ostream& out, const nlohmann::json& j);
 

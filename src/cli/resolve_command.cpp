@@ -8,7 +8,6 @@
 #include "cli/cli_support.hpp"
 #include "cli/write_context.hpp"
 #include "inferconf/catalog_bundle.hpp"
-#include "inferconf/resolve_request.hpp"
 #include "inferconf/service.hpp"
 
 namespace inferconf::cli {
@@ -34,22 +33,6 @@ nlohmann::json parse_overrides(const std::vector<std::string>& sets) {
     overrides[key] = json_or_text(text, fmt::format("--set {}", key));
   }
   return overrides;
-}
-
-// "--hardware consumer_12gb" or "--hardware '{"vram_gb": 10, ...}'": a
-// shipped profile's name, or a profile as JSON (an object).
-HardwareRequest parse_hardware_option(const std::string& text) {
-  nlohmann::json value = text;
-  if (!text.empty() && text.front() == '{') value = parse_json_text(text, "--hardware");
-  std::vector<FieldError> errors;
-  auto request = read_hardware_request(value, errors);
-  if (!request) {
-    for (auto& e : errors) e.field = "--hardware" + e.field.substr(std::string("hardware").size());
-    std::string message = "--hardware is not a usable profile:";
-    for (const auto& e : errors) message += fmt::format(" {} {}", e.field, e.message);
-    throw invalid(message, std::move(errors));
-  }
-  return *request;
 }
 
 void print_plan(std::ostream& out, const HardwarePlan& plan) {

@@ -29,15 +29,10 @@ void check_member_names(const nlohmann::json& j, const RequestMemberReader* read
         errors.push_back({key, "is only read by an export (POST /v1/resolve?format=comfyui|a1111|diffusers|infotext)."});
       continue;
     }
-    // An export does not carry a plan into the engine's request yet, so it
-    // refuses one rather than lowering values the engine would not be told why.
-    if (key == "hardware" && read_export)
-      errors.push_back({key, "is not read by an export; resolve with it (POST /v1/resolve without format) to get the "
-                             "plan."});
-    else if (std::find(known.begin(), known.end(), key) == known.end())
+    if (std::find(known.begin(), known.end(), key) == known.end())
       errors.push_back({key, fmt::format("is not a field of a resolve request; allowed: model_id, configuration_type, "
                                          "base_model, variant, overrides, strict, as_of{}.",
-                                         read_export ? ", export" : ", hardware")});
+                                         read_export ? ", hardware, export" : ", hardware")});
   }
 }
 
@@ -105,7 +100,7 @@ ResolveRequest parse_resolve_request(const nlohmann::json& j, const RequestMembe
       errors.push_back(
           {"as_of", fmt::format("is {}, which is not a moment; allowed: {}.", shown(*it), kMomentFormats)});
   }
-  if (auto it = j.find("hardware"); it != j.end() && !it->is_null() && !read_export)
+  if (auto it = j.find("hardware"); it != j.end() && !it->is_null())
     req.hardware = read_hardware_request(*it, errors);
   if (!errors.empty()) throw invalid("The resolve request is invalid.", std::move(errors));
   return req;

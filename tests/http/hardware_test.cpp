@@ -84,6 +84,11 @@ TEST(HardwareResolveWithoutHardwareJson, AnswersServiceUnavailableNamingTheFile)
   const Reply plain = client.request("POST", "/v1/resolve", {{"Content-Type", "application/json"}},
                                      R"({"model_id": "m", "configuration_type": "quality", "base_model": "sdxl"})");
   EXPECT_EQ(plain.status, 200u) << "everything else is still served: " << plain.body;
+  const Reply exported = client.request("POST", "/v1/resolve?format=comfyui", {{"Content-Type", "application/json"}},
+                                        R"({"model_id": "m", "configuration_type": "quality", "base_model": "sdxl",
+                                            "hardware": "consumer_8gb"})");
+  EXPECT_EQ(exported.status, 503u) << exported.body;
+  EXPECT_NE(exported.body.find("hardware.json"), std::string::npos) << exported.body;
 }
 
 }  // namespace
