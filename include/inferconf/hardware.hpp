@@ -4,6 +4,7 @@
 // Memory is in GiB (2^30 bytes), as PyTorch and nvidia-smi report it.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -107,6 +108,9 @@ class HardwareCatalog {
   const EstimateConstants& constants() const { return constants_; }
   // "consumer_8gb, consumer_12gb, ...", for messages.
   std::string profile_ids() const;
+  // Distinct for every catalogue read (copies share it): what a cache of
+  // answers computed from this catalogue keys on, rather than an address.
+  std::uint64_t identity() const { return identity_; }
 
  private:
   const MemoryModel* memory_model_exact(std::string_view base_model, std::string_view variant) const;
@@ -114,6 +118,7 @@ class HardwareCatalog {
   std::vector<MemoryModel> models_;
   std::vector<HardwareProfile> profiles_;
   EstimateConstants constants_;
+  std::uint64_t identity_ = 0;
 };
 
 }  // namespace inferconf

@@ -50,8 +50,8 @@ struct MemoryEstimate {
   double peak_vram_gb = 0;
   double system_ram_gb = 0;
   double weights_gb = 0;  // every component's weights (each expert's), wherever they live
-  // What sets the VRAM peak, for messages: "the diffusion model (23.4 GiB of
-  // weights in bf16 + 4.2 GiB of activations)".
+  // The phase that sets the VRAM peak: "diffusion_model", "vae_decode" or
+  // "text_encoders".
   std::string peak_phase;
   std::vector<ComponentDtype> dtypes;
 };
@@ -81,8 +81,9 @@ struct HardwarePlan {
   std::vector<std::string> notes;
 };
 // {"profile", "weight_dtypes", "offload", "text_encoders_on_cpu",
-// "vae_tiling", "estimated_peak_vram_gb", "estimated_system_ram_gb",
-// "adjusted", "notes"}: the "hardware" member of a resolve answer.
+// "vae_tiling", "estimated_peak_vram_gb", "estimated_system_ram_gb", "peak",
+// "adjusted" ({parameter, from, to}; the note saying why is the answer's
+// note for the parameter), "notes"}: the "hardware" member of a resolve answer.
 void to_json(nlohmann::json& j, const HardwarePlan& plan);
 
 // Chooses how to run a base model on a profile. Holds references to
@@ -101,8 +102,13 @@ class HardwarePlanner {
   // smallest size the rules allow: the message names the phase that needs
   // how much against what the profile has, and the smallest shipped
   // profile that runs the workload as asked (or says none does).
+  // Each thread keeps the last plans it made (up to 1024), so a plan asked
+  // for again costs a look-up.
   HardwarePlan plan(const BaseModelSpec& spec, std::string_view variant, const HardwareProfile& profile,
                     const Workload& workload) const;
+  // The same without the kept plans: what a plan costs to make.
+  HardwarePlan plan_afresh(const BaseModelSpec& spec, std::string_view variant, const HardwareProfile& profile,
+                           const Workload& workload) const;
 
   // The first run settings that fit `workload` on `profile` unchanged;
   // false when none does. Pure.

@@ -2,6 +2,7 @@
 // problem reported at once, each checked against the base-model catalogue.
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <fstream>
 #include <sstream>
 
@@ -180,7 +181,6 @@ nlohmann::json to_json(const HardwareProfile& p) {
                       {"gpu_family", p.gpu_family},
                       {"compute_capability", p.compute_capability},
                       {"count", p.count}};
-  if (!p.display_name.empty()) j["display_name"] = p.display_name;
   return j;
 }
 
@@ -287,6 +287,8 @@ HardwareCatalog HardwareCatalog::from_json(const nlohmann::json& j, const Catalo
   std::stable_sort(h.profiles_.begin(), h.profiles_.end(), [](const HardwareProfile& a, const HardwareProfile& b) {
     return a.vram_gb != b.vram_gb ? a.vram_gb < b.vram_gb : a.system_ram_gb < b.system_ram_gb;
   });
+  static std::atomic<std::uint64_t> reads{0};
+  h.identity_ = ++reads;
   return h;
 }
 

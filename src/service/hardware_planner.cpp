@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <tuple>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -43,31 +46,45 @@ std::string size_text(const Workload& w, bool video) {
   return video ? fmt::format("{}x{}x{} frames", w.width, w.height, w.frames) : fmt::format("{}x{}", w.width, w.height);
 }
 
-// The run settings in the order the planner prefers them: full-width weights
-// before narrower ones, and at each width the least offload first (it costs
-// speed, not quality); sequential offload, which is many times slower, only
-// after every format has been tried with model offload.
-std::vector<RunSettings> ladder(const MemoryModel& m, double compute_capability) {
-  std::vector<WeightDtype> levels;
+// Visits the run settings in the order the planner prefers them, until
+// `visit` returns true: full-width weights before narrower ones, and at each
+// width the least offload first (it costs speed, not quality); sequential
+// offload, which is many times slower, only after every format has been tried
+// with model offload. Returns whether a visit returned true. Allocates nothing:
+// it runs dozens of times per plan.
+template <typename Visit>
+bool for_each_setting(const MemoryModel& m, double compute_capability, Visit&& visit) {
+  WeightDtype levels[8];
+  std::size_t count = 0;
   for (const auto& d : m.diffusion_model.dtypes) {
-    if (!usable(d, compute_capability)) continue;
-    const bool same_width = std::any_of(levels.begin(), levels.end(), [&](WeightDtype l) {
-      return bytes_per_parameter(l) == bytes_per_parameter(d);
-    });
-    if (!same_width) levels.push_back(d);
+    if (!usable(d, compute_capability) || count == std::size(levels)) continue;
+    bool same_width = false;
+    for (std::size_t i = 0; i < count; ++i) same_width = same_width || bytes_per_parameter(levels[i]) == bytes_per_parameter(d);
+    if (!same_width) levels[count++] = d;
   }
-  if (levels.empty()) levels.push_back(m.diffusion_model.dtypes.front());
+  if (count == 0) levels[count++] = m.diffusion_model.dtypes.front();
   const bool encoders = !m.text_encoders.empty();
-  std::vector<RunSettings> out;
-  for (const auto level : levels)
+  for (std::size_t i = 0; i < count; ++i)
     for (const auto offload : {Offload::kNone, Offload::kModel})
       for (const bool on_cpu : {false, true}) {
         if (on_cpu && !encoders) continue;
-        for (const bool tiling : {false, true}) out.push_back({level, offload, on_cpu, tiling});
+        for (const bool tiling : {false, true})
+          if (visit(RunSettings{levels[i], offload, on_cpu, tiling})) return true;
       }
-  for (const auto level : levels)
-    for (const bool tiling : {false, true}) out.push_back({level, Offload::kSequential, false, tiling});
-  return out;
+  for (std::size_t i = 0; i < count; ++i)
+    for (const bool tiling : {false, true})
+      if (visit(RunSettings{levels[i], Offload::kSequential, false, tiling})) return true;
+  return false;
+}
+
+// The last setting visited: the narrowest weights under sequential offload.
+RunSettings leanest_setting(const MemoryModel& m, double compute_capability) {
+  RunSettings last;
+  for_each_setting(m, compute_capability, [&](const RunSettings& s) {
+    last = s;
+    return false;
+  });
+  return last;
 }
 
 int snap_down(int value, int multiple) { return multiple > 1 ? value / multiple * multiple : value; }
@@ -123,6 +140,104 @@ bool lower(Workload& w, const SizeRule& width, const SizeRule& height, const Siz
   return false;
 }
 
+// The numbers of an estimate, without the strings a plan shows: the planner
+// computes dozens per request and describes one.
+enum class Phase { kDenoise, kDecode, kEncode };
+struct Numbers {
+  double vram = 0, ram = 0, weights = 0, activations = 0, decode = 0;
+  Phase phase = Phase::kDenoise;
+};
+
+// Megapixels of output times frames (video) times images per run.
+double units_of(const MemoryModel& m, const Workload& w) {
+  return double(w.width) * w.height / 1e6 * (m.video ? std::max(w.frames, 1) : 1) * std::max(w.images, 1);
+}
+
+Numbers estimate_numbers(const MemoryModel& m, const EstimateConstants& k, int experts, double units, const RunSettings& s,
+                         double compute_capability) {
+  double encoders = 0, largest_encoder = 0;
+  for (const auto& t : m.text_encoders) {
+    const double g = weights_gb(t, dtype_at(t, s.level, compute_capability));
+    encoders += g;
+    largest_encoder = std::max(largest_encoder, g);
+  }
+  const double diffusion = weights_gb(m.diffusion_model, dtype_at(m.diffusion_model, s.level, compute_capability));
+  const double vae = weights_gb(m.vae, dtype_at(m.vae, s.level, compute_capability));
+  Numbers n;
+  n.activations = m.activation_gb * units;
+  n.decode = m.vae_decode_gb * units;
+  if (s.vae_tiling) n.decode = std::min(n.decode, m.vae_tiled_decode_gb);
+
+  // The peak is that of the phase needing most: what stays resident plus
+  // the phase's own weights and working memory.
+  double resident = 0, denoise = 0, decoding = 0, encoding = 0;
+  switch (s.offload) {
+    case Offload::kNone:
+      resident = diffusion * experts + vae + (s.text_encoders_on_cpu ? 0 : encoders);
+      denoise = n.activations;
+      decoding = n.decode;
+      break;
+    case Offload::kModel:  // experts take turns, as the other components do
+      denoise = diffusion + n.activations;
+      decoding = vae + n.decode;
+      encoding = s.text_encoders_on_cpu ? 0 : largest_encoder;
+      break;
+    case Offload::kSequential:
+      denoise = diffusion * k.sequential_resident_fraction + n.activations;
+      decoding = vae * k.sequential_resident_fraction + n.decode;
+      encoding = largest_encoder * k.sequential_resident_fraction;
+      break;
+  }
+  const double phase = std::max({denoise, decoding, encoding});
+  n.phase = phase == denoise ? Phase::kDenoise : phase == decoding ? Phase::kDecode : Phase::kEncode;
+  n.vram = resident + phase + k.overhead_gb;
+  n.weights = diffusion * experts + vae + encoders;
+  n.ram = k.system_ram_base_gb + (s.offload != Offload::kNone ? n.weights : s.text_encoders_on_cpu ? encoders : 0.0);
+  return n;
+}
+
+const char* phase_name(Phase p) {
+  switch (p) {
+    case Phase::kDenoise: return "diffusion_model";
+    case Phase::kDecode: return "vae_decode";
+    case Phase::kEncode: return "text_encoders";
+  }
+  return "diffusion_model";
+}
+
+// The estimate as a plan shows it: each component's format and the phase of the peak.
+MemoryEstimate describe(const MemoryModel& m, const RunSettings& s, double compute_capability, const Numbers& n) {
+  MemoryEstimate e;
+  e.peak_vram_gb = n.vram;
+  e.system_ram_gb = n.ram;
+  e.weights_gb = n.weights;
+  e.peak_phase = phase_name(n.phase);
+  e.dtypes.reserve(m.text_encoders.size() + 2);
+  e.dtypes.push_back({"diffusion_model", dtype_at(m.diffusion_model, s.level, compute_capability)});
+  for (const auto& t : m.text_encoders) e.dtypes.push_back({t.id, dtype_at(t, s.level, compute_capability)});
+  e.dtypes.push_back({"vae", dtype_at(m.vae, s.level, compute_capability)});
+  return e;
+}
+
+// What sets the peak, in words, for a refusal: "the diffusion model (0.4 GB
+// of weights in gguf_q4_k on the GPU + 0.1 GB of activations)".
+std::string explain_peak(const MemoryModel& m, const EstimateConstants& k, const RunSettings& s,
+                         double compute_capability, const Numbers& n) {
+  const double phase = n.vram - k.overhead_gb;
+  switch (n.phase) {
+    case Phase::kDenoise:
+      return fmt::format("the diffusion model ({} GB of weights in {} on the GPU + {} GB of activations)",
+                         gb(phase - n.activations), to_string(dtype_at(m.diffusion_model, s.level, compute_capability)),
+                         gb(n.activations));
+    case Phase::kDecode:
+      return fmt::format("the VAE decode ({} GB resident + {} GB of decode memory{})", gb(phase - n.decode),
+                         gb(n.decode), s.vae_tiling ? ", tiled" : "");
+    case Phase::kEncode:
+      break;
+  }
+  return fmt::format("the text encoders ({} GB)", gb(phase));
+}
+
 }  // namespace
 
 const char* to_string(Offload o) noexcept {
@@ -136,104 +251,119 @@ const char* to_string(Offload o) noexcept {
 
 MemoryEstimate estimate_memory(const MemoryModel& m, const EstimateConstants& k, int experts, const Workload& w,
                                const RunSettings& s, double compute_capability) {
-  MemoryEstimate e;
-  const WeightDtype diffusion_dtype = dtype_at(m.diffusion_model, s.level, compute_capability);
-  const WeightDtype vae_dtype = dtype_at(m.vae, s.level, compute_capability);
-  e.dtypes.push_back({"diffusion_model", diffusion_dtype});
-  double encoders = 0, largest_encoder = 0;
-  for (const auto& t : m.text_encoders) {
-    const WeightDtype d = dtype_at(t, s.level, compute_capability);
-    e.dtypes.push_back({t.id, d});
-    encoders += weights_gb(t, d);
-    largest_encoder = std::max(largest_encoder, weights_gb(t, d));
-  }
-  e.dtypes.push_back({"vae", vae_dtype});
-  const double diffusion = weights_gb(m.diffusion_model, diffusion_dtype);
-  const double vae = weights_gb(m.vae, vae_dtype);
-  const double units = double(w.width) * w.height / 1e6 * (m.video ? std::max(w.frames, 1) : 1) * std::max(w.images, 1);
-  const double activations = m.activation_gb * units;
-  double decode = m.vae_decode_gb * units;
-  if (s.vae_tiling) decode = std::min(decode, m.vae_tiled_decode_gb);
-
-  // The peak is that of the phase needing most: what stays resident plus
-  // the phase's own weights and working memory.
-  double resident = 0, denoise = 0, decoding = 0, encoding = 0;
-  const double gpu_encoders = s.text_encoders_on_cpu ? 0 : encoders;
-  switch (s.offload) {
-    case Offload::kNone:
-      resident = diffusion * experts + vae + gpu_encoders;
-      denoise = activations;
-      decoding = decode;
-      break;
-    case Offload::kModel:  // experts take turns, as the other components do
-      denoise = diffusion + activations;
-      decoding = vae + decode;
-      encoding = s.text_encoders_on_cpu ? 0 : largest_encoder;
-      break;
-    case Offload::kSequential:
-      denoise = diffusion * k.sequential_resident_fraction + activations;
-      decoding = vae * k.sequential_resident_fraction + decode;
-      encoding = largest_encoder * k.sequential_resident_fraction;
-      break;
-  }
-  const double phase = std::max({denoise, decoding, encoding});
-  e.peak_vram_gb = resident + phase + k.overhead_gb;
-  const auto dtype_name = to_string(diffusion_dtype);
-  if (phase == denoise)
-    e.peak_phase = fmt::format("the diffusion model ({} GB of weights in {} on the GPU + {} GB of activations)",
-                               gb(e.peak_vram_gb - k.overhead_gb - activations), dtype_name, gb(activations));
-  else if (phase == decoding)
-    e.peak_phase = fmt::format("the VAE decode ({} GB resident + {} GB of decode memory{})",
-                               gb(e.peak_vram_gb - k.overhead_gb - decode), gb(decode), s.vae_tiling ? ", tiled" : "");
-  else
-    e.peak_phase = fmt::format("the text encoders ({} GB)", gb(e.peak_vram_gb - k.overhead_gb));
-  const double all_weights = diffusion * experts + vae + encoders;
-  e.weights_gb = all_weights;
-  e.system_ram_gb = k.system_ram_base_gb + (s.offload != Offload::kNone ? all_weights
-                                            : s.text_encoders_on_cpu    ? encoders
-                                                                        : 0.0);
-  return e;
+  return describe(m, s, compute_capability, estimate_numbers(m, k, experts, units_of(m, w), s, compute_capability));
 }
 
 void to_json(nlohmann::json& j, const HardwarePlan& p) {
-  nlohmann::json dtypes = {{"text_encoders", nlohmann::json::object()}};
+  // Built member by member rather than from initializer lists, which copy
+  // every value: a server serialises a plan with every answer.
+  using object = nlohmann::json::object_t;
+  nlohmann::json encoders(nlohmann::json::value_t::object), dtypes(nlohmann::json::value_t::object);
   for (const auto& d : p.estimate.dtypes) {
-    if (d.component == "diffusion_model" || d.component == "vae")
-      dtypes[d.component] = to_string(d.dtype);
-    else
-      dtypes["text_encoders"][d.component] = to_string(d.dtype);
+    auto& into = d.component == "diffusion_model" || d.component == "vae" ? dtypes : encoders;
+    into.get_ref<object&>().emplace(d.component, to_string(d.dtype));
   }
-  auto adjusted = nlohmann::json::array();
-  for (const auto& a : p.adjustments)
-    adjusted.push_back({{"parameter", a.parameter}, {"from", a.from}, {"to", a.to}, {"note", a.note}});
-  j = nlohmann::json{{"profile", to_json(p.profile)},
-                     {"weight_dtypes", std::move(dtypes)},
-                     {"offload", to_string(p.settings.offload)},
-                     {"text_encoders_on_cpu", p.settings.text_encoders_on_cpu},
-                     {"vae_tiling", p.settings.vae_tiling},
-                     {"estimated_peak_vram_gb", round1(p.estimate.peak_vram_gb)},
-                     {"estimated_system_ram_gb", round1(p.estimate.system_ram_gb)},
-                     {"peak", p.estimate.peak_phase},
-                     {"adjusted", std::move(adjusted)},
-                     {"notes", p.notes}};
+  dtypes.get_ref<object&>().emplace("text_encoders", std::move(encoders));
+  nlohmann::json adjusted(nlohmann::json::value_t::array);
+  for (const auto& a : p.adjustments) {
+    nlohmann::json one(nlohmann::json::value_t::object);
+    auto& o = one.get_ref<object&>();
+    o.emplace("parameter", a.parameter);
+    o.emplace("from", a.from);
+    o.emplace("to", a.to);
+    adjusted.push_back(std::move(one));
+  }
+  j = nlohmann::json(nlohmann::json::value_t::object);
+  auto& o = j.get_ref<object&>();
+  o.emplace("profile", p.profile.id);
+  o.emplace("weight_dtypes", std::move(dtypes));
+  o.emplace("offload", to_string(p.settings.offload));
+  o.emplace("text_encoders_on_cpu", p.settings.text_encoders_on_cpu);
+  o.emplace("vae_tiling", p.settings.vae_tiling);
+  o.emplace("estimated_peak_vram_gb", round1(p.estimate.peak_vram_gb));
+  o.emplace("estimated_system_ram_gb", round1(p.estimate.system_ram_gb));
+  o.emplace("peak", p.estimate.peak_phase);
+  o.emplace("adjusted", std::move(adjusted));
+  o.emplace("notes", p.notes);
 }
 
 bool HardwarePlanner::fits(const MemoryModel& model, int experts, const HardwareProfile& profile,
                            const Workload& workload, HardwarePlan& out) const {
-  for (const auto& s : ladder(model, profile.compute_capability)) {
-    auto e = estimate_memory(model, hardware_.constants(), experts, workload, s, profile.compute_capability);
-    if (e.peak_vram_gb <= profile.vram_gb && e.system_ram_gb <= profile.system_ram_gb) {
-      out.settings = s;
-      out.estimate = std::move(e);
-      out.workload = workload;
-      return true;
-    }
-  }
-  return false;
+  const double units = units_of(model, workload);
+  const auto& k = hardware_.constants();
+  Numbers found;
+  const bool fit = for_each_setting(model, profile.compute_capability, [&](const RunSettings& s) {
+    const Numbers n = estimate_numbers(model, k, experts, units, s, profile.compute_capability);
+    if (n.vram > profile.vram_gb || n.ram > profile.system_ram_gb) return false;
+    out.settings = s;
+    found = n;
+    return true;
+  });
+  if (!fit) return false;
+  out.estimate = describe(model, out.settings, profile.compute_capability, found);
+  out.workload = workload;
+  return true;
 }
+
+namespace {
+
+// What a plan is a function of: the catalogue read, the model (and the
+// variant, whose rules and experts it may not share), the profile and the size.
+struct PlanKey {
+  std::uint64_t catalogue;
+  const MemoryModel* model;
+  std::string variant;
+  std::string profile;
+  double vram, ram, compute_capability;
+  int count;
+  Workload workload;
+  bool operator==(const PlanKey& o) const {
+    return std::tie(catalogue, model, variant, profile, vram, ram, compute_capability, count, workload.width, workload.height,
+                    workload.frames, workload.images) ==
+           std::tie(o.catalogue, o.model, o.variant, o.profile, o.vram, o.ram, o.compute_capability, o.count, o.workload.width,
+                    o.workload.height, o.workload.frames, o.workload.images);
+  }
+};
+struct PlanKeyHash {
+  std::size_t operator()(const PlanKey& k) const {
+    std::size_t h = std::hash<std::uint64_t>()(k.catalogue);
+    for (const std::size_t v : {std::hash<const void*>()(k.model), std::hash<std::string>()(k.variant),
+                                std::hash<std::string>()(k.profile),
+                                std::hash<double>()(k.vram), std::hash<double>()(k.ram),
+                                std::hash<double>()(k.compute_capability), std::hash<int>()(k.count),
+                                std::hash<int>()(k.workload.width), std::hash<int>()(k.workload.height),
+                                std::hash<int>()(k.workload.frames), std::hash<int>()(k.workload.images)})
+      h = h * 1000003u ^ v;
+    return h;
+  }
+};
+
+// Plans are pure, and a server asks for the same few again and again: each
+// thread keeps the ones it made (no lock), bounded.
+constexpr std::size_t kPlansKept = 1024;
+std::unordered_map<PlanKey, HardwarePlan, PlanKeyHash>& kept_plans() {
+  thread_local std::unordered_map<PlanKey, HardwarePlan, PlanKeyHash> plans;
+  return plans;
+}
+
+}  // namespace
 
 HardwarePlan HardwarePlanner::plan(const BaseModelSpec& spec, std::string_view variant, const HardwareProfile& profile,
                                    const Workload& workload) const {
+  const MemoryModel* model = hardware_.memory_model(spec.id, variant);
+  if (!model) return plan_afresh(spec, variant, profile, workload);  // the refusal
+  PlanKey key{hardware_.identity(), model, std::string(variant), profile.id, profile.vram_gb, profile.system_ram_gb,
+              profile.compute_capability, profile.count, workload};
+  auto& plans = kept_plans();
+  if (auto it = plans.find(key); it != plans.end()) return it->second;
+  HardwarePlan made = plan_afresh(spec, variant, profile, workload);
+  if (plans.size() >= kPlansKept) plans.clear();
+  plans.emplace(std::move(key), made);
+  return made;
+}
+
+HardwarePlan HardwarePlanner::plan_afresh(const BaseModelSpec& spec, std::string_view variant,
+                                          const HardwareProfile& profile, const Workload& workload) const {
   const std::string who = variant.empty() ? spec.id : fmt::format("{}/{}", spec.id, variant);
   const MemoryModel* model = hardware_.memory_model(spec.id, variant);
   if (!model)
@@ -250,14 +380,14 @@ HardwarePlan HardwarePlanner::plan(const BaseModelSpec& spec, std::string_view v
   if (fits(*model, experts, profile, workload, plan)) return plan;
 
   // Nothing fits as asked: what the leanest run needs, for the notes and the refusal.
+  RunSettings leanest = leanest_setting(*model, profile.compute_capability);
+  leanest.text_encoders_on_cpu = !model->text_encoders.empty();
+  leanest.vae_tiling = true;
   const auto leanest_of = [&](const Workload& w) {
-    const auto all = ladder(*model, profile.compute_capability);
-    RunSettings s = all.back();
-    s.text_encoders_on_cpu = !model->text_encoders.empty();
-    s.vae_tiling = true;
-    return estimate_memory(*model, hardware_.constants(), experts, w, s, profile.compute_capability);
+    return estimate_numbers(*model, hardware_.constants(), experts, units_of(*model, w), leanest,
+                            profile.compute_capability);
   };
-  const MemoryEstimate as_asked = leanest_of(workload);
+  const Numbers as_asked = leanest_of(workload);
   const Constraints& rules = spec.constraints_for(variant);
   const SizeRule width = size_rule(rules, "width"), height = size_rule(rules, "height"),
                  frames = size_rule(rules, "video_frames");
@@ -268,21 +398,22 @@ HardwarePlan HardwarePlanner::plan(const BaseModelSpec& spec, std::string_view v
         "lowered so {} fits {} ({} GB VRAM, {} GB system RAM): at {} even the leanest plan needs {} GB of VRAM and "
         "{} GB of system RAM.",
         who, profile.id, gb(profile.vram_gb), gb(profile.system_ram_gb), size_text(workload, model->video),
-        gb(as_asked.peak_vram_gb), gb(as_asked.system_ram_gb));
+        gb(as_asked.vram), gb(as_asked.ram));
     if (w.width != workload.width) plan.adjustments.push_back({"width", workload.width, w.width, why});
     if (w.height != workload.height) plan.adjustments.push_back({"height", workload.height, w.height, why});
     if (w.frames != workload.frames) plan.adjustments.push_back({"video_frames", workload.frames, w.frames, why});
     return plan;
   }
 
-  const MemoryEstimate smallest = leanest_of(w);
+  const Numbers smallest = leanest_of(w);
   std::string shortage;
-  if (smallest.peak_vram_gb > profile.vram_gb)
-    shortage = fmt::format("{} needs {} GB of VRAM against the {} GB of {}", smallest.peak_phase,
-                           gb(smallest.peak_vram_gb), gb(profile.vram_gb), profile.id);
-  if (smallest.system_ram_gb > profile.system_ram_gb)
+  if (smallest.vram > profile.vram_gb)
+    shortage = fmt::format("{} needs {} GB of VRAM against the {} GB of {}",
+                           explain_peak(*model, hardware_.constants(), leanest, profile.compute_capability, smallest),
+                           gb(smallest.vram), gb(profile.vram_gb), profile.id);
+  if (smallest.ram > profile.system_ram_gb)
     shortage += fmt::format("{}the weights held in system RAM need {} GB against its {} GB",
-                            shortage.empty() ? "" : ", and ", gb(smallest.system_ram_gb), gb(profile.system_ram_gb));
+                            shortage.empty() ? "" : ", and ", gb(smallest.ram), gb(profile.system_ram_gb));
   std::string instead = "No shipped profile runs it as asked.";
   HardwarePlan probe;
   for (const auto& p : hardware_.profiles())
@@ -293,7 +424,8 @@ HardwarePlan HardwarePlanner::plan(const BaseModelSpec& spec, std::string_view v
     }
   auto message = fmt::format("{} does not fit {} even at {}: with {} weights, sequential offload, the text encoders on "
                              "the CPU and a tiled VAE decode, {}. {}",
-                             who, profile.id, size_text(w, model->video), to_string(smallest.dtypes.front().dtype),
+                             who, profile.id, size_text(w, model->video),
+                             to_string(dtype_at(model->diffusion_model, leanest.level, profile.compute_capability)),
                              shortage, instead);
   throw invalid(message, {{"hardware", message}});
 }

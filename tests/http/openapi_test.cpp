@@ -150,7 +150,6 @@ TEST(OpenApi, DocumentsEveryDtoField) {
   const nlohmann::json planned = resolved;
   expect_documented(planned, "ResolvedParameters");
   expect_documented(planned["hardware"], "HardwarePlan");
-  expect_documented(planned["hardware"]["profile"], "HardwareProfile");
   expect_documented(planned["hardware"]["weight_dtypes"], "HardwarePlan/weight_dtypes");
   expect_documented(nlohmann::json{{"prompt", ""}, {"negative_prompt", ""}, {"seed", 1}, {"checkpoint", ""},
                                    {"allow_substitute", true}},
