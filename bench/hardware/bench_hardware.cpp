@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
   const Catalog catalog = Catalog::load(dir);
   const auto rules = detect::load_rules(dir);
   const HardwareCatalog hardware = HardwareCatalog::load(HardwareCatalog::file_in(dir), catalog);
-  const HardwarePlanner planner(hardware, catalog);
+  const HardwarePlanner planner(hardware);
 
   // 1. The planner alone.
   const auto cases = plan_cases(catalog, hardware);

@@ -86,11 +86,12 @@ struct HardwarePlan {
 // note for the parameter), "notes"}: the "hardware" member of a resolve answer.
 void to_json(nlohmann::json& j, const HardwarePlan& plan);
 
-// Chooses how to run a base model on a profile. Holds references to
-// catalogues that must outlive it; immutable, so thread-safe.
+// Chooses how to run a base model on a profile. Holds a reference to the
+// hardware catalogue, which must outlive it; immutable (each thread keeps
+// its own plans), so thread-safe.
 class HardwarePlanner {
  public:
-  HardwarePlanner(const HardwareCatalog& hardware, const Catalog& catalog) : hardware_(hardware), catalog_(catalog) {}
+  explicit HardwarePlanner(const HardwareCatalog& hardware) : hardware_(hardware) {}
 
   // The plan for generating `workload` with (spec, variant) on `profile`:
   // the first run settings, best first (widest weights, least offload,
@@ -119,7 +120,6 @@ class HardwarePlanner {
 
  private:
   const HardwareCatalog& hardware_;
-  const Catalog& catalog_;
 };
 
 }  // namespace inferconf

@@ -3,11 +3,10 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 
+#include "catalog/catalog_io.hpp"
 #include "common/field_reader.hpp"
 #include "common/text.hpp"
 #include "inferconf/hardware.hpp"
@@ -229,13 +228,7 @@ std::optional<HardwareProfile> read_hardware_profile(const nlohmann::json& j, co
 std::filesystem::path HardwareCatalog::file_in(const std::filesystem::path& dir) { return dir / "hardware.json"; }
 
 HardwareCatalog HardwareCatalog::load(const std::filesystem::path& file, const Catalog& catalog) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in)
-    throw unavailable(fmt::format("Cannot read the hardware catalogue {}: the file does not exist or is not readable.",
-                                  file.string()));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return from_json(parse_json_text(buffer.str(), file.string()), catalog, file.string());
+  return from_json(parse_json_text(detail::read_catalogue_file(file), file.string()), catalog, file.string());
 }
 
 HardwareCatalog HardwareCatalog::from_json(const nlohmann::json& j, const Catalog& catalog, std::string_view origin) {

@@ -261,14 +261,14 @@ Workload workload_of(const BaseModelSpec& spec, const ResolvedParameters& out) {
 
 // The last step, with a hardware profile: plan the run and lower what must
 // be lowered, each lowered value with its source and a note.
-void plan_for_hardware(const HardwareCatalog* hardware, const Catalog& catalog, const ResolveRequest& request,
+void plan_for_hardware(const HardwareCatalog* hardware, const ResolveRequest& request,
                        const Choice& choice, ResolvedParameters& out) {
   if (!hardware)
     throw unavailable("This inferconf has no hardware catalogue (hardware.json in the catalogue folder), so it cannot "
                       "plan for hardware; resolve without \"hardware\" or use a catalogue that has one.");
   const HardwareProfile& profile = requested_profile(*hardware, *request.hardware);
   if (!out.problems.empty()) return;
-  HardwarePlanner planner(*hardware, catalog);
+  HardwarePlanner planner(*hardware);
   HardwarePlan plan = planner.plan(*choice.spec, choice.variant, profile, workload_of(*choice.spec, out));
   for (const auto& a : plan.adjustments) {
     out.parameters[a.parameter] = a.to;
@@ -311,7 +311,7 @@ ResolvedParameters Resolver::resolve(const ResolveRequest& request) const {
   out.variant = choice.variant;
   layer_parameters(choice, request, out);
   check_overrides(catalog_, request, choice.variant, out);
-  if (request.hardware) plan_for_hardware(hardware_, catalog_, request, choice, out);
+  if (request.hardware) plan_for_hardware(hardware_, request, choice, out);
   return out;
 }
 

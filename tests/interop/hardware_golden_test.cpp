@@ -65,7 +65,7 @@ class PlannedExport : public ::testing::TestWithParam<PlannedCase> {};
 TEST_P(PlannedExport, CarriesThePlanIntoTheEngineRequest) {
   const auto& c = GetParam();
   auto resolved = resolved_from_preset(c.base, c.type, c.variant);
-  const HardwarePlanner planner(shipped_hardware(), shipped_catalog());
+  const HardwarePlanner planner(shipped_hardware());
   const auto& p = resolved.parameters;
   const Workload w{p["width"].get<int>(), p["height"].get<int>(), p.contains("video_frames") ? p["video_frames"].get<int>() : 1};
   resolved.hardware = planner.plan(*shipped_catalog().find(c.base), c.variant, c.profile, w);

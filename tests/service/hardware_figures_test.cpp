@@ -69,7 +69,7 @@ TEST_P(PublishedFigure, EstimateIsWithinTwentyPercentAndTheSourcesCardsRunIt) {
                                      << kind << "); peak set by " << e.peak_phase;
   }
 
-  const HardwarePlanner planner(shipped_hardware(), testing::shipped_catalog());
+  const HardwarePlanner planner(shipped_hardware());
   for (const auto& card : c.at("cards")) {
     SCOPED_TRACE(card.get<std::string>());
     const HardwareProfile* profile = shipped_hardware().find_profile(card.get<std::string>());

@@ -42,7 +42,7 @@ class Planner : public ::testing::Test {
     p.count = count;
     return p;
   }
-  HardwarePlanner planner_{hardware(), testing::shipped_catalog()};
+  HardwarePlanner planner_{hardware()};
 };
 
 TEST_F(Planner, AnEightyGigabyteCardRunsFluxDevAsPublished) {
@@ -161,7 +161,7 @@ TEST_F(Planner, ABaseModelWithoutAMemoryModelIsRefusedByName) {
   auto doc = testing::read_json(HardwareCatalog::file_in(testing::source_catalog_dir()));
   doc["memory_models"].erase(0);  // sd_1_5
   const auto without = HardwareCatalog::from_json(doc, testing::shipped_catalog(), "test");
-  const HardwarePlanner planner(without, testing::shipped_catalog());
+  const HardwarePlanner planner(without);
   try {
     planner.plan(*testing::shipped_catalog().find("sd_1_5"), "", *without.find_profile("consumer_8gb"), {512, 512});
     FAIL() << "expected a refusal";
