@@ -7,8 +7,9 @@
 set(INFERCONF_PUBLIC_HEADERS
   error=common
   configuration=model dto=model json_text=model registry=model history=model
-  catalog=catalog store=store detect=detect
-  service=service resolve_request=service base_model_decision=service catalog_bundle=catalog_bundle
+  catalog=catalog hardware=catalog store=store detect=detect
+  service=service resolve_request=service base_model_decision=service hardware_plan=service
+  catalog_bundle=catalog_bundle
   populate=populate interop=interop
   http=http)
 

@@ -2,14 +2,16 @@
 // INFERCONF_FUZZ_EXPORT) service_export_body: a POST /v1/resolve body, or an
 // export body of POST /v1/resolve?format=... (the first byte picks the
 // format): the JSON policy, the request parser, the resolver over a real
-// SQLite store holding one configuration and one registry record, and for an
-// export the engine request. Answers are values or inferconf::Error only.
+// SQLite store holding one configuration and one registry record (and the
+// hardware planner, for a body with "hardware"), and for an export the engine
+// request. Answers are values or inferconf::Error only.
 #include <unistd.h>
 
 #include <filesystem>
 
 #include "fuzz_support.hpp"
 #include "inferconf/detect/rules.hpp"
+#include "inferconf/hardware.hpp"
 #include "inferconf/interop/export_request.hpp"
 #include "inferconf/interop.hpp"
 #include "inferconf/resolve_request.hpp"
@@ -24,6 +26,9 @@ struct World {
       std::filesystem::path(INFERCONF_SOURCE_DIR) / "catalog" / "engine_vocabulary.json", catalog);
   std::shared_ptr<const inferconf::detect::Rules> rules =
       inferconf::detect::load_rules(std::filesystem::path(INFERCONF_SOURCE_DIR) / "catalog");
+  // The planner runs on whatever inline profile or size the body holds.
+  inferconf::HardwareCatalog hardware = inferconf::HardwareCatalog::load(
+      std::filesystem::path(INFERCONF_SOURCE_DIR) / "catalog" / "hardware.json", catalog);
   std::unique_ptr<inferconf::Store> store;
   World() {
     const auto dir = std::filesystem::temp_directory_path() / ("inferconf-fuzz-resolve-" + std::to_string(getpid()));
@@ -52,7 +57,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const nlohmann::json body = parse_json_text(fuzz::text_of(data + 1, size - 1), "the request body");
     ExportOptions options;
     const ResolveRequest req = exporting ? parse_export_request(body, options) : parse_resolve_request(body);
-    Resolver resolver(*world.store, world.catalog, *world.rules);
+    Resolver resolver(*world.store, world.catalog, *world.rules, &world.hardware);
     const ResolvedParameters resolved = resolver.resolve(req);
     const nlohmann::json answer = resolved;
     (void)answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -18,6 +18,7 @@
 namespace inferconf {
 
 class EngineVocabulary;  // inferconf/interop.hpp
+class HardwareCatalog;   // inferconf/hardware.hpp
 namespace detect {
 class Rules;  // inferconf/detect/rules.hpp
 }
@@ -55,14 +56,20 @@ class CatalogBundle {
   // The same, or Error(kUnavailable) naming the file when the folder has none.
   const EngineVocabulary& require_engine_vocabulary() const;
 
+  // hardware.json (memory models and hardware profiles), checked against
+  // this catalogue, read once on first use; null when the folder has none.
+  // Throws Error(kInvalid) listing its problems.
+  const std::shared_ptr<const HardwareCatalog>& hardware() const;
+
  private:
   CatalogBundle() = default;
 
   std::filesystem::path dir_;
   Catalog catalog_;
-  mutable std::once_flag rules_once_, engine_vocabulary_once_;
+  mutable std::once_flag rules_once_, engine_vocabulary_once_, hardware_once_;
   mutable std::shared_ptr<const detect::Rules> rules_;
   mutable std::shared_ptr<const EngineVocabulary> engine_vocabulary_;
+  mutable std::shared_ptr<const HardwareCatalog> hardware_;
 };
 
 }  // namespace inferconf

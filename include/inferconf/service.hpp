@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "inferconf/catalog.hpp"
+#include "inferconf/hardware_plan.hpp"
 #include "inferconf/store.hpp"
 
 namespace inferconf::detect {
@@ -76,12 +77,17 @@ struct ResolveRequest {
   // Resolve as at this past moment: the configuration's revision current
   // then (Store::revision_as_of), under today's catalogue and registry.
   std::optional<Timestamp> as_of = std::nullopt;
+  // Plan the run for this hardware (a shipped profile or an inline one):
+  // the answer carries the plan, and values lowered to fit name the source
+  // "hardware:<profile>".
+  std::optional<HardwareRequest> hardware = std::nullopt;
 };
 
 // Where a resolved value came from.
 inline constexpr const char* kSourceModel = "model";           // the model's stored configuration
 inline constexpr const char* kSourceBaseModel = "base_model";  // the catalogue preset of its base model
 inline constexpr const char* kSourceOverride = "override";     // the request's overrides
+inline constexpr const char* kSourceHardwarePrefix = "hardware:";  // + profile: lowered to fit the hardware
 
 struct ResolvedParameters {
   std::string model_id;
@@ -101,6 +107,9 @@ struct ResolvedParameters {
   // request is strict (they are problems then).
   std::vector<std::string> unknown_params;
   std::vector<FieldError> notes;  // "overrides.guidance": what was passed through unchecked, and why
+  // The plan for the request's hardware; absent without one (and when the
+  // overrides have problems: there is nothing valid to plan).
+  std::optional<HardwarePlan> hardware;
 };
 void to_json(nlohmann::json& j, const ResolvedParameters& r);
 
@@ -160,12 +169,19 @@ class StoreLookup : public ResolverLookup {
 // rules (both from the program's catalogue folder) are immutable.
 class Resolver {
  public:
-  // Reads through `data`, which must outlive the Resolver.
-  Resolver(const ResolverLookup& data, const Catalog& catalog, const detect::Rules& rules)
-      : data_(data), catalog_(catalog), rules_(rules) {}
+  // Reads through `data`, which must outlive the Resolver, as must
+  // `hardware` (the catalogue folder's hardware.json; null: a request with
+  // "hardware" fails with kUnavailable).
+  Resolver(const ResolverLookup& data, const Catalog& catalog, const detect::Rules& rules,
+           const HardwareCatalog* hardware = nullptr)
+      : data_(data), catalog_(catalog), rules_(rules), hardware_(hardware) {}
   // Reads the store directly (through a StoreLookup it owns).
-  Resolver(Store& store, const Catalog& catalog, const detect::Rules& rules)
-      : owned_(std::make_shared<const StoreLookup>(store)), data_(*owned_), catalog_(catalog), rules_(rules) {}
+  Resolver(Store& store, const Catalog& catalog, const detect::Rules& rules, const HardwareCatalog* hardware = nullptr)
+      : owned_(std::make_shared<const StoreLookup>(store)),
+        data_(*owned_),
+        catalog_(catalog),
+        rules_(rules),
+        hardware_(hardware) {}
 
   // Throws Error(kNotFound) when neither the store nor the registry nor the
   // request gives the model a base model (or the model has no stored
@@ -173,7 +189,11 @@ class Resolver {
   // base model or variant. Problems of the overrides are reported in
   // `problems`, not thrown: the caller decides (HTTP answers 422). An override
   // that is not a parameter of the architecture is listed in unknown_params
-  // and notes, or in problems when request.strict.
+  // and notes, or in problems when request.strict. With request.hardware:
+  // Error(kInvalid) for an unknown profile name, a base model without a
+  // memory model, or a request that fits the profile at no size the rules
+  // allow (HardwarePlanner::plan); kUnavailable when the Resolver has no
+  // hardware catalogue.
   ResolvedParameters resolve(const ResolveRequest& request) const;
 
  private:
@@ -181,6 +201,7 @@ class Resolver {
   const ResolverLookup& data_;
   const Catalog& catalog_;
   const detect::Rules& rules_;
+  const HardwareCatalog* hardware_ = nullptr;
 };
 
 }  // namespace inferconf

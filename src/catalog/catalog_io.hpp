@@ -4,6 +4,7 @@
 // Catalog::from_json(catalog.to_json(), ...) gives the same catalogue back.
 #pragma once
 
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +14,10 @@
 #include "inferconf/catalog.hpp"
 
 namespace inferconf::detail {
+
+// The text of a file of the catalogue folder. Throws Error(kUnavailable)
+// naming the file and why it cannot be read (and where the folder is set).
+std::string read_catalogue_file(const std::filesystem::path& path);
 
 // {"min": a, "max": b}; integers only when `integers`.
 std::optional<Range> read_range(const nlohmann::json& j, const std::string& path, bool integers,

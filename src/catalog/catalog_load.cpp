@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "catalog/catalog_io.hpp"
 #include "inferconf/catalog.hpp"
 
 #ifndef INFERCONF_INSTALLED_CATALOG_DIR
@@ -15,11 +16,11 @@
 
 namespace inferconf {
 
-namespace {
-
 namespace fs = std::filesystem;
 
-std::string read_file(const fs::path& path) {
+namespace detail {
+
+std::string read_catalogue_file(const fs::path& path) {
   std::error_code ec;
   if (fs::is_directory(path, ec))
     throw unavailable(fmt::format("Cannot read the catalogue file {}: it is a directory.", path.string()));
@@ -35,13 +36,13 @@ std::string read_file(const fs::path& path) {
   return text.str();
 }
 
-}  // namespace
+}  // namespace detail
 
 Catalog Catalog::load(const fs::path& dir) {
   const auto base_models_path = dir / "base_models.json";
   const auto vocabulary_path = dir / "vocabulary.json";
-  const auto base_models_text = read_file(base_models_path);
-  const auto vocabulary_text = read_file(vocabulary_path);
+  const auto base_models_text = detail::read_catalogue_file(base_models_path);
+  const auto vocabulary_text = detail::read_catalogue_file(vocabulary_path);
   // Both files are parsed before either is reported, so one run shows both.
   std::vector<FieldError> errors;
   auto parse = [&](const std::string& text, const fs::path& path) {

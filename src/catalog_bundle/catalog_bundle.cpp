@@ -7,6 +7,7 @@
 
 #include "inferconf/detect/rules.hpp"
 #include "inferconf/error.hpp"
+#include "inferconf/hardware.hpp"
 #include "inferconf/interop.hpp"
 
 namespace inferconf {
@@ -27,15 +28,32 @@ const std::shared_ptr<const detect::Rules>& CatalogBundle::shared_rules() const 
   return rules_;
 }
 
-const std::shared_ptr<const EngineVocabulary>& CatalogBundle::engine_vocabulary() const {
-  std::call_once(engine_vocabulary_once_, [this] {
-    // Checked against this folder's catalogue: every base model it defines
-    // must have an engine translation.
+namespace {
+
+// An optional file of the folder, read once and checked against the
+// catalogue (T::load(file, catalog)); null when the folder has none.
+template <typename T>
+const std::shared_ptr<const T>& load_optional(std::once_flag& once, std::shared_ptr<const T>& loaded,
+                                              const std::filesystem::path& dir, const Catalog& catalog) {
+  std::call_once(once, [&] {
     std::error_code ec;
-    if (const auto file = EngineVocabulary::file_in(dir_); std::filesystem::exists(file, ec))
-      engine_vocabulary_ = std::make_shared<const EngineVocabulary>(EngineVocabulary::load(file, catalog_));
+    if (const auto file = T::file_in(dir); std::filesystem::exists(file, ec))
+      loaded = std::make_shared<const T>(T::load(file, catalog));
   });
-  return engine_vocabulary_;
+  return loaded;
+}
+
+}  // namespace
+
+const std::shared_ptr<const EngineVocabulary>& CatalogBundle::engine_vocabulary() const {
+  // Checked against this folder's catalogue: every base model it defines
+  // must have an engine translation.
+  return load_optional(engine_vocabulary_once_, engine_vocabulary_, dir_, catalog_);
+}
+
+const std::shared_ptr<const HardwareCatalog>& CatalogBundle::hardware() const {
+  // Checked against this folder's catalogue: every memory model names a base model (and variant) it defines.
+  return load_optional(hardware_once_, hardware_, dir_, catalog_);
 }
 
 const EngineVocabulary& CatalogBundle::require_engine_vocabulary() const {

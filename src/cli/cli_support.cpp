@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "inferconf/resolve_request.hpp"
+
 namespace inferconf::cli {
 
 std::string read_input(const std::string& path) {
@@ -78,6 +80,20 @@ nlohmann::json json_or_text(const std::string& text, std::string_view option) {
 
 void print_json(std::ostream& out, const nlohmann::json& j) {
   out << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+}
+
+HardwareRequest parse_hardware_option(const std::string& text) {
+  nlohmann::json value = text;
+  if (!text.empty() && text.front() == '{') value = parse_json_text(text, "--hardware");
+  std::vector<FieldError> errors;
+  auto request = read_hardware_request(value, errors);
+  if (!request) {
+    for (auto& e : errors) e.field = "--hardware" + e.field.substr(std::string("hardware").size());
+    std::string message = "--hardware is not a usable profile:";
+    for (const auto& e : errors) message += fmt::format(" {} {}", e.field, e.message);
+    throw invalid(message, std::move(errors));
+  }
+  return *request;
 }
 
 }  // namespace inferconf::cli

@@ -45,6 +45,11 @@ void print_resolved(std::ostream& out, const ResolvedParameters& r);
 // throws Error(kInvalid) naming `option`, rather than becoming a string.
 nlohmann::json json_or_text(const std::string& text, std::string_view option);
 
+// "--hardware NAME" or "--hardware '{...}'": a shipped profile's name, or a
+// profile as JSON (text starting with "{"). Throws Error(kInvalid) naming
+// every bad field as --hardware.FIELD.
+HardwareRequest parse_hardware_option(const std::string& text);
+
 // Writes JSON to out, pretty-printed, with a trailing newline.
 void print_json(std::ostream& out, const nlohmann::json& j);
 

@@ -33,7 +33,7 @@ bool store_exists(const GlobalOptions& opts) {
 
 struct ExportArgs {
   std::string model_id, base_model, variant, type = "quality", format = "comfyui";
-  std::string prompt, negative_prompt, checkpoint, checkpoint_2;
+  std::string prompt, negative_prompt, checkpoint, checkpoint_2, hardware;
   std::optional<std::uint64_t> seed;
   bool python = false, allow_substitute = false;
 };
@@ -63,12 +63,13 @@ void run_export(GlobalOptions& opts, const ExportArgs& a) {
   const auto bundle = load_bundle_for(opts);
   const Catalog& catalog = bundle->catalog();
   const EngineVocabulary& vocabulary = bundle->require_engine_vocabulary();
-  Resolver resolver(*store, catalog, bundle->rules());
+  Resolver resolver(*store, catalog, bundle->rules(), bundle->hardware().get());
   ResolveRequest req;
   req.model_id = a.model_id;
   req.configuration_type = a.type;
   if (!a.base_model.empty()) req.base_model = a.base_model;
   if (!a.variant.empty()) req.variant = a.variant;
+  if (!a.hardware.empty()) req.hardware = parse_hardware_option(a.hardware);
   const auto resolved = resolver.resolve(req);
 
   ExportOptions options;
@@ -200,6 +201,10 @@ void register_export_commands(CLI::App& app, GlobalOptions& opts) {
   exp->add_option("--file-2", e->checkpoint_2,
                   "With --format diffusers: the second expert's file of a two-expert model (Wan 2.2 A14B: the "
                   "low-noise expert; default: the registry's metadata.expert_files)");
+  exp->add_option("--hardware", e->hardware,
+                  "Plan for this hardware as resolve --hardware does (a shipped profile or a profile as JSON) and "
+                  "carry the plan into the request: ComfyUI weight_dtype, text encoder device and tiled decode; "
+                  "diffusers torch_dtype, CPU offload, fp8 layerwise casting and VAE tiling; launch flags as notes");
   exp->add_flag("--python", e->python, "With --format diffusers: print a runnable Python snippet instead of JSON");
   exp->add_flag("--allow-substitute", e->allow_substitute,
                 "Use the documented nearest sampler/scheduler when the engine lacks one (reported on stderr)");

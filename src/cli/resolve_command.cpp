@@ -7,6 +7,7 @@
 
 #include "cli/cli_support.hpp"
 #include "cli/write_context.hpp"
+#include "inferconf/catalog_bundle.hpp"
 #include "inferconf/service.hpp"
 
 namespace inferconf::cli {
@@ -14,7 +15,7 @@ namespace inferconf::cli {
 namespace {
 
 struct ResolveArgs {
-  std::string model_id, base_model, variant, type = "quality", as_of;
+  std::string model_id, base_model, variant, type = "quality", as_of, hardware;
   std::vector<std::string> sets;
   bool strict = false;
 };
@@ -32,6 +33,21 @@ nlohmann::json parse_overrides(const std::vector<std::string>& sets) {
     overrides[key] = json_or_text(text, fmt::format("--set {}", key));
   }
   return overrides;
+}
+
+void print_plan(std::ostream& out, const HardwarePlan& plan) {
+  out << fmt::format("  hardware {}: {} GB VRAM x{}, {} GB system RAM, compute capability {}\n", plan.profile.id,
+                     plan.profile.vram_gb, plan.profile.count, plan.profile.system_ram_gb,
+                     plan.profile.compute_capability);
+  std::string dtypes;
+  for (const auto& d : plan.estimate.dtypes) dtypes += fmt::format("{}{} {}", dtypes.empty() ? "" : ", ", d.component, to_string(d.dtype));
+  out << fmt::format("    weights   {}\n", dtypes);
+  out << fmt::format("    offload   {}{}; VAE tiling {}\n", to_string(plan.settings.offload),
+                     plan.settings.text_encoders_on_cpu ? ", text encoders on the CPU" : "",
+                     plan.settings.vae_tiling ? "on" : "off");
+  out << fmt::format("    estimate  {:.1f} GB VRAM peak ({}), {:.1f} GB system RAM\n", plan.estimate.peak_vram_gb,
+                     plan.estimate.peak_phase, plan.estimate.system_ram_gb);
+  for (const auto& n : plan.notes) out << fmt::format("    note: {}\n", n);
 }
 
 }  // namespace
@@ -54,6 +70,7 @@ void print_resolved(std::ostream& out, const ResolvedParameters& r) {
   for (const auto& n : r.normalised) out << fmt::format("  note: {} \"{}\" means \"{}\"\n", n.field, n.given, n.canonical);
   for (const auto& n : r.notes) out << fmt::format("  note: {} {}\n", n.field, n.message);
   for (const auto& p : r.problems) out << fmt::format("  problem: {} {}\n", p.field, p.message);
+  if (r.hardware) print_plan(out, *r.hardware);
 }
 
 void register_resolve_command(CLI::App& app, GlobalOptions& opts) {
@@ -70,12 +87,18 @@ void register_resolve_command(CLI::App& app, GlobalOptions& opts) {
   cmd->add_option("--as-of", a->as_of,
                   "Resolve as at this past moment (2026-12-01 or an RFC 3339 time): the stored configuration's "
                   "revision then, under today's catalogue (or --catalog)");
+  cmd->add_option("--hardware", a->hardware,
+                  "Plan the run for this hardware: a shipped profile (consumer_8gb, consumer_12gb, consumer_16gb, "
+                  "consumer_24gb, l4, a100_40gb, a100_80gb, h100_80gb) or a profile as JSON ('{\"vram_gb\": 10, "
+                  "\"system_ram_gb\": 32, \"compute_capability\": 8.6}'); prints weight formats, offload, VAE tiling "
+                  "and the memory estimate, and lowers resolution or frames only when nothing else fits (each "
+                  "lowered value's source is hardware:PROFILE)");
   cmd->add_flag("--strict", a->strict,
                 "An override that is not a parameter of the architecture is an error (exit 2), not a note");
   cmd->callback([&opts, a] {
     auto store = open_store_for(opts);
     const auto bundle = load_bundle_for(opts);
-    Resolver resolver(*store, bundle->catalog(), bundle->rules());
+    Resolver resolver(*store, bundle->catalog(), bundle->rules(), bundle->hardware().get());
     ResolveRequest req;
     req.model_id = a->model_id;
     req.configuration_type = a->type;
@@ -84,6 +107,7 @@ void register_resolve_command(CLI::App& app, GlobalOptions& opts) {
     req.overrides = parse_overrides(a->sets);
     req.strict = a->strict;
     if (!a->as_of.empty()) req.as_of = parse_time_option(a->as_of, "--as-of");
+    if (!a->hardware.empty()) req.hardware = parse_hardware_option(a->hardware);
     const auto r = resolver.resolve(req);
     if (opts.json)
       print_json(*opts.out, r);

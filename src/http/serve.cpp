@@ -14,6 +14,7 @@
 #include "inferconf/catalog.hpp"
 #include "inferconf/catalog_bundle.hpp"
 #include "inferconf/error.hpp"
+#include "inferconf/hardware.hpp"
 #include "inferconf/http.hpp"
 #include "inferconf/interop/engine_vocabulary.hpp"
 #include "inferconf/store.hpp"
@@ -93,6 +94,12 @@ void serve(const ServeSettings& args, std::ostream& out) {
   // Exports (POST /v1/resolve?format=) need the engine vocabulary; a catalogue
   // without one still serves everything else.
   options.api.vocabulary = bundle->engine_vocabulary();
+  // hardware.json is read (and checked) now, so a broken one stops the start
+  // rather than the first request that names a profile.
+  options.api.hardware = bundle->hardware();
+  if (!options.api.hardware)
+    spdlog::warn("No {}: POST /v1/resolve with \"hardware\" will answer 503.",
+                 HardwareCatalog::file_in(bundle->dir()).string());
   if (!options.api.vocabulary)
     spdlog::warn("No {}: POST /v1/resolve?format=... will answer 503.", EngineVocabulary::file_in(bundle->dir()).string());
 

@@ -62,6 +62,7 @@ nlohmann::json export_a1111(ExportContext& ctx) {
   if (ctx.params.number_or("cfg_scale", 1.0) <= 1.0 && !ctx.options.negative_prompt.empty())
     ctx.notes.push_back("The negative prompt has no effect: CFG 1 runs no negative pass.");
   note_unsupported(ctx, "A txt2img request");
+  note_a1111_plan(ctx);
   return body;
 }
 

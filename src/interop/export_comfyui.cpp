@@ -45,6 +45,9 @@ class Builder {
     else if (graph == "wan_two_experts") wan_two_experts_graph();
     else if (graph == "hidream") hidream_graph();
     else throw invalid(fmt::format("engine_vocabulary.json names the unknown ComfyUI graph \"{}\" for {}.", graph, ctx_.who()));
+    // The checkpoint graph loads everything with CheckpointLoaderSimple (no
+    // weight_dtype, no device); HiDream's QuadrupleCLIPLoader has no device.
+    note_comfyui_plan(ctx_, graph != "checkpoint", graph != "checkpoint" && graph != "hidream");
     return {{"prompt", g_.take()}};
   }
 
@@ -103,13 +106,29 @@ class Builder {
                                {"denoise", p_.number_or("denoise", 1.0)}});
   }
 
+  // VAEDecodeTiled with ComfyUI's default tiles when the plan tiles the decode.
+  std::string decode(const std::string& samples, const json& vae) {
+    if (!plan_vae_tiling(ctx_)) return g_.add("VAEDecode", {{"samples", Graph::link(samples, 0)}, {"vae", vae}});
+    return g_.add("VAEDecodeTiled", {{"samples", Graph::link(samples, 0)},
+                                     {"vae", vae},
+                                     {"tile_size", 512},
+                                     {"overlap", 64},
+                                     {"temporal_size", 64},
+                                     {"temporal_overlap", 8}});
+  }
+  // A text encoder loader's inputs, with device cpu when the plan runs them there.
+  json on_device(json inputs) const {
+    if (plan_text_encoders_on_cpu(ctx_)) inputs["device"] = "cpu";
+    return inputs;
+  }
+
   void save_image(const std::string& samples, const json& vae) {
-    const auto decoded = g_.add("VAEDecode", {{"samples", Graph::link(samples, 0)}, {"vae", vae}});
+    const auto decoded = decode(samples, vae);
     g_.add("SaveImage", {{"images", Graph::link(decoded, 0)}, {"filename_prefix", "inferconf"}});
   }
 
   void save_video(const std::string& samples, const json& vae) {
-    const auto decoded = g_.add("VAEDecode", {{"samples", Graph::link(samples, 0)}, {"vae", vae}});
+    const auto decoded = decode(samples, vae);
     g_.add("SaveAnimatedWEBP", {{"images", Graph::link(decoded, 0)},
                                 {"filename_prefix", "inferconf"},
                                 {"fps", p_.require_number("video_fps", "ComfyUI")},
@@ -134,10 +153,10 @@ class Builder {
   }
 
   void flux_graph() {
-    const auto unet = g_.add("UNETLoader", {{"unet_name", model_file("unet")}, {"weight_dtype", "default"}});
-    const auto clip = g_.add("DualCLIPLoader", {{"clip_name1", file("clip_l")},
-                                                {"clip_name2", p_.string("text_encoder").value_or(file("t5"))},
-                                                {"type", "flux"}});
+    const auto unet = g_.add("UNETLoader", {{"unet_name", model_file("unet")}, {"weight_dtype", comfyui_weight_dtype(ctx_)}});
+    const auto clip = g_.add("DualCLIPLoader", on_device({{"clip_name1", file("clip_l")},
+                                                          {"clip_name2", p_.string("text_encoder").value_or(file("t5"))},
+                                                          {"type", "flux"}}));
     const auto vae = g_.add("VAELoader", {{"vae_name", p_.string("requires_vae").value_or(file("vae"))}});
     auto model = lora(unet);
     if (p_.has("max_shift") || p_.has("base_shift"))
@@ -163,8 +182,8 @@ class Builder {
     json pos, neg;
   };
   WanFront wan_front() {
-    const auto clip = g_.add("CLIPLoader", {{"clip_name", p_.string("text_encoder").value_or(file("text_encoder"))},
-                                            {"type", "wan"}});
+    const auto clip = g_.add("CLIPLoader", on_device({{"clip_name", p_.string("text_encoder").value_or(file("text_encoder"))},
+                                                      {"type", "wan"}}));
     const auto vae = g_.add("VAELoader", {{"vae_name", p_.string("requires_vae").value_or(file("vae"))}});
     auto [pos, neg] = conditioning(Graph::link(clip, 0), false);
     return {vae, pos, neg};
@@ -175,7 +194,7 @@ class Builder {
   json video_size(std::string_view key) const { return p_.require_integer(key, "ComfyUI"); }
 
   void wan_graph(bool five_b) {
-    const auto unet = g_.add("UNETLoader", {{"unet_name", model_file("unet")}, {"weight_dtype", "default"}});
+    const auto unet = g_.add("UNETLoader", {{"unet_name", model_file("unet")}, {"weight_dtype", comfyui_weight_dtype(ctx_)}});
     const auto model = shifted(unet);
     const auto front = wan_front();
     const auto frames = video_size("video_frames");
@@ -195,8 +214,8 @@ class Builder {
     if (custom)
       ctx_.notes.push_back("--checkpoint names one file, but Wan 2.2 A14B loads two experts; it is used for the "
                            "high-noise expert and the low-noise expert keeps its usual file.");
-    const auto high_unet = g_.add("UNETLoader", {{"unet_name", model_file("unet_high_noise")}, {"weight_dtype", "default"}});
-    const auto low_unet = g_.add("UNETLoader", {{"unet_name", file("unet_low_noise")}, {"weight_dtype", "default"}});
+    const auto high_unet = g_.add("UNETLoader", {{"unet_name", model_file("unet_high_noise")}, {"weight_dtype", comfyui_weight_dtype(ctx_)}});
+    const auto low_unet = g_.add("UNETLoader", {{"unet_name", file("unet_low_noise")}, {"weight_dtype", comfyui_weight_dtype(ctx_)}});
     const auto high = shifted(high_unet);
     const auto low = shifted(low_unet);
     const auto front = wan_front();
@@ -230,7 +249,7 @@ class Builder {
   }
 
   void hidream_graph() {
-    const auto unet = g_.add("UNETLoader", {{"unet_name", model_file("unet")}, {"weight_dtype", "default"}});
+    const auto unet = g_.add("UNETLoader", {{"unet_name", model_file("unet")}, {"weight_dtype", comfyui_weight_dtype(ctx_)}});
     const auto clip = g_.add("QuadrupleCLIPLoader", {{"clip_name1", file("clip_l")},
                                                      {"clip_name2", file("clip_g")},
                                                      {"clip_name3", p_.string("text_encoder").value_or(file("t5"))},

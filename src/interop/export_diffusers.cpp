@@ -172,6 +172,7 @@ json export_diffusers(ExportContext& ctx) {
     ctx.notes.push_back(fmt::format("{} needs an input image: pass image=... to the call.", pipeline));
   body["output"] = p.has("video_frames") ? json{{"type", "video"}, {"fps", p.require_number("video_fps", "diffusers")}}
                                          : json{{"type", "image"}};
+  apply_diffusers_plan(ctx, body, flow ? "transformer" : "unet");
   return body;
 }
 
@@ -213,6 +214,28 @@ bool is_python_identifier(std::string_view s) {
   for (char c : s)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
   return true;
+}
+
+// Where the pipeline runs: pipe.to("cuda"), or the offload the hardware plan
+// chose, then fp8 storage of the denoisers and VAE tiling.
+template <typename Identifier>
+std::string memory_lines(const json& memory, const Identifier& identifier) {
+  std::string out;
+  const auto offload = memory.value("offload", std::string("none"));
+  if (offload == "model")
+    out += "pipe.enable_model_cpu_offload()\n";
+  else if (offload == "sequential")
+    out += "pipe.enable_sequential_cpu_offload()\n";
+  else
+    out += "pipe.to(\"cuda\")\n";
+  if (const auto cast = memory.find("layerwise_casting"); cast != memory.end())
+    for (const auto& component : cast->at("components"))
+      out += fmt::format("pipe.{}.enable_layerwise_casting(storage_dtype=torch.{}, compute_dtype=torch.{})\n",
+                         identifier(component.get<std::string>(), "component name"),
+                         identifier(cast->at("storage_dtype").get<std::string>(), "torch dtype"),
+                         identifier(cast->at("compute_dtype").get<std::string>(), "torch dtype"));
+  if (memory.value("vae_tiling", false)) out += "pipe.vae.enable_tiling()\n";
+  return out;
 }
 
 }  // namespace
@@ -284,7 +307,7 @@ std::string render_diffusers_python(const nlohmann::json& body) {
   out << fmt::format("pipe.scheduler = {}.from_config(\n    pipe.scheduler.config,\n{})\n", scheduler_class,
                      interop::kwargs(scheduler.value("config", json::object()), "    "));
   if (body.contains("lora")) out << fmt::format("pipe.load_lora_weights({})\n", py(body["lora"]));
-  out << "pipe.to(\"cuda\")\n\n";
+  out << interop::memory_lines(body.value("memory", json::object()), identifier) << "\n";
   std::string call = interop::kwargs(body.at("call"), "    ");
   if (body.contains("seed")) {
     out << fmt::format("generator = torch.Generator(\"cuda\").manual_seed({})\n", body["seed"].dump());

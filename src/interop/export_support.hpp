@@ -63,6 +63,18 @@ std::string file_stem(std::string_view file);
 // Python's str(float): 7.0 -> "7.0", 7.5 -> "7.5".
 std::string python_float(double v);
 
+// The request's hardware plan, where the engine has a knob for it
+// (export_hardware.cpp); without a plan: "default", false, and no change.
+std::string comfyui_weight_dtype(const ExportContext& ctx);  // UNETLoader's weight_dtype
+bool plan_text_encoders_on_cpu(const ExportContext& ctx);
+bool plan_vae_tiling(const ExportContext& ctx);
+// Notes for what the plan needs outside the graph / body (launch flags, custom nodes).
+void note_comfyui_plan(ExportContext& ctx, bool loader_has_weight_dtype, bool loader_has_device);
+void note_a1111_plan(ExportContext& ctx);
+// torch_dtype, body["memory"] (offload, vae_tiling, layerwise_casting) and notes;
+// `denoiser` is the pipeline's diffusion component ("transformer", "unet").
+void apply_diffusers_plan(ExportContext& ctx, nlohmann::json& body, std::string_view denoiser);
+
 nlohmann::json export_comfyui(ExportContext& ctx);
 nlohmann::json export_a1111(ExportContext& ctx);
 std::string export_infotext(ExportContext& ctx);

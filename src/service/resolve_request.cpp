@@ -20,7 +20,7 @@ std::string shown(const nlohmann::json& value) {
 void check_member_names(const nlohmann::json& j, const RequestMemberReader* read_export,
                         std::vector<FieldError>& errors) {
   static const std::vector<std::string> known = {"model_id", "configuration_type", "base_model", "variant", "overrides",
-                                                 "strict", "as_of"};
+                                                 "strict", "as_of", "hardware"};
   for (const auto& [key, value] : j.items()) {
     if (key == "export") {
       if (read_export)
@@ -32,7 +32,7 @@ void check_member_names(const nlohmann::json& j, const RequestMemberReader* read
     if (std::find(known.begin(), known.end(), key) == known.end())
       errors.push_back({key, fmt::format("is not a field of a resolve request; allowed: model_id, configuration_type, "
                                          "base_model, variant, overrides, strict, as_of{}.",
-                                         read_export ? ", export" : "")});
+                                         read_export ? ", hardware, export" : ", hardware")});
   }
 }
 
@@ -53,6 +53,21 @@ std::optional<std::string> key_member(const nlohmann::json& j, const char* key, 
 }
 
 }  // namespace
+
+std::optional<HardwareRequest> read_hardware_request(const nlohmann::json& value, std::vector<FieldError>& errors) {
+  if (value.is_string()) {
+    const auto& name = value.get_ref<const std::string&>();
+    if (!name.empty() && name.size() <= kMaxRequestKeyBytes) return HardwareRequest{name, std::nullopt};
+  } else if (value.is_object()) {
+    auto profile = read_hardware_profile(value, "hardware", false, errors);
+    if (!profile) return std::nullopt;
+    return HardwareRequest{profile->id, std::move(profile)};
+  }
+  errors.push_back({"hardware", fmt::format("must be a shipped profile's name (e.g. \"consumer_12gb\") or a profile "
+                                            "object with vram_gb, system_ram_gb and compute_capability, but it is {}.",
+                                            shown(value))});
+  return std::nullopt;
+}
 
 ResolveRequest parse_resolve_request(const nlohmann::json& j, const RequestMemberReader* read_export) {
   std::vector<FieldError> errors;
@@ -85,6 +100,8 @@ ResolveRequest parse_resolve_request(const nlohmann::json& j, const RequestMembe
       errors.push_back(
           {"as_of", fmt::format("is {}, which is not a moment; allowed: {}.", shown(*it), kMomentFormats)});
   }
+  if (auto it = j.find("hardware"); it != j.end() && !it->is_null())
+    req.hardware = read_hardware_request(*it, errors);
   if (!errors.empty()) throw invalid("The resolve request is invalid.", std::move(errors));
   return req;
 }

@@ -233,6 +233,51 @@ void check_overrides(const Catalog& catalog, const ResolveRequest& request, cons
   }
 }
 
+// The profile a request names: a shipped one by id, or its inline profile.
+const HardwareProfile& requested_profile(const HardwareCatalog& hardware, const HardwareRequest& request) {
+  if (request.profile) return *request.profile;
+  if (const auto* p = hardware.find_profile(request.name)) return *p;
+  throw invalid(fmt::format("Hardware profile \"{}\" is not shipped; use one of {}, or give a profile object "
+                            "({{\"vram_gb\", \"system_ram_gb\", \"compute_capability\", \"count\"}}).",
+                            request.name, hardware.profile_ids()),
+                {{"hardware", fmt::format("is \"{}\", which is not a shipped profile; allowed: {}, or an object.",
+                                          request.name, hardware.profile_ids())}});
+}
+
+// The resolved size: the parameters' width, height and video_frames, else
+// the base model's first native resolution.
+Workload workload_of(const BaseModelSpec& spec, const ResolvedParameters& out) {
+  Workload w;
+  auto integer = [&](const char* key, int fallback) {
+    auto it = out.parameters.find(key);
+    return it != out.parameters.end() && it->is_number_integer() ? it->get<int>() : fallback;
+  };
+  const auto native = spec.native_resolutions.empty() ? std::pair{1024, 1024} : spec.native_resolutions.front();
+  w.width = integer("width", native.first);
+  w.height = integer("height", native.second);
+  w.frames = spec.modality == "video" ? integer("video_frames", 81) : 1;
+  return w;
+}
+
+// The last step, with a hardware profile: plan the run and lower what must
+// be lowered, each lowered value with its source and a note.
+void plan_for_hardware(const HardwareCatalog* hardware, const ResolveRequest& request,
+                       const Choice& choice, ResolvedParameters& out) {
+  if (!hardware)
+    throw unavailable("This inferconf has no hardware catalogue (hardware.json in the catalogue folder), so it cannot "
+                      "plan for hardware; resolve without \"hardware\" or use a catalogue that has one.");
+  const HardwareProfile& profile = requested_profile(*hardware, *request.hardware);
+  if (!out.problems.empty()) return;
+  HardwarePlanner planner(*hardware);
+  HardwarePlan plan = planner.plan(*choice.spec, choice.variant, profile, workload_of(*choice.spec, out));
+  for (const auto& a : plan.adjustments) {
+    out.parameters[a.parameter] = a.to;
+    out.sources[a.parameter] = kSourceHardwarePrefix + profile.id;
+    out.notes.push_back({a.parameter, fmt::format("was {}; {}", a.from, a.note)});
+  }
+  out.hardware = std::move(plan);
+}
+
 }  // namespace
 
 void to_json(nlohmann::json& j, const ResolvedParameters& r) {
@@ -252,6 +297,8 @@ void to_json(nlohmann::json& j, const ResolvedParameters& r) {
   auto& normalised = j["normalised"] = nlohmann::json::array();
   for (const auto& n : r.normalised)
     normalised.push_back({{"field", n.field}, {"given", n.given}, {"canonical", n.canonical}});
+  // Only a request with hardware has the member: answers without stay as they were.
+  if (r.hardware) j["hardware"] = *r.hardware;
 }
 
 ResolvedParameters Resolver::resolve(const ResolveRequest& request) const {
@@ -264,6 +311,7 @@ ResolvedParameters Resolver::resolve(const ResolveRequest& request) const {
   out.variant = choice.variant;
   layer_parameters(choice, request, out);
   check_overrides(catalog_, request, choice.variant, out);
+  if (request.hardware) plan_for_hardware(hardware_, request, choice, out);
   return out;
 }
 

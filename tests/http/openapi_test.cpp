@@ -22,7 +22,12 @@ const nlohmann::json& doc() {
   return d;
 }
 
-const nlohmann::json& schema(const std::string& name) { return doc()["components"]["schemas"].at(name); }
+// "Name" or "Name/property" for an inline object schema.
+const nlohmann::json& schema(const std::string& name) {
+  const auto slash = name.find('/');
+  const auto& s = doc()["components"]["schemas"].at(name.substr(0, slash));
+  return slash == std::string::npos ? s : s["properties"].at(name.substr(slash + 1));
+}
 
 void expect_documented(const nlohmann::json& value, const std::string& schema_name) {
   const auto& props = schema(schema_name)["properties"];
@@ -132,10 +137,20 @@ TEST(OpenApi, DocumentsEveryDtoField) {
   expect_documented(r["problems"][0], "FieldError");
   expect_documented(r["normalised"][0], "Normalisation");
   expect_documented(nlohmann::json{{"model_id", ""}, {"configuration_type", ""}, {"base_model", ""}, {"variant", ""},
-                                   {"overrides", nlohmann::json::object()}, {"strict", true}, {"as_of", ""}},
+                                   {"overrides", nlohmann::json::object()}, {"strict", true}, {"as_of", ""},
+                                   {"hardware", ""}},
                     "ResolveRequest");
   // Every field the resolve parser accepts is documented and nothing else is.
-  EXPECT_EQ(schema("ResolveRequest")["properties"].size(), 8u);
+  EXPECT_EQ(schema("ResolveRequest")["properties"].size(), 9u);
+  HardwarePlan plan;
+  plan.profile.id = "inline";
+  plan.estimate.dtypes = {{"diffusion_model", WeightDtype::kBf16}, {"t5xxl", WeightDtype::kFp8E4m3fn}, {"vae", WeightDtype::kBf16}};
+  plan.adjustments.push_back({"width", 1280, 1104, "why"});
+  resolved.hardware = plan;
+  const nlohmann::json planned = resolved;
+  expect_documented(planned, "ResolvedParameters");
+  expect_documented(planned["hardware"], "HardwarePlan");
+  expect_documented(planned["hardware"]["weight_dtypes"], "HardwarePlan/weight_dtypes");
   expect_documented(nlohmann::json{{"prompt", ""}, {"negative_prompt", ""}, {"seed", 1}, {"checkpoint", ""},
                                    {"allow_substitute", true}},
                     "ExportOptions");

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "http/api/tokens.hpp"
+#include "inferconf/hardware.hpp"
 
 namespace inferconf::testing {
 
@@ -61,6 +62,9 @@ void TestServer::start(TestServerOptions o) {
   options.api.rules = detect::load_rules(catalog_dir);
   options.api.vocabulary =
       std::make_shared<const EngineVocabulary>(EngineVocabulary::load(EngineVocabulary::file_in(catalog_dir), *catalog_));
+  if (std::filesystem::exists(HardwareCatalog::file_in(catalog_dir)))
+    options.api.hardware =
+        std::make_shared<const HardwareCatalog>(HardwareCatalog::load(HardwareCatalog::file_in(catalog_dir), *catalog_));
   if (o.with_tokens) {
     const std::string text = "# test tokens\n" + http::token_file_line("writer", kWriterToken, false) + "\n" +
                              http::token_file_line("reader", kReaderToken, true) + "\n" +

@@ -34,7 +34,7 @@ Api::Api(IndexSync& sync, const Catalog& catalog, ApiOptions options, ServerStat
       options_(std::move(options)),
       status_(std::move(status)),
       lookup_(sync.store(), sync.index()),
-      resolver_(lookup_, catalog, required_rules(options_)) {
+      resolver_(lookup_, catalog, required_rules(options_), options_.hardware.get()) {
   // The catalogue does not change while serving: serialise its answers once.
   base_models_json_ = std::make_shared<const std::string>(catalog_.to_json().dump());
   for (const auto& b : catalog_.base_models())

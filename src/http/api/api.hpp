@@ -28,6 +28,7 @@
 #include "http/index/index_lookup.hpp"
 #include "http/index/index_sync.hpp"
 #include "inferconf/catalog.hpp"
+#include "inferconf/hardware.hpp"
 #include "inferconf/interop.hpp"
 #include "inferconf/detect/rules.hpp"
 #include "inferconf/service.hpp"
@@ -44,6 +45,9 @@ struct ApiOptions {
   // The detection rules of the same catalogue folder, with which the resolver
   // decides a registry model's base model (as `populate` does). Required.
   std::shared_ptr<const detect::Rules> rules;
+  // The hardware catalogue of the same folder (hardware.json), for
+  // "hardware" in POST /v1/resolve; null: such a request answers 503.
+  std::shared_ptr<const HardwareCatalog> hardware;
 };
 
 struct Request {

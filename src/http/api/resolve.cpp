@@ -47,6 +47,13 @@ Response resolve_answer(const Resolver& resolver, const ConfigurationIndex& inde
   return resp;
 }
 
+// How the server was set up, not an outage: said plainly, without Retry-After.
+Response no_hardware_catalogue() {
+  return problem("unavailable", "This server's catalogue folder has no hardware.json, so it cannot plan for hardware; "
+                                "resolve without \"hardware\", or restart the server with a catalogue that has one "
+                                "(docs/HARDWARE.md).");
+}
+
 }  // namespace
 
 Outcome Api::resolve(Call& c) {
@@ -66,6 +73,7 @@ Outcome Api::resolve(Call& c) {
   } catch (const Error& e) {
     return answer_now(problem_for(e));
   }
+  if (req.hardware && !options_.hardware) return answer_now(no_hardware_catalogue());
   // With a stored configuration in the index the resolver reads nothing
   // else, so it answers here (not as of a past moment: that reads the
   // store's history). Without one it asks the store's model registry
@@ -121,6 +129,7 @@ Outcome Api::export_resolved(Call& c) {
   } catch (const Error& e) {
     return answer_now(problem_for(e));
   }
+  if (req.hardware && !options_.hardware) return answer_now(no_hardware_catalogue());
   Outcome out;
   out.later = [this, req = std::move(req), options = std::move(options), format = *format, text_answer]() mutable {
     return history_guarded([&] {
