@@ -47,8 +47,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-rss_mb() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
 echo "== seeding $MODELS models x 2 presets (Store::create_many)"
 DB="sqlite:$TMP/bench.db"
@@ -69,36 +69,10 @@ RSS_LOADED="$(rss_mb "$IC_PID")"
 LOAD_LINE="$(grep -o 'serving .*threads' "$TMP/inferconf.err" || true)"
 
 PATH_LOOKUP="/v1/models/$MODEL/configurations/quality"
-mkdir -p "$TMP/www$(dirname "$PATH_LOOKUP")" "$TMP/nginx"
+mkdir -p "$TMP/www$(dirname "$PATH_LOOKUP")"
 curl -sf "http://127.0.0.1:$IC_PORT$PATH_LOOKUP" -o "$TMP/www$PATH_LOOKUP"
 
-# nginx started as root runs its workers as nobody: they must reach the file.
-chmod 755 "$TMP"; chmod -R a+rX "$TMP/www"
-NGINX_PORT="$(free_port)"
-cat >"$TMP/nginx/nginx.conf" <<CONF
-worker_processes $WORKERS;
-daemon off;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log $TMP/nginx-access.log;
-  client_body_temp_path $TMP/nginx/body;
-  proxy_temp_path $TMP/nginx/proxy;
-  fastcgi_temp_path $TMP/nginx/fastcgi;
-  uwsgi_temp_path $TMP/nginx/uwsgi;
-  scgi_temp_path $TMP/nginx/scgi;
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:$NGINX_PORT;
-    root $TMP/www;
-    default_type application/json;
-  }
-}
-CONF
-"$NGINX" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/error.log" &
-NGINX_PID=$!
-for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$NGINX_PORT$PATH_LOOKUP" -o /dev/null && break; sleep 0.1; done
+start_nginx_static "$TMP/www" "$WORKERS" "$TMP" "$PATH_LOOKUP"
 cmp -s <(curl -s "http://127.0.0.1:$NGINX_PORT$PATH_LOOKUP") <(curl -s "http://127.0.0.1:$IC_PORT$PATH_LOOKUP") \
   || { echo "nginx and inferconf do not serve the same bytes" >&2; exit 1; }
 BODY_BYTES="$(wc -c <"$TMP/www$PATH_LOOKUP")"

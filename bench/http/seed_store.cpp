@@ -1,5 +1,5 @@
 // bench_http_seed DB_URI MODELS CATALOG_DIR: creates MODELS models x the
-// catalogue's configuration types (quality, speed) in the store, in batches
+// configuration types `populate` creates (quality, speed) in the store, in batches
 // through Store::create_many, each from its base model's catalogue preset
 // (base models taken in turn), so the documents look like real ones.
 // Prints the first model id.
@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
     for (long i = 0; i < models; ++i) {
       const auto& base = catalog.base_models()[static_cast<std::size_t>(i) % catalog.base_models().size()];
       for (const auto& type : catalog.configuration_types()) {
+        if (!type.populate) continue;  // the store a platform runs: what populate made
         const inferconf::Preset* preset = base.preset(type.id);
         if (!preset) continue;
         inferconf::CreateDTO d;
