@@ -407,6 +407,38 @@ Layout flux_dit(bool guidance, int img_in, Dtype dt) {
   return l;
 }
 
+namespace {
+
+// The dual- and single-stream blocks diffusers names alike for FLUX.1, Chroma and HunyuanVideo
+// (width 3072); Chroma prunes the per-block modulation (`modulated` false) in favour of its
+// distilled guidance layer.
+void mmdit_diffusers_blocks(B& b, std::size_t dual, std::size_t single, bool modulated) {
+  const U H = 3072;
+  for (std::size_t i = 0; i < dual; ++i) {
+    const std::string p = "transformer_blocks." + S_(i);
+    for (const char* x : {"to_q", "to_k", "to_v", "add_q_proj", "add_k_proj", "add_v_proj", "to_add_out"}) b.linear(p + ".attn." + x, H, H);
+    b.linear(p + ".attn.to_out.0", H, H);
+    if (modulated) {
+      b.linear(p + ".norm1.linear", 6 * H, H);
+      b.linear(p + ".norm1_context.linear", 6 * H, H);
+    }
+    b.linear(p + ".ff.net.0.proj", 4 * H, H);
+    b.linear(p + ".ff.net.2", H, 4 * H);
+    b.linear(p + ".ff_context.net.0.proj", 4 * H, H);
+    b.linear(p + ".ff_context.net.2", H, 4 * H);
+  }
+  for (std::size_t i = 0; i < single; ++i) {
+    const std::string p = "single_transformer_blocks." + S_(i);
+    for (const char* x : {"to_q", "to_k", "to_v"}) b.linear(p + ".attn." + x, H, H);
+    if (modulated) b.linear(p + ".norm.linear", 3 * H, H);
+    b.linear(p + ".proj_mlp", 4 * H, H);
+    b.linear(p + ".proj_out", H, 5 * H);
+  }
+  if (modulated) b.linear("norm_out.linear", 2 * H, H);
+}
+
+}  // namespace
+
 Layout flux_diffusers(bool guidance, Dtype dt) {
   Layout l;
   B b{l, dt};
@@ -421,25 +453,52 @@ Layout flux_diffusers(bool guidance, Dtype dt) {
     b.linear("time_text_embed.guidance_embedder.linear_1", H, 256);
     b.linear("time_text_embed.guidance_embedder.linear_2", H, H);
   }
-  for (std::size_t i = 0; i < 19; ++i) {
-    const std::string p = "transformer_blocks." + S_(i);
-    for (const char* x : {"to_q", "to_k", "to_v", "add_q_proj", "add_k_proj", "add_v_proj", "to_add_out"}) b.linear(p + ".attn." + x, H, H);
-    b.linear(p + ".attn.to_out.0", H, H);
-    b.linear(p + ".norm1.linear", 6 * H, H);
-    b.linear(p + ".norm1_context.linear", 6 * H, H);
-    b.linear(p + ".ff.net.0.proj", 4 * H, H);
-    b.linear(p + ".ff.net.2", H, 4 * H);
-    b.linear(p + ".ff_context.net.0.proj", 4 * H, H);
-    b.linear(p + ".ff_context.net.2", H, 4 * H);
+  mmdit_diffusers_blocks(b, 19, 38, true);
+  b.linear("proj_out", 64, H);
+  return l;
+}
+
+Layout chroma_diffusers(Dtype dt) {
+  Layout l;
+  B b{l, dt};
+  const U H = 3072, A = 5120;
+  b.linear("x_embedder", H, 64);
+  b.linear("context_embedder", H, 4096);
+  // The approximator that replaces FLUX.1's per-block modulation and guidance embedding.
+  b.linear("distilled_guidance_layer.in_proj", A, 64);
+  for (std::size_t i = 0; i < 5; ++i) {
+    b.linear("distilled_guidance_layer.layers." + S_(i) + ".linear_1", A, A);
+    b.linear("distilled_guidance_layer.layers." + S_(i) + ".linear_2", A, A);
+    b.w("distilled_guidance_layer.norms." + S_(i) + ".weight", {A});
   }
-  for (std::size_t i = 0; i < 38; ++i) {
-    const std::string p = "single_transformer_blocks." + S_(i);
-    for (const char* x : {"to_q", "to_k", "to_v"}) b.linear(p + ".attn." + x, H, H);
-    b.linear(p + ".norm.linear", 3 * H, H);
-    b.linear(p + ".proj_mlp", 4 * H, H);
-    b.linear(p + ".proj_out", H, 5 * H);
+  b.linear("distilled_guidance_layer.out_proj", H, A);
+  mmdit_diffusers_blocks(b, 19, 38, false);
+  b.linear("proj_out", 64, H);
+  return l;
+}
+
+Layout hunyuan_video_diffusers(U in_channels, Dtype dt) {
+  Layout l;
+  B b{l, dt};
+  const U H = 3072;
+  b.w("x_embedder.proj.weight", {H, in_channels, 1, 2, 2});
+  b.w("x_embedder.proj.bias", {H});
+  b.linear("context_embedder.proj_in", H, 4096);
+  b.linear("context_embedder.time_text_embed.timestep_embedder.linear_1", H, 256);
+  b.linear("context_embedder.time_text_embed.text_embedder.linear_1", H, 4096);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const std::string p = "context_embedder.token_refiner.refiner_blocks." + S_(i);
+    b.norm(p + ".norm1", H);
+    for (const char* x : {"to_q", "to_k", "to_v", "to_out.0"}) b.linear(p + ".attn." + x, H, H);
+    b.norm(p + ".norm2", H);
   }
-  b.linear("norm_out.linear", 2 * H, H);
+  b.linear("time_text_embed.timestep_embedder.linear_1", H, 256);
+  b.linear("time_text_embed.timestep_embedder.linear_2", H, H);
+  b.linear("time_text_embed.guidance_embedder.linear_1", H, 256);
+  b.linear("time_text_embed.guidance_embedder.linear_2", H, H);
+  b.linear("time_text_embed.text_embedder.linear_1", H, 768);
+  b.linear("time_text_embed.text_embedder.linear_2", H, H);
+  mmdit_diffusers_blocks(b, 20, 40, true);
   b.linear("proj_out", 64, H);
   return l;
 }

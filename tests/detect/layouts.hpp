@@ -51,6 +51,10 @@ Layout sd3_mmdit(int depth, int dual_layers, Dtype dt = Dt::F16);
 Layout sd3_diffusers(int depth, int dual_layers, Dtype dt = Dt::F16);
 // HunyuanVideo 13B (ComfyUI / original keys): 20 double and 40 single blocks of width 3072.
 Layout hunyuan_video_dit(int in_channels = 16, bool guidance = true, Dtype dt = Dt::BF16);
+// The same model in the diffusers HunyuanVideoTransformer3DModel layout, and Chroma in the diffusers
+// ChromaTransformer2DModel layout (FLUX.1's blocks without their modulation, plus the approximator).
+Layout hunyuan_video_diffusers(std::uint64_t in_channels = 16, Dtype dt = Dt::BF16);
+Layout chroma_diffusers(Dtype dt = Dt::BF16);
 
 // Qwen-Image 20B (the diffusers QwenImageTransformer2DModel keys, which ComfyUI's repackaged files
 // keep under model.diffusion_model.): 60 blocks of width 3072; `edit_marker` adds Edit-2511's marker.

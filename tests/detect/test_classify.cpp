@@ -301,6 +301,14 @@ const std::vector<Fixture>& fixtures() {
        "BF16", "keys", "hunyuan_video_1_5_diffusers", "cond_type_embed.weight BF16 [3,2048]", ""},
       {"hunyuanvideo1.5_broken.safetensors", [] { return hunyuan_video15_dit(false, 16); }, {}, "unknown", "", "",
        "diffusion_model", "", "BF16", "keys", "hunyuan_video", "individual_token_refiner", "HunyuanVideo 1.5"},
+      // Chroma and HunyuanVideo v1 in the diffusers layout; Chroma's is FLUX.1's blocks without their
+      // modulation, so it must not pass for FLUX.1 schnell.
+      {"model_0115.safetensors", [] { return chroma_diffusers(); }, {}, "chroma", "", "", "diffusion_model", "", "BF16", "keys",
+       "chroma_diffusers", "distilled_guidance_layer", ""},
+      {"model_0116.safetensors", [] { return hunyuan_video_diffusers(); }, {}, "hunyuan_video", "v1", "", "diffusion_model", "",
+       "BF16", "keys", "hunyuan_video_t2v_diffusers", "x_embedder.proj.weight BF16 [3072,16,1,2,2]", ""},
+      {"hunyuan_video_i2v_diffusers.safetensors", [] { return hunyuan_video_diffusers(33); }, {}, "unknown", "", "",
+       "diffusion_model", "", "BF16", "keys", "hunyuan_video_diffusers", "context_embedder.token_refiner", "diffusers layout"},
       {"random.safetensors", [] { return Layout{{"foo.weight", Dtype::F32, {3, 3}}}; }, {}, "unknown", "", "", "unknown", "", "F32",
        "none", "", "", "no detection rule matched the 1 tensors"},
   };
