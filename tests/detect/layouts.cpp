@@ -483,21 +483,28 @@ Layout hunyuan_video_diffusers(U in_channels, Dtype dt) {
   const U H = 3072;
   b.w("x_embedder.proj.weight", {H, in_channels, 1, 2, 2});
   b.w("x_embedder.proj.bias", {H});
-  b.linear("context_embedder.proj_in", H, 4096);
-  b.linear("context_embedder.time_text_embed.timestep_embedder.linear_1", H, 256);
-  b.linear("context_embedder.time_text_embed.text_embedder.linear_1", H, 4096);
+  struct Embedder {
+    const char* name;
+    U in;
+  };
+  // The text refiner and the timestep, guidance and pooled-text embedders (all of width H).
+  for (const Embedder& e : {Embedder{"context_embedder.proj_in", 4096},
+                            Embedder{"context_embedder.time_text_embed.timestep_embedder.linear_1", 256},
+                            Embedder{"context_embedder.time_text_embed.text_embedder.linear_1", 4096},
+                            Embedder{"time_text_embed.timestep_embedder.linear_1", 256},
+                            Embedder{"time_text_embed.timestep_embedder.linear_2", H},
+                            Embedder{"time_text_embed.guidance_embedder.linear_1", 256},
+                            Embedder{"time_text_embed.guidance_embedder.linear_2", H},
+                            Embedder{"time_text_embed.text_embedder.linear_1", 768},
+                            Embedder{"time_text_embed.text_embedder.linear_2", H}}) {
+    b.linear(e.name, H, e.in);
+  }
   for (std::size_t i = 0; i < 2; ++i) {
     const std::string p = "context_embedder.token_refiner.refiner_blocks." + S_(i);
-    b.norm(p + ".norm1", H);
     for (const char* x : {"to_q", "to_k", "to_v", "to_out.0"}) b.linear(p + ".attn." + x, H, H);
+    b.norm(p + ".norm1", H);
     b.norm(p + ".norm2", H);
   }
-  b.linear("time_text_embed.timestep_embedder.linear_1", H, 256);
-  b.linear("time_text_embed.timestep_embedder.linear_2", H, H);
-  b.linear("time_text_embed.guidance_embedder.linear_1", H, 256);
-  b.linear("time_text_embed.guidance_embedder.linear_2", H, H);
-  b.linear("time_text_embed.text_embedder.linear_1", H, 768);
-  b.linear("time_text_embed.text_embedder.linear_2", H, H);
   mmdit_diffusers_blocks(b, 20, 40, true);
   b.linear("proj_out", 64, H);
   return l;
@@ -704,29 +711,32 @@ namespace {
 // feed-forward of 6144; refiner blocks on the caption carry no modulation.
 void lumina2_block(B& b, const std::string& p, bool diffusers, bool modulated) {
   const U D = 2304, F = 6144, KV = 8 * 96;
+  // The same block under the two layouts' names: diffusers splits the fused qkv projection.
+  struct Names {
+    const char *attn, *q_norm, *k_norm, *ff[3], *norms[4], *modulation;
+  };
+  static const Names kOriginal{"attention", "q_norm", "k_norm", {"w1", "w2", "w3"},
+                               {"attention_norm1", "ffn_norm1", "attention_norm2", "ffn_norm2"}, "adaLN_modulation.1"};
+  static const Names kDiffusers{"attn", "norm_q", "norm_k", {"linear_1", "linear_2", "linear_3"},
+                                {"norm1.norm", "ffn_norm1", "norm2", "ffn_norm2"}, "norm1.linear"};
+  const Names& n = diffusers ? kDiffusers : kOriginal;
+  const std::string a = p + "." + n.attn;
   if (diffusers) {
-    b.linear(p + ".attn.to_q", D, D, false);
-    b.linear(p + ".attn.to_k", KV, D, false);
-    b.linear(p + ".attn.to_v", KV, D, false);
-    b.linear(p + ".attn.to_out.0", D, D, false);
-    b.w(p + ".attn.norm_q.weight", {96});
-    b.w(p + ".attn.norm_k.weight", {96});
-    b.linear(p + ".feed_forward.linear_1", F, D, false);
-    b.linear(p + ".feed_forward.linear_2", D, F, false);
-    b.linear(p + ".feed_forward.linear_3", F, D, false);
-    if (modulated) b.linear(p + ".norm1.linear", 4 * D, 1024);
-    for (const char* n : {"norm1.norm", "ffn_norm1", "norm2", "ffn_norm2"}) b.w(p + "." + n + ".weight", {D});
-    return;
+    b.linear(a + ".to_q", D, D, false);
+    b.linear(a + ".to_k", KV, D, false);
+    b.linear(a + ".to_v", KV, D, false);
+    b.linear(a + ".to_out.0", D, D, false);
+  } else {
+    b.linear(a + ".qkv", D + 2 * KV, D, false);
+    b.linear(a + ".out", D, D, false);
   }
-  b.linear(p + ".attention.qkv", D + 2 * KV, D, false);
-  b.linear(p + ".attention.out", D, D, false);
-  b.w(p + ".attention.q_norm.weight", {96});
-  b.w(p + ".attention.k_norm.weight", {96});
-  b.linear(p + ".feed_forward.w1", F, D, false);
-  b.linear(p + ".feed_forward.w2", D, F, false);
-  b.linear(p + ".feed_forward.w3", F, D, false);
-  for (const char* n : {"attention_norm1", "ffn_norm1", "attention_norm2", "ffn_norm2"}) b.w(p + "." + n + ".weight", {D});
-  if (modulated) b.linear(p + ".adaLN_modulation.1", 4 * D, 1024);
+  b.w(a + "." + n.q_norm + ".weight", {96});
+  b.w(a + "." + n.k_norm + ".weight", {96});
+  b.linear(p + ".feed_forward." + n.ff[0], F, D, false);
+  b.linear(p + ".feed_forward." + n.ff[1], D, F, false);
+  b.linear(p + ".feed_forward." + n.ff[2], F, D, false);
+  for (const char* norm : n.norms) b.w(p + "." + norm + ".weight", {D});
+  if (modulated) b.linear(p + "." + n.modulation, 4 * D, 1024);
 }
 
 }  // namespace
