@@ -1,5 +1,6 @@
 #include "detect/layouts.hpp"
 
+#include <algorithm>
 #include <string>
 
 namespace inferconf::detect::testing {
@@ -406,6 +407,38 @@ Layout flux_dit(bool guidance, int img_in, Dtype dt) {
   return l;
 }
 
+namespace {
+
+// The dual- and single-stream blocks diffusers names alike for FLUX.1, Chroma and HunyuanVideo
+// (width 3072); Chroma prunes the per-block modulation (`modulated` false) in favour of its
+// distilled guidance layer.
+void mmdit_diffusers_blocks(B& b, std::size_t dual, std::size_t single, bool modulated) {
+  const U H = 3072;
+  for (std::size_t i = 0; i < dual; ++i) {
+    const std::string p = "transformer_blocks." + S_(i);
+    for (const char* x : {"to_q", "to_k", "to_v", "add_q_proj", "add_k_proj", "add_v_proj", "to_add_out"}) b.linear(p + ".attn." + x, H, H);
+    b.linear(p + ".attn.to_out.0", H, H);
+    if (modulated) {
+      b.linear(p + ".norm1.linear", 6 * H, H);
+      b.linear(p + ".norm1_context.linear", 6 * H, H);
+    }
+    b.linear(p + ".ff.net.0.proj", 4 * H, H);
+    b.linear(p + ".ff.net.2", H, 4 * H);
+    b.linear(p + ".ff_context.net.0.proj", 4 * H, H);
+    b.linear(p + ".ff_context.net.2", H, 4 * H);
+  }
+  for (std::size_t i = 0; i < single; ++i) {
+    const std::string p = "single_transformer_blocks." + S_(i);
+    for (const char* x : {"to_q", "to_k", "to_v"}) b.linear(p + ".attn." + x, H, H);
+    if (modulated) b.linear(p + ".norm.linear", 3 * H, H);
+    b.linear(p + ".proj_mlp", 4 * H, H);
+    b.linear(p + ".proj_out", H, 5 * H);
+  }
+  if (modulated) b.linear("norm_out.linear", 2 * H, H);
+}
+
+}  // namespace
+
 Layout flux_diffusers(bool guidance, Dtype dt) {
   Layout l;
   B b{l, dt};
@@ -420,25 +453,59 @@ Layout flux_diffusers(bool guidance, Dtype dt) {
     b.linear("time_text_embed.guidance_embedder.linear_1", H, 256);
     b.linear("time_text_embed.guidance_embedder.linear_2", H, H);
   }
-  for (std::size_t i = 0; i < 19; ++i) {
-    const std::string p = "transformer_blocks." + S_(i);
-    for (const char* x : {"to_q", "to_k", "to_v", "add_q_proj", "add_k_proj", "add_v_proj", "to_add_out"}) b.linear(p + ".attn." + x, H, H);
-    b.linear(p + ".attn.to_out.0", H, H);
-    b.linear(p + ".norm1.linear", 6 * H, H);
-    b.linear(p + ".norm1_context.linear", 6 * H, H);
-    b.linear(p + ".ff.net.0.proj", 4 * H, H);
-    b.linear(p + ".ff.net.2", H, 4 * H);
-    b.linear(p + ".ff_context.net.0.proj", 4 * H, H);
-    b.linear(p + ".ff_context.net.2", H, 4 * H);
+  mmdit_diffusers_blocks(b, 19, 38, true);
+  b.linear("proj_out", 64, H);
+  return l;
+}
+
+Layout chroma_diffusers(Dtype dt) {
+  Layout l;
+  B b{l, dt};
+  const U H = 3072, A = 5120;
+  b.linear("x_embedder", H, 64);
+  b.linear("context_embedder", H, 4096);
+  // The approximator that replaces FLUX.1's per-block modulation and guidance embedding.
+  b.linear("distilled_guidance_layer.in_proj", A, 64);
+  for (std::size_t i = 0; i < 5; ++i) {
+    b.linear("distilled_guidance_layer.layers." + S_(i) + ".linear_1", A, A);
+    b.linear("distilled_guidance_layer.layers." + S_(i) + ".linear_2", A, A);
+    b.w("distilled_guidance_layer.norms." + S_(i) + ".weight", {A});
   }
-  for (std::size_t i = 0; i < 38; ++i) {
-    const std::string p = "single_transformer_blocks." + S_(i);
-    for (const char* x : {"to_q", "to_k", "to_v"}) b.linear(p + ".attn." + x, H, H);
-    b.linear(p + ".norm.linear", 3 * H, H);
-    b.linear(p + ".proj_mlp", 4 * H, H);
-    b.linear(p + ".proj_out", H, 5 * H);
+  b.linear("distilled_guidance_layer.out_proj", H, A);
+  mmdit_diffusers_blocks(b, 19, 38, false);
+  b.linear("proj_out", 64, H);
+  return l;
+}
+
+Layout hunyuan_video_diffusers(U in_channels, Dtype dt) {
+  Layout l;
+  B b{l, dt};
+  const U H = 3072;
+  b.w("x_embedder.proj.weight", {H, in_channels, 1, 2, 2});
+  b.w("x_embedder.proj.bias", {H});
+  struct Embedder {
+    const char* name;
+    U in;
+  };
+  // The text refiner and the timestep, guidance and pooled-text embedders (all of width H).
+  for (const Embedder& e : {Embedder{"context_embedder.proj_in", 4096},
+                            Embedder{"context_embedder.time_text_embed.timestep_embedder.linear_1", 256},
+                            Embedder{"context_embedder.time_text_embed.text_embedder.linear_1", 4096},
+                            Embedder{"time_text_embed.timestep_embedder.linear_1", 256},
+                            Embedder{"time_text_embed.timestep_embedder.linear_2", H},
+                            Embedder{"time_text_embed.guidance_embedder.linear_1", 256},
+                            Embedder{"time_text_embed.guidance_embedder.linear_2", H},
+                            Embedder{"time_text_embed.text_embedder.linear_1", 768},
+                            Embedder{"time_text_embed.text_embedder.linear_2", H}}) {
+    b.linear(e.name, H, e.in);
   }
-  b.linear("norm_out.linear", 2 * H, H);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const std::string p = "context_embedder.token_refiner.refiner_blocks." + S_(i);
+    for (const char* x : {"to_q", "to_k", "to_v", "to_out.0"}) b.linear(p + ".attn." + x, H, H);
+    b.norm(p + ".norm1", H);
+    b.norm(p + ".norm2", H);
+  }
+  mmdit_diffusers_blocks(b, 20, 40, true);
   b.linear("proj_out", 64, H);
   return l;
 }
@@ -609,6 +676,189 @@ Layout hunyuan_video_dit(int in_channels, bool guidance, Dtype dt) {
   return l;
 }
 
+Layout qwen_image_dit(U img_in, bool edit_marker, Dtype dt) {
+  Layout l;
+  B b{l, dt};
+  const U H = 3072;
+  b.linear("img_in", H, img_in);
+  b.w("txt_norm.weight", {3584});
+  b.linear("txt_in", H, 3584);
+  b.linear("time_text_embed.timestep_embedder.linear_1", H, 256);
+  b.linear("time_text_embed.timestep_embedder.linear_2", H, H);
+  for (std::size_t i = 0; i < 60; ++i) {
+    const std::string p = "transformer_blocks." + S_(i);
+    b.linear(p + ".img_mod.1", 6 * H, H);
+    b.linear(p + ".txt_mod.1", 6 * H, H);
+    for (const char* x : {"to_q", "to_k", "to_v", "add_q_proj", "add_k_proj", "add_v_proj", "to_out.0", "to_add_out"}) {
+      b.linear(p + ".attn." + x, H, H);
+    }
+    for (const char* n : {"norm_q", "norm_k", "norm_added_q", "norm_added_k"}) b.w(p + ".attn." + n + ".weight", {128});
+    for (const char* s : {"img_mlp", "txt_mlp"}) {
+      b.linear(p + "." + s + ".net.0.proj", 4 * H, H);
+      b.linear(p + "." + s + ".net.2", H, 4 * H);
+    }
+  }
+  b.linear("norm_out.linear", 2 * H, H);
+  b.linear("proj_out", 64, H);
+  // Qwen-Image-Edit-2511 files carry this empty marker; ComfyUI reads it as the edit model's reference method.
+  if (edit_marker) b.f32("__index_timestep_zero__", {0});
+  return l;
+}
+
+namespace {
+
+// One Lumina 2 block: grouped-query attention (24 query, 8 key/value heads of 96) and a SwiGLU
+// feed-forward of 6144; refiner blocks on the caption carry no modulation.
+void lumina2_block(B& b, const std::string& p, bool diffusers, bool modulated) {
+  const U D = 2304, F = 6144, KV = 8 * 96;
+  // The same block under the two layouts' names: diffusers splits the fused qkv projection.
+  struct Names {
+    const char *attn, *q_norm, *k_norm, *ff[3], *norms[4], *modulation;
+  };
+  static const Names kOriginal{"attention", "q_norm", "k_norm", {"w1", "w2", "w3"},
+                               {"attention_norm1", "ffn_norm1", "attention_norm2", "ffn_norm2"}, "adaLN_modulation.1"};
+  static const Names kDiffusers{"attn", "norm_q", "norm_k", {"linear_1", "linear_2", "linear_3"},
+                                {"norm1.norm", "ffn_norm1", "norm2", "ffn_norm2"}, "norm1.linear"};
+  const Names& n = diffusers ? kDiffusers : kOriginal;
+  const std::string a = p + "." + n.attn;
+  if (diffusers) {
+    b.linear(a + ".to_q", D, D, false);
+    b.linear(a + ".to_k", KV, D, false);
+    b.linear(a + ".to_v", KV, D, false);
+    b.linear(a + ".to_out.0", D, D, false);
+  } else {
+    b.linear(a + ".qkv", D + 2 * KV, D, false);
+    b.linear(a + ".out", D, D, false);
+  }
+  b.w(a + "." + n.q_norm + ".weight", {96});
+  b.w(a + "." + n.k_norm + ".weight", {96});
+  b.linear(p + ".feed_forward." + n.ff[0], F, D, false);
+  b.linear(p + ".feed_forward." + n.ff[1], D, F, false);
+  b.linear(p + ".feed_forward." + n.ff[2], F, D, false);
+  for (const char* norm : n.norms) b.w(p + "." + norm + ".weight", {D});
+  if (modulated) b.linear(p + "." + n.modulation, 4 * D, 1024);
+}
+
+}  // namespace
+
+Layout lumina2_dit(bool diffusers, U x_in, Dtype dt) {
+  Layout l;
+  B b{l, dt};
+  const U D = 2304;
+  b.linear("x_embedder", D, x_in);
+  if (diffusers) {
+    b.linear("time_caption_embed.timestep_embedder.linear_1", 1024, 256);
+    b.linear("time_caption_embed.timestep_embedder.linear_2", 1024, 1024);
+    b.w("time_caption_embed.caption_embedder.0.weight", {D});
+    b.linear("time_caption_embed.caption_embedder.1", D, D);
+  } else {
+    b.linear("t_embedder.mlp.0", 1024, 256);
+    b.linear("t_embedder.mlp.2", 1024, 1024);
+    b.w("cap_embedder.0.weight", {D});
+    b.linear("cap_embedder.1", D, D);
+  }
+  for (std::size_t i = 0; i < 2; ++i) {
+    lumina2_block(b, "noise_refiner." + S_(i), diffusers, true);
+    lumina2_block(b, "context_refiner." + S_(i), diffusers, false);
+  }
+  for (std::size_t i = 0; i < 26; ++i) lumina2_block(b, "layers." + S_(i), diffusers, true);
+  if (diffusers) {
+    b.linear("norm_out.linear_1", D, 1024);
+    b.linear("norm_out.linear_2", 64, D);
+  } else {
+    b.linear("final_layer.adaLN_modulation.1", D, 1024);
+    b.linear("final_layer.linear", 64, D);
+  }
+  return l;
+}
+
+Layout ltxv_dit(U dim, int blocks, bool diffusers, U patch_in, Dtype dt) {
+  Layout l;
+  B b{l, dt};
+  const U D = dim;
+  const std::string qn = diffusers ? "norm_q" : "q_norm", kn = diffusers ? "norm_k" : "k_norm";
+  b.linear(diffusers ? "proj_in" : "patchify_proj", D, patch_in);
+  const std::string t = diffusers ? "time_embed" : "adaln_single";
+  b.linear(t + ".emb.timestep_embedder.linear_1", D, 256);
+  b.linear(t + ".emb.timestep_embedder.linear_2", D, D);
+  b.linear(t + ".linear", 6 * D, D);
+  b.linear("caption_projection.linear_1", D, 4096);
+  b.linear("caption_projection.linear_2", D, D);
+  for (std::size_t i = 0; i < static_cast<std::size_t>(blocks); ++i) {
+    const std::string p = "transformer_blocks." + S_(i);
+    for (const char* a : {".attn1", ".attn2"}) {
+      const U ctx = std::string(a) == ".attn2" ? 4096 : D;
+      b.linear(p + a + ".to_q", D, D);
+      b.linear(p + a + ".to_k", D, ctx);
+      b.linear(p + a + ".to_v", D, ctx);
+      b.linear(p + a + ".to_out.0", D, D);
+      b.w(p + a + "." + qn + ".weight", {D});
+      b.w(p + a + "." + kn + ".weight", {D});
+    }
+    b.linear(p + ".ff.net.0.proj", 4 * D, D);
+    b.linear(p + ".ff.net.2", D, 4 * D);
+    b.w(p + ".scale_shift_table", {6, D});
+  }
+  b.w("scale_shift_table", {2, D});
+  b.linear("proj_out", patch_in, D);
+  return l;
+}
+
+Layout hunyuan_video15_dit(bool diffusers, U in_channels, Dtype dt) {
+  Layout l;
+  B b{l, dt};
+  const U H = 2048;
+  // Both layouts: 54 dual-stream blocks of width 2048 (16 heads of 128), no single-stream blocks,
+  // a 1x1x1 patch over 65 channels (32 latent, 32 condition latent, 1 mask).
+  const std::string in = diffusers ? "x_embedder.proj" : "img_in.proj";
+  b.w(in + ".weight", {H, in_channels, 1, 1, 1});
+  b.w(in + ".bias", {H});
+  const std::string ref = diffusers ? "context_embedder" : "txt_in";
+  b.linear(ref + (diffusers ? ".proj_in" : ".input_embedder"), H, 3584);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const std::string p = ref + (diffusers ? ".token_refiner.refiner_blocks." : ".individual_token_refiner.blocks.") + S_(i);
+    b.norm(p + ".norm1", H);
+    b.linear(p + (diffusers ? ".attn.to_q" : ".self_attn_qkv"), diffusers ? H : 3 * H, H);
+    b.linear(p + (diffusers ? ".attn.to_out.0" : ".self_attn_proj"), H, H);
+    b.norm(p + ".norm2", H);
+  }
+  b.w(diffusers ? "cond_type_embed.weight" : "cond_type_embedding.weight", {3, H});
+  b.linear(diffusers ? "context_embedder_2.linear_1" : "byt5_in.fc1", 2048, 1472);
+  b.linear(diffusers ? "image_embedder.linear_1" : "vision_in.proj.1", 1152, 1152);
+  if (!diffusers) b.norm("vision_in.proj.0", 1152);
+  b.linear(diffusers ? "image_embedder.linear_2" : "vision_in.proj.3", H, 1152);
+  b.linear(diffusers ? "time_embed.timestep_embedder.linear_1" : "time_in.mlp.0", H, 256);
+  b.linear(diffusers ? "time_embed.timestep_embedder.linear_2" : "time_in.mlp.2", H, H);
+  for (std::size_t i = 0; i < 54; ++i) {
+    if (diffusers) {
+      const std::string p = "transformer_blocks." + S_(i);
+      b.linear(p + ".norm1.linear", 6 * H, H);
+      b.linear(p + ".norm1_context.linear", 6 * H, H);
+      for (const char* x : {"to_q", "to_k", "to_v", "add_q_proj", "add_k_proj", "add_v_proj", "to_out.0", "to_add_out"}) {
+        b.linear(p + ".attn." + x, H, H);
+      }
+      for (const char* s : {".ff", ".ff_context"}) {
+        b.linear(p + s + ".net.0.proj", 4 * H, H);
+        b.linear(p + s + ".net.2", H, 4 * H);
+      }
+      continue;
+    }
+    for (const char* s : {"img", "txt"}) {
+      const std::string q = "double_blocks." + S_(i) + "." + s;
+      b.linear(q + "_mod.linear", 6 * H, H);
+      b.linear(q + "_attn_qkv", 3 * H, H);
+      b.linear(q + "_attn_proj", H, H);
+      b.w(q + "_attn_q_norm.weight", {128});
+      b.w(q + "_attn_k_norm.weight", {128});
+      b.linear(q + "_mlp.fc1", 4 * H, H);
+      b.linear(q + "_mlp.fc2", H, 4 * H);
+    }
+  }
+  b.linear(diffusers ? "norm_out.linear" : "final_layer.adaLN_modulation.1", 2 * H, H);
+  b.linear(diffusers ? "proj_out" : "final_layer.linear", 32, H);
+  return l;
+}
+
 Layout hidream_dit(Dtype dt) {
   Layout l;
   B b{l, dt};
@@ -738,6 +988,67 @@ Layout lora_hidream(int rank) {
     }
     b.w(p + "ff_i.shared_experts.w1.lora_A.weight", {r, 2560});
     b.w(p + "ff_i.shared_experts.w1.lora_B.weight", {3584, r});
+  }
+  return l;
+}
+
+Layout lora_transformer(LoraTarget target, bool kohya, int rank) {
+  struct Module {
+    const char* name;
+    U in, out;
+  };
+  std::string block;
+  std::size_t blocks = 0;
+  std::vector<Module> modules;
+  switch (target) {
+    case LoraTarget::kQwenImage:
+      block = "transformer_blocks.", blocks = 60;
+      modules = {{"attn.to_q", 3072, 3072}, {"attn.add_k_proj", 3072, 3072}, {"img_mod.1", 3072, 18432},
+                 {"img_mlp.net.0.proj", 3072, 12288}, {"txt_mlp.net.0.proj", 3072, 12288}};
+      break;
+    case LoraTarget::kLumina2:
+      // sd-scripts trains Lumina 2 on the original keys (fused qkv); diffusers' PEFT on its split projections.
+      block = "layers.", blocks = 26;
+      if (kohya) {
+        modules = {{"attention.qkv", 2304, 3840}, {"attention.out", 2304, 2304}, {"feed_forward.w1", 2304, 6144}};
+      } else {
+        modules = {{"attn.to_q", 2304, 2304}, {"attn.to_k", 2304, 768}, {"feed_forward.linear_1", 2304, 6144}};
+      }
+      break;
+    case LoraTarget::kLtxVideo2B:
+    case LoraTarget::kLtxVideo13B: {
+      const U D = target == LoraTarget::kLtxVideo2B ? 2048 : 4096;
+      block = "transformer_blocks.", blocks = target == LoraTarget::kLtxVideo2B ? 28 : 48;
+      modules = {{"attn1.to_q", D, D}, {"attn1.to_k", D, D}, {"attn2.to_k", 4096, D}, {"ff.net.0.proj", D, 4 * D}};
+      break;
+    }
+    case LoraTarget::kHunyuanVideo15:
+      // musubi-tuner trains HunyuanVideo 1.5 on the original double_blocks keys.
+      blocks = 54;
+      if (kohya) {
+        block = "double_blocks.";
+        modules = {{"img_attn_qkv", 2048, 6144}, {"txt_attn_qkv", 2048, 6144}, {"img_mlp.fc1", 2048, 8192}};
+      } else {
+        block = "transformer_blocks.";
+        modules = {{"attn.to_q", 2048, 2048}, {"attn.add_k_proj", 2048, 2048}, {"ff.net.0.proj", 2048, 8192}};
+      }
+      break;
+  }
+  Layout l;
+  B b{l, Dt::BF16};
+  const U r = static_cast<U>(rank);
+  for (std::size_t i = 0; i < blocks; ++i) {
+    for (const auto& m : modules) {
+      const std::string path = block + S_(i) + "." + m.name;
+      if (kohya) {
+        std::string flat = "lora_unet_" + path;
+        std::replace(flat.begin(), flat.end(), '.', '_');
+        kohya_pair(b, flat, m.in, m.out, r);
+      } else {
+        b.w("transformer." + path + ".lora_A.weight", {r, m.in});
+        b.w("transformer." + path + ".lora_B.weight", {m.out, r});
+      }
+    }
   }
   return l;
 }

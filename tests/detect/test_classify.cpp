@@ -140,6 +140,26 @@ const std::vector<Fixture>& fixtures() {
        "diffusion_model.", "BF16", "keys+name", "lora_wan_14b", "", ""},
       {"hidream_lora.safetensors", [] { return lora_hidream(); }, {}, "hidream", "", "", "lora", "diffusion_model.", "BF16", "keys",
        "lora_hidream", "double_stream_blocks.0.block.attn1.to_k.lora_A.weight BF16 [16,2560]", ""},
+      // LoRAs for the 2025-26 transformers, kohya and diffusers/PEFT names each.
+      {"qwen_image_lightning_lora.safetensors", [] { return lora_transformer(LoraTarget::kQwenImage, true); }, {}, "qwen_image",
+       "t2i", "", "lora", "", "BF16", "keys", "lora_qwen_image", "img_mlp_net_0_proj.lora_down.weight BF16 [16,3072]", "Qwen-Image-Edit"},
+      {"qwen_image_edit_style_lora.safetensors", [] { return lora_transformer(LoraTarget::kQwenImage, false); }, {}, "qwen_image",
+       "edit", "", "lora", "transformer.", "BF16", "keys+name", "lora_qwen_image", "img_mlp.net.0.proj.lora_A.weight", ""},
+      {"lumina2_style_lora.safetensors", [] { return lora_transformer(LoraTarget::kLumina2, true); }, {}, "lumina_2", "", "",
+       "lora", "", "BF16", "keys", "lora_lumina_2", "layers_0_attention_qkv.lora_down.weight BF16 [16,2304]", ""},
+      {"model_0110.safetensors", [] { return lora_transformer(LoraTarget::kLumina2, false); }, {}, "lumina_2", "", "", "lora",
+       "transformer.", "BF16", "keys", "lora_lumina_2", "layers.0.attn.to_q.lora_A.weight BF16 [16,2304]", ""},
+      {"model_0111.safetensors", [] { return lora_transformer(LoraTarget::kLtxVideo2B, false); }, {}, "ltx_video", "v2b", "",
+       "lora", "transformer.", "BF16", "keys", "lora_ltx_video_2b", "attn1.to_q.lora_A.weight BF16 [16,2048]", ""},
+      {"model_0112.safetensors", [] { return lora_transformer(LoraTarget::kLtxVideo2B, true); }, {}, "ltx_video", "v2b", "", "lora",
+       "", "BF16", "keys", "lora_ltx_video_2b", "attn1_to_q.lora_down.weight BF16 [16,2048]", ""},
+      {"ltxv_13b_squish_lora.safetensors", [] { return lora_transformer(LoraTarget::kLtxVideo13B, false); }, {}, "ltx_video",
+       "v13b", "", "lora", "transformer.", "BF16", "keys", "lora_ltx_video_13b", "attn1.to_q.lora_A.weight BF16 [16,4096]", ""},
+      {"model_0113.safetensors", [] { return lora_transformer(LoraTarget::kHunyuanVideo15, true); }, {}, "hunyuan_video", "v1_5",
+       "", "lora", "", "BF16", "keys", "lora_hunyuan_video_1_5", "double_blocks_0_img_attn_qkv.lora_down.weight BF16 [16,2048]",
+       ""},
+      {"model_0114.safetensors", [] { return lora_transformer(LoraTarget::kHunyuanVideo15, false); }, {}, "hunyuan_video", "v1_5",
+       "", "lora", "transformer.", "BF16", "keys", "lora_hunyuan_video_1_5", "attn.add_k_proj.lora_A.weight BF16 [16,2048]", ""},
       {"mystery_lora.safetensors", [] { return Layout{{"lora_unet_foo.lora_down.weight", Dtype::F16, {4, 8}}}; }, {}, "unknown", "",
        "", "lora", "", "F16", "none", "", "LoRA key", "neither its keys nor its metadata"},
       // VAEs and text encoders
@@ -228,6 +248,67 @@ const std::vector<Fixture>& fixtures() {
        "", "diffusion_model", "model.diffusion_model.", "BF16", "keys", "hunyuan_video_t2v", "guidance_in", ""},
       {"hunyuan_video_i2v_720p_bf16.safetensors", [] { return hunyuan_video_dit(33); }, {}, "unknown", "", "", "diffusion_model",
        "", "BF16", "keys", "hunyuan_video", "individual_token_refiner", "image-to-video"},
+      // Qwen-Image: the diffusers keys, bare or under ComfyUI's prefix; Edit before 2511 only by name or
+      // metadata, Edit-2511 by its marker; a latent input width that is not Qwen-Image's is rejected.
+      {"qwen_image_bf16.safetensors", [] { return qwen_image_dit(); }, {}, "qwen_image", "t2i", "", "diffusion_model", "",
+       "BF16", "keys", "qwen_image", "txt_norm.weight BF16 [3584]", "Qwen-Image-Edit (before 2511)"},
+      {"model_0101.safetensors", [] { return prefixed(qwen_image_dit(), "model.diffusion_model."); }, {}, "qwen_image", "t2i", "",
+       "diffusion_model", "model.diffusion_model.", "BF16", "keys", "qwen_image", "img_in.weight BF16 [3072,64]", ""},
+      {"qwen_image_edit_bf16.safetensors", [] { return prefixed(qwen_image_dit(), "model.diffusion_model."); }, {}, "qwen_image",
+       "edit", "", "diffusion_model", "model.diffusion_model.", "BF16", "keys+name", "qwen_image", "name \"qwen_image_edit", ""},
+      {"model_0102.safetensors", [] { return prefixed(qwen_image_dit(64, true), "model.diffusion_model."); }, {}, "qwen_image",
+       "edit", "", "diffusion_model", "model.diffusion_model.", "BF16", "keys", "qwen_image_edit_2511", "__index_timestep_zero__",
+       ""},
+      {"qwen_image_broken.safetensors", [] { return qwen_image_dit(16); }, {}, "unknown", "", "", "diffusion_model", "", "BF16",
+       "keys", "qwen_image_other", "txt_norm.weight", "not Qwen-Image's"},
+      // Lumina-Image 2.0 in both key layouts; a patch embedding of the wrong width is rejected.
+      {"lumina_2_model_bf16.safetensors", [] { return lumina2_dit(false); }, {}, "lumina_2", "", "", "diffusion_model", "", "BF16",
+       "keys", "lumina_2", "cap_embedder.1.weight BF16 [2304,2304]", ""},
+      {"model_0103.safetensors", [] { return prefixed(lumina2_dit(false), "model.diffusion_model."); }, {}, "lumina_2", "", "",
+       "diffusion_model", "model.diffusion_model.", "BF16", "keys", "lumina_2", "noise_refiner.0.attention.k_norm.weight", ""},
+      {"model_0104.safetensors", [] { return lumina2_dit(true); }, {}, "lumina_2", "", "", "diffusion_model", "", "BF16", "keys",
+       "lumina_2_diffusers", "time_caption_embed.caption_embedder.1.weight BF16 [2304,2304]", ""},
+      {"lumina_2_broken.safetensors", [] { return lumina2_dit(false, 16); }, {}, "unknown", "", "", "diffusion_model", "", "BF16",
+       "keys", "lumina_2_other", "noise_refiner.0", "not Lumina-Image 2.0's"},
+      // LTX-Video: 2B and 13B by width and depth in both layouts; distilled only by name; LTX-2 and a
+      // broken patch embedding are not LTX-Video.
+      {"ltx-video-2b-v0.9.5.safetensors", [] { return ltxv_dit(2048, 28, false); }, {}, "ltx_video", "v2b", "", "diffusion_model",
+       "", "BF16", "keys", "ltx_video_2b", "patchify_proj.weight BF16 [2048,128]", "shape-identical"},
+      {"model_0105.safetensors", [] { return ltxv_dit(4096, 48, false); }, {}, "ltx_video", "v13b", "", "diffusion_model", "",
+       "BF16", "keys", "ltx_video_13b", "transformer_blocks.0.attn2.to_k.weight BF16 [4096,4096]", ""},
+      {"ltxv-13b-0.9.7-distilled.safetensors", [] { return ltxv_dit(4096, 48, false); }, {}, "ltx_video", "distilled", "",
+       "diffusion_model", "", "BF16", "keys+name", "ltx_video_13b", "name \"ltxv-13b-0.9.7-distilled", ""},
+      {"model_0106.safetensors", [] { return ltxv_dit(2048, 28, true); }, {}, "ltx_video", "v2b", "", "diffusion_model", "", "BF16",
+       "keys", "ltx_video_2b_diffusers", "proj_in.weight BF16 [2048,128]", ""},
+      {"model_0107.safetensors", [] { return ltxv_dit(4096, 48, true); }, {}, "ltx_video", "v13b", "", "diffusion_model", "",
+       "BF16", "keys", "ltx_video_13b_diffusers", "proj_in.weight BF16 [4096,128]", ""},
+      {"ltx-video-2b-broken.safetensors", [] { return ltxv_dit(2048, 28, false, 64); }, {}, "unknown", "", "", "diffusion_model", "",
+       "BF16", "keys", "ltx_video_other", "transformer_blocks.0.attn2.to_k.weight", "neither the 2B's"},
+      {"ltx-2-19b-dev.safetensors",
+       [] {
+         auto l = ltxv_dit(4096, 48, false);
+         l.push_back({"audio_adaln_single.linear.weight", Dtype::BF16, {6 * 2048, 2048}});
+         return l;
+       },
+       {}, "unknown", "", "", "diffusion_model", "", "BF16", "keys", "ltx2_av", "audio_adaln_single", "LTX-2"},
+      // HunyuanVideo 1.5 in both layouts; a patch embedding that is neither model's is rejected.
+      {"hunyuanvideo1.5_720p_t2v_fp16.safetensors", [] { return hunyuan_video15_dit(false, 65, Dtype::F16); }, {}, "hunyuan_video",
+       "v1_5", "", "diffusion_model", "", "F16", "keys", "hunyuan_video_1_5", "cond_type_embedding.weight F16 [3,2048]", ""},
+      {"model_0108.safetensors", [] { return prefixed(hunyuan_video15_dit(false), "model.diffusion_model."); }, {}, "hunyuan_video",
+       "v1_5", "", "diffusion_model", "model.diffusion_model.", "BF16", "keys", "hunyuan_video_1_5",
+       "img_in.proj.weight BF16 [2048,65,1,1,1]", ""},
+      {"model_0109.safetensors", [] { return hunyuan_video15_dit(true); }, {}, "hunyuan_video", "v1_5", "", "diffusion_model", "",
+       "BF16", "keys", "hunyuan_video_1_5_diffusers", "cond_type_embed.weight BF16 [3,2048]", ""},
+      {"hunyuanvideo1.5_broken.safetensors", [] { return hunyuan_video15_dit(false, 16); }, {}, "unknown", "", "",
+       "diffusion_model", "", "BF16", "keys", "hunyuan_video", "individual_token_refiner", "HunyuanVideo 1.5"},
+      // Chroma and HunyuanVideo v1 in the diffusers layout; Chroma's is FLUX.1's blocks without their
+      // modulation, so it must not pass for FLUX.1 schnell.
+      {"model_0115.safetensors", [] { return chroma_diffusers(); }, {}, "chroma", "", "", "diffusion_model", "", "BF16", "keys",
+       "chroma_diffusers", "distilled_guidance_layer", ""},
+      {"model_0116.safetensors", [] { return hunyuan_video_diffusers(); }, {}, "hunyuan_video", "v1", "", "diffusion_model", "",
+       "BF16", "keys", "hunyuan_video_t2v_diffusers", "x_embedder.proj.weight BF16 [3072,16,1,2,2]", ""},
+      {"hunyuan_video_i2v_diffusers.safetensors", [] { return hunyuan_video_diffusers(33); }, {}, "unknown", "", "",
+       "diffusion_model", "", "BF16", "keys", "hunyuan_video_diffusers", "context_embedder.token_refiner", "diffusers layout"},
       {"random.safetensors", [] { return Layout{{"foo.weight", Dtype::F32, {3, 3}}}; }, {}, "unknown", "", "", "unknown", "", "F32",
        "none", "", "", "no detection rule matched the 1 tensors"},
   };
@@ -306,7 +387,8 @@ TEST(DetectClassify, EveryBaseHasAtLeastTwoFixtures) {
   for (const auto& f : fixtures()) {
     if (f.kind == "checkpoint" || f.kind == "diffusion_model") ++count[f.base];
   }
-  for (const char* b : {"sd_1_5", "sdxl", "pony", "flux_dev", "flux_schnell", "flux_krea", "wan_2_1", "wan_2_2", "hidream"}) {
+  for (const char* b : {"sd_1_5", "sdxl", "pony", "flux_dev", "flux_schnell", "flux_krea", "wan_2_1", "wan_2_2", "hidream",
+                        "sd3_5", "qwen_image", "lumina_2", "ltx_video", "hunyuan_video"}) {
     EXPECT_GE(count[b], 2) << b;
   }
 }
