@@ -37,18 +37,9 @@ echo "== building inferconf and bench_http_seed in $BUILD (ninja -j2)"
 cmake -S "$ROOT" -B "$BUILD" -G Ninja >/dev/null
 ninja -C "$BUILD" -j2 inferconf_exe bench_http_seed >/dev/null
 
-TMP="$(mktemp -d /tmp/inferconf-bench-http.XXXXXX)"
-IC_PID=""; NGINX_PID=""
-cleanup() {
-  [ -n "$IC_PID" ] && kill "$IC_PID" 2>/dev/null || true
-  [ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
+make_bench_tmp http
 
 echo "== seeding $MODELS models x 2 presets (Store::create_many)"
 DB="sqlite:$TMP/bench.db"

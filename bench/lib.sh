@@ -40,3 +40,17 @@ CONF
   NGINX_PID=$!
   for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$NGINX_PORT$probe" -o /dev/null && break; sleep 0.1; done
 }
+
+# make_bench_tmp NAME: a fresh folder in TMP, removed on exit together with
+# the servers whose pids are in IC_PID and NGINX_PID.
+make_bench_tmp() {
+  TMP="$(mktemp -d "/tmp/inferconf-bench-$1.XXXXXX")"
+  IC_PID=""; NGINX_PID=""
+  trap cleanup_bench EXIT
+}
+cleanup_bench() {
+  [ -n "$IC_PID" ] && kill "$IC_PID" 2>/dev/null || true
+  [ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$TMP"
+}

@@ -35,18 +35,9 @@ ninja -C "$BUILD" -j2 inferconf_exe >/dev/null
 IC="$BUILD/inferconf"
 CATALOG="$ROOT/catalog"
 
-TMP="$(mktemp -d /tmp/inferconf-bench-scale.XXXXXX)"
-IC_PID=""; NGINX_PID=""
-cleanup() {
-  [ -n "$IC_PID" ] && kill "$IC_PID" 2>/dev/null || true
-  [ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
+make_bench_tmp scale
 now() { date +%s.%N; }
 
 echo "== generating a registry of $MODELS models (JSON Lines and a JSON array)"
