@@ -2,6 +2,9 @@
 // The first byte picks the entry point; the rest is the text.
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <set>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -9,11 +12,17 @@
 #include "inferconf/detect.hpp"
 
 namespace {
+// A verdict names "unknown" or a base model of the catalogue, read from the
+// catalogue itself so that a base model added there is one of ours here too.
 bool ours(const std::string& b) {
-  for (const char* id : {"unknown", "sdxl", "flux_dev", "flux_schnell", "flux_krea", "pony", "wan_2_1", "wan_2_2", "hidream", "sd_1_5"}) {
-    if (b == id) return true;
-  }
-  return false;
+  static const std::set<std::string> ids = [] {
+    std::ifstream in(std::filesystem::path(INFERCONF_SOURCE_DIR) / "catalog" / "base_models.json");
+    const auto catalogue = nlohmann::json::parse(in);
+    std::set<std::string> all{"unknown"};
+    for (const auto& base : catalogue.at("base_models")) all.insert(base.at("id").get<std::string>());
+    return all;
+  }();
+  return ids.count(b) > 0;
 }
 }  // namespace
 
