@@ -19,21 +19,16 @@ ROUNDS="${ROUNDS:-3}"
 WRK_THREADS="${WRK_THREADS:-1}"
 command -v wrk >/dev/null || { echo "http_ratio.sh needs wrk (Debian package wrk)" >&2; exit 1; }
 
-TMP="$(mktemp -d /tmp/inferconf-bench-hardware.XXXXXX)"
-PID=""
-cleanup() {
-  [ -n "$PID" ] && kill "$PID" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+make_bench_tmp hardware
 
 DB="sqlite:$TMP/bench.db"
 "$BUILD/bench/http/bench_http_seed" "$DB" "$MODELS" "$ROOT/catalog" >/dev/null
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+PORT="$(free_port)"
 "$BUILD/inferconf" --db "$DB" --catalog "$ROOT/catalog" serve --listen "127.0.0.1:$PORT" --log-format text \
   >"$TMP/access.log" 2>"$TMP/serve.err" &
-PID=$!
+IC_PID=$!
 for _ in $(seq 1 300); do grep -q "listening on" "$TMP/serve.err" 2>/dev/null && break; sleep 0.1; done
 grep -q "listening on" "$TMP/serve.err" || { cat "$TMP/serve.err" >&2; exit 1; }
 
